@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The configuration: the [shmfs] section and one [zone:NAME] section per
+ * zone, read with inih. Parsing and validation are strict: every mistake is
+ * reported as "FILE:LINE: ..." and nothing is guessed.
+ */
+#ifndef SHMFS_CONFIG_H
+#define SHMFS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "shmfs/shm.h"
+
+/* Zone names: 1..255 bytes of [A-Za-z0-9._-], not starting with '.'. */
+#define SHMFS_NAME_MAX 255
+
+/* The default configuration file, read when -c is not given. */
+#define SHMFS_CONFIG_PATH "/etc/shmfs/shmfs.ini"
+
+/* The repository's shmfs.ini, compiled in. */
+extern const char shmfs_default_ini[];
+
+struct shmfs_zone_config {
+	char name[SHMFS_NAME_MAX + 1];
+	uint64_t size; /* bytes, rounded up to a page, > 0 */
+	enum shmfs_backend backend;
+	mode_t mode; /* permission bits only */
+	uid_t uid;
+	gid_t gid;
+	int line; /* of the section header */
+};
+
+struct shmfs_config {
+	char *file;	  /* as named in messages ("shmfs.ini", "<built-in>") */
+	unsigned workers; /* 0: auto, one per online CPU */
+	enum shmfs_backend backend;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	int log_level; /* syslog priority */
+	char *log;     /* NULL: stderr in the foreground, syslog detached */
+	size_t nzones;
+	struct shmfs_zone_config *zones;
+};
+
+/*
+ * Parses ini text. file names the source in messages. On success fills *cfg
+ * (free it with shmfs_config_free) and returns 0. On a mistake returns
+ * -EINVAL and writes one line, "FILE:LINE: what is wrong" without a newline,
+ * into err; *cfg is left empty. -ENOMEM if memory runs out.
+ */
+int shmfs_config_parse_string(const char *text, const char *file,
+			      struct shmfs_config *cfg, char *err,
+			      size_t errlen);
+
+/*
+ * Reads and parses the file at path, like shmfs_config_parse_string. If the
+ * file cannot be opened returns -errno with "PATH: strerror" in err.
+ */
+int shmfs_config_load(const char *path, struct shmfs_config *cfg, char *err,
+		      size_t errlen);
+
+/* Frees what a successful parse allocated; safe on a zeroed config. */
+void shmfs_config_free(struct shmfs_config *cfg);
+
+/* The zone table printed by "shmfs -t". */
+void shmfs_config_print(const struct shmfs_config *cfg, FILE *out);
+
+#endif /* SHMFS_CONFIG_H */

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The FUSE low-level handlers: the zone table as a flat directory of regular
+ * files. Handlers never block and never allocate on the request path; all
+ * state they change is in the shared region, so any worker may serve any
+ * request.
+ */
+#ifndef SHMFS_OPS_H
+#define SHMFS_OPS_H
+
+#include <fuse_lowlevel.h>
+#include <sys/types.h>
+
+#include "shmfs/zonetab.h"
+
+/* The session's userdata: immutable once the pool is forked. */
+struct shmfs_fs {
+	struct shmfs_zonetab *tab;
+	uid_t uid; /* owner of the root directory: the daemon's */
+	gid_t gid;
+	double timeout; /* seconds the kernel may cache names and attributes */
+};
+
+/* Inode numbers: the root is FUSE_ROOT_ID, zone i is i + SHMFS_INO_ZONE0. */
+#define SHMFS_INO_ZONE0 2
+
+extern const struct fuse_lowlevel_ops shmfs_ops;
+
+#endif /* SHMFS_OPS_H */

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared-memory backends, in the manner of nginx's ngx_shm_alloc: a zone is
+ * one shared mapping made by the master before any fork, so every worker
+ * inherits the same pages at the same address.
+ */
+#ifndef SHMFS_SHM_H
+#define SHMFS_SHM_H
+
+#include <stddef.h>
+
+enum shmfs_backend {
+	SHMFS_BACKEND_ANON,    /* mmap(MAP_ANON|MAP_SHARED) */
+	SHMFS_BACKEND_DEVZERO, /* mmap of /dev/zero, SVR4 style */
+	SHMFS_BACKEND_SYSV,    /* shmget + shmat + IPC_RMID at once */
+	SHMFS_BACKEND_COUNT
+};
+
+struct shmfs_shm {
+	void *addr;
+	size_t size;
+	enum shmfs_backend backend;
+};
+
+/* The backend's name as written in the ini file ("anon", ...). */
+const char *shmfs_shm_backend_name(enum shmfs_backend backend);
+
+/* Parses a backend name. Returns 0, or -EINVAL for an unknown name. */
+int shmfs_shm_backend_parse(const char *name, enum shmfs_backend *backend);
+
+/*
+ * Maps shm->size bytes of zeroed shared memory with shm->backend and sets
+ * shm->addr. A failure is logged once with the call, size and errno.
+ * Returns 0 or -errno.
+ */
+int shmfs_shm_alloc(struct shmfs_shm *shm);
+
+/* Unmaps a zone made by shmfs_shm_alloc; a NULL addr is ignored. */
+void shmfs_shm_free(struct shmfs_shm *shm);
+
+#endif /* SHMFS_SHM_H */

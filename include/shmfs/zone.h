@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One zone as a file: its bytes are a shared mapping of fixed capacity, its
+ * metadata a fixed-size record in the shared region. These functions hold the
+ * file semantics (length vs capacity, ENOSPC, EFBIG, append, zero-fill,
+ * freeing the tail) without any FUSE, so they can be tested alone.
+ *
+ * Invariant: every byte at or past the length is zero.
+ */
+#ifndef SHMFS_ZONE_H
+#define SHMFS_ZONE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* The shared record of a zone; lives in the shared region, never copied. */
+struct shmfs_zone_meta {
+	pthread_mutex_t lock; /* robust, process-shared: guards what follows */
+	_Atomic uint64_t length; /* also read without the lock */
+	/*
+	 * Bytes past the length being changed under the lock: if the holder
+	 * dies, the next locker zeroes them again (see zone_recover).
+	 */
+	uint64_t dirty_lo, dirty_hi;
+	mode_t mode; /* permission bits only */
+	uid_t uid;
+	gid_t gid;
+	struct timespec atime, mtime, ctime;
+};
+
+/* A process's view of a zone: where its bytes and its record are mapped. */
+struct shmfs_zone {
+	struct shmfs_zone_meta *meta;
+	unsigned char *data;
+	uint64_t capacity; /* a multiple of the page size */
+};
+
+/* What shmfs_zone_setattr changes; set is a mask of SHMFS_ZONE_SET_*. */
+enum {
+	SHMFS_ZONE_SET_MODE = 1 << 0,
+	SHMFS_ZONE_SET_UID = 1 << 1,
+	SHMFS_ZONE_SET_GID = 1 << 2,
+	SHMFS_ZONE_SET_SIZE = 1 << 3,
+	SHMFS_ZONE_SET_ATIME = 1 << 4,
+	SHMFS_ZONE_SET_MTIME = 1 << 5,
+};
+
+struct shmfs_zone_attr {
+	unsigned set;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	off_t size;
+	struct timespec atime, mtime;
+};
+
+/*
+ * Initialises a record (robust process-shared lock, length 0, times now).
+ * Returns 0 or -errno.
+ */
+int shmfs_zone_meta_init(struct shmfs_zone_meta *meta, mode_t mode, uid_t uid,
+			 gid_t gid);
+
+/* Destroys the record's lock. */
+void shmfs_zone_meta_destroy(struct shmfs_zone_meta *meta);
+
+/* The current length (bytes readable). */
+uint64_t shmfs_zone_length(const struct shmfs_zone *zone);
+
+/*
+ * Where a read of size bytes at off lands: *p and *n describe the bytes below
+ * the length (n is 0 at or past it: EOF). Nothing is copied; the caller
+ * replies straight from *p. Returns 0, or -EINVAL for a negative offset.
+ */
+int shmfs_zone_read(const struct shmfs_zone *zone, off_t off, size_t size,
+		    const void **p, size_t *n);
+
+/*
+ * Stores size bytes at off (at the length if append), extending the length.
+ * Stores what fits below the capacity; *written is the count stored. A write
+ * that starts at or past the capacity fails with -ENOSPC (an empty one
+ * succeeds with 0); a negative offset is -EINVAL.
+ */
+int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
+		     off_t off, bool append, size_t *written);
+
+/*
+ * Sets the length. Growing reads back zeros; shrinking frees the tail's
+ * pages (MADV_REMOVE) and zeroes the rest of the last page. -EFBIG past the
+ * capacity, -EINVAL if negative.
+ */
+int shmfs_zone_truncate(struct shmfs_zone *zone, off_t length);
+
+/*
+ * Applies the fields named in attr->set at once, under the zone's lock, and
+ * updates ctime (and mtime for a size change). Returns 0 or -errno; nothing
+ * changes on an error.
+ */
+int shmfs_zone_setattr(struct shmfs_zone *zone,
+		       const struct shmfs_zone_attr *attr);
+
+/* Fills st from the record (a regular file; st_ino is the caller's). */
+int shmfs_zone_stat(struct shmfs_zone *zone, struct stat *st);
+
+#endif /* SHMFS_ZONE_H */

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The zone table: every zone's mapping, plus one shared region that holds
+ * the metadata records of all zones and one slot per worker. The master
+ * builds it from the configuration before any fork; afterwards the table
+ * itself is immutable, and everything that changes lives in the region.
+ */
+#ifndef SHMFS_ZONETAB_H
+#define SHMFS_ZONETAB_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "shmfs/config.h"
+#include "shmfs/shm.h"
+#include "shmfs/value.h"
+#include "shmfs/zone.h"
+
+/* One per worker process, written by its worker, read by the master. */
+struct shmfs_worker_slot {
+	_Atomic pid_t pid;
+	_Atomic uint64_t requests; /* requests served */
+};
+
+/* The shared region: fixed-size records, no pointers. */
+struct shmfs_region {
+	uint64_t magic;
+	uint64_t nzones;
+	struct timespec started;
+	struct shmfs_worker_slot workers[SHMFS_WORKERS_MAX];
+	struct shmfs_zone_meta zones[]; /* nzones records */
+};
+
+#define SHMFS_REGION_MAGIC 0x73686d6673726731ULL /* "shmfsrg1" */
+
+struct shmfs_zonetab_entry {
+	struct shmfs_zone zone; /* data and record as mapped here */
+	struct shmfs_shm shm;	/* how the data was allocated */
+	struct shmfs_zone_config conf;
+	size_t namelen;
+};
+
+struct shmfs_zonetab {
+	struct shmfs_shm region_shm;
+	struct shmfs_region *region;
+	size_t nzones;
+	struct shmfs_zonetab_entry *entries;
+	uint64_t capacity; /* sum of the zones' capacities */
+	uint32_t *buckets; /* index + 1 of a zone, 0 for empty */
+	size_t bucket_mask;
+};
+
+/*
+ * Allocates every zone of cfg with its backend and the shared region, and
+ * indexes the names. A failed allocation is logged where it fails. Returns 0
+ * or -errno with nothing left allocated.
+ */
+int shmfs_zonetab_create(const struct shmfs_config *cfg,
+			 struct shmfs_zonetab **tabp);
+
+/* Frees every zone and the region; NULL is ignored. */
+void shmfs_zonetab_destroy(struct shmfs_zonetab *tab);
+
+/*
+ * The index of the zone called name (len bytes, no NUL needed), or -ENOENT.
+ * O(1): a hash, not a scan.
+ */
+long shmfs_zonetab_find(const struct shmfs_zonetab *tab, const char *name,
+			size_t len);
+
+#endif /* SHMFS_ZONETAB_H */

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Command-line parsing with getopt_long. Mount options given with -o go to
+ * libfuse untouched, except config=FILE, which is ours; shmfs always adds
+ * default_permissions (the kernel enforces the zones' modes) and names
+ * itself fsname=shmfs,subtype=shmfs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmfs/cli.h"
+#include "shmfs/config.h"
+#include "shmfs/value.h"
+
+#define BASE_OPTS "default_permissions,fsname=shmfs,subtype=shmfs"
+
+void shmfs_cli_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: shmfs [-c FILE] [-f] [-d] [-w N] [-o OPT[,OPT...]] "
+		"MOUNTPOINT\n"
+		"       shmfs -t [-c FILE]\n"
+		"       shmfs -h | -V\n"
+		"\n"
+		"Presents the shared-memory zones of an ini file as files.\n"
+		"\n"
+		"  -c, --config FILE   the ini file (also -o config=FILE); "
+		"default\n"
+		"                      " SHMFS_CONFIG_PATH
+		" if it exists, else the\n"
+		"                      built-in configuration\n"
+		"  -f, --foreground    stay in the foreground, log to stderr\n"
+		"  -d, --debug         -f plus debug logging (and libfuse's)\n"
+		"  -w, --workers N     worker processes: 1..256 or auto\n"
+		"  -o OPT[,OPT...]     FUSE mount options (allow_other, ...)\n"
+		"  -t, --test          check the configuration, print the "
+		"zone table\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       the version, and libfuse's\n"
+		"\n"
+		"Stop with: fusermount3 -u MOUNTPOINT (or SIGTERM to the "
+		"master).\n");
+}
+
+/* Splits one -o argument: config=FILE is ours, the rest goes to libfuse. */
+static int add_mount_opts(struct shmfs_cli *cli, const char *arg, char *err,
+			  size_t errlen)
+{
+	char *copy = strdup(arg), *save = NULL;
+	int res = 0;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	for (char *o = strtok_r(copy, ",", &save); o != NULL;
+	     o = strtok_r(NULL, ",", &save)) {
+		if (strncmp(o, "config=", 7) == 0) {
+			free(cli->owned);
+			cli->owned = strdup(o + 7);
+			cli->config = cli->owned;
+			if (cli->owned == NULL || *cli->config == '\0') {
+				snprintf(err, errlen,
+					 "-o config= needs a file");
+				res = -EINVAL;
+				break;
+			}
+			continue;
+		}
+		if (fuse_opt_add_arg(&cli->fuse_args, "-o") < 0 ||
+		    fuse_opt_add_arg(&cli->fuse_args, o) < 0) {
+			res = -ENOMEM;
+			break;
+		}
+	}
+	free(copy);
+	return res;
+}
+
+int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
+		    size_t errlen)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"debug", no_argument, NULL, 'd'},
+		{"workers", required_argument, NULL, 'w'},
+		{"test", no_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct fuse_args empty = FUSE_ARGS_INIT(0, NULL);
+	int c, res;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->fuse_args = empty;
+	if (fuse_opt_add_arg(&cli->fuse_args, argc > 0 ? argv[0] : "shmfs") <
+		    0 ||
+	    fuse_opt_add_arg(&cli->fuse_args, "-o" BASE_OPTS) < 0)
+		return -ENOMEM;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":c:fdw:o:thV", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'c':
+			cli->config = optarg;
+			break;
+		case 'd':
+			cli->debug = true;
+			/* fall through */
+		case 'f':
+			cli->foreground = true;
+			break;
+		case 'w':
+			res = shmfs_value_workers(optarg, &cli->workers);
+			if (res < 0) {
+				snprintf(err, errlen,
+					 "-w: \"%s\" is not a worker count "
+					 "(1..%d or auto)",
+					 optarg, SHMFS_WORKERS_MAX);
+				return -EINVAL;
+			}
+			cli->workers_set = true;
+			break;
+		case 'o':
+			res = add_mount_opts(cli, optarg, err, errlen);
+			if (res < 0)
+				return res;
+			break;
+		case 't':
+			cli->check = true;
+			break;
+		case 'h':
+			cli->help = true;
+			return 0;
+		case 'V':
+			cli->version = true;
+			return 0;
+		case ':':
+			snprintf(err, errlen,
+				 "option %s needs a value "
+				 "(see shmfs --help)",
+				 argv[optind - 1]);
+			return -EINVAL;
+		default:
+			if (optopt != 0)
+				snprintf(err, errlen,
+					 "unknown option -%c "
+					 "(see shmfs --help)",
+					 optopt);
+			else
+				snprintf(err, errlen,
+					 "unknown option %s "
+					 "(see shmfs --help)",
+					 argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+
+	if (optind < argc)
+		cli->mountpoint = argv[optind++];
+	if (optind < argc) {
+		snprintf(err, errlen,
+			 "unexpected argument \"%s\" "
+			 "(see shmfs --help)",
+			 argv[optind]);
+		return -EINVAL;
+	}
+	if (cli->check && cli->mountpoint != NULL) {
+		snprintf(err, errlen, "-t takes no mountpoint");
+		return -EINVAL;
+	}
+	if (!cli->check && cli->mountpoint == NULL) {
+		snprintf(err, errlen, "no mountpoint given (see shmfs --help)");
+		return -EINVAL;
+	}
+	if (cli->debug && fuse_opt_add_arg(&cli->fuse_args, "-odebug") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+void shmfs_cli_free(struct shmfs_cli *cli)
+{
+	fuse_opt_free_args(&cli->fuse_args);
+	free(cli->owned);
+	cli->owned = NULL;
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The three ways nginx's ngx_shm_alloc gets shared memory, behind one
+ * alloc/free pair. Every mapping is made before fork(), so it is shared by
+ * the master and all workers; each failing call is logged once, here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "shmfs/log.h"
+#include "shmfs/shm.h"
+
+struct backend {
+	const char *name;
+	int (*alloc)(struct shmfs_shm *shm);
+	void (*free)(struct shmfs_shm *shm);
+};
+
+static int anon_alloc(struct shmfs_shm *shm)
+{
+	void *p = mmap(NULL, shm->size, PROT_READ | PROT_WRITE,
+		       MAP_ANONYMOUS | MAP_SHARED, -1, 0);
+	if (p == MAP_FAILED) {
+		int err = errno;
+		shmfs_log_sys(LOG_ERR, err,
+			      "mmap(MAP_ANON|MAP_SHARED, %zu) failed",
+			      shm->size);
+		return -err;
+	}
+	shm->addr = p;
+	return 0;
+}
+
+static void unmap(struct shmfs_shm *shm)
+{
+	if (munmap(shm->addr, shm->size) < 0)
+		shmfs_log_sys(LOG_ALERT, errno, "munmap(%p, %zu) failed",
+			      shm->addr, shm->size);
+}
+
+static int devzero_alloc(struct shmfs_shm *shm)
+{
+	int fd = open("/dev/zero", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		shmfs_log_sys(LOG_ERR, err, "open(\"/dev/zero\") failed");
+		return -err;
+	}
+
+	void *p = mmap(NULL, shm->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		       0);
+	int err = errno;
+	close(fd);
+	if (p == MAP_FAILED) {
+		shmfs_log_sys(LOG_ERR, err,
+			      "mmap(/dev/zero, MAP_SHARED, %zu) failed",
+			      shm->size);
+		return -err;
+	}
+	shm->addr = p;
+	return 0;
+}
+
+static int sysv_alloc(struct shmfs_shm *shm)
+{
+	int id = shmget(IPC_PRIVATE, shm->size, IPC_CREAT | 0600);
+	if (id < 0) {
+		int err = errno;
+		shmfs_log_sys(LOG_ERR, err, "shmget(%zu) failed", shm->size);
+		return -err;
+	}
+
+	void *p = shmat(id, NULL, 0);
+	int err = errno;
+
+	/*
+	 * Mark the segment for removal at once: it lives while attached and
+	 * vanishes with the last detach, even after kill -9.
+	 */
+	if (shmctl(id, IPC_RMID, NULL) < 0)
+		shmfs_log_sys(LOG_ALERT, errno, "shmctl(IPC_RMID, %d) failed",
+			      id);
+	if (p == (void *)-1) {
+		shmfs_log_sys(LOG_ERR, err, "shmat(%d, %zu) failed", id,
+			      shm->size);
+		return -err;
+	}
+	shm->addr = p;
+	return 0;
+}
+
+static void sysv_free(struct shmfs_shm *shm)
+{
+	if (shmdt(shm->addr) < 0)
+		shmfs_log_sys(LOG_ALERT, errno, "shmdt(%p) failed", shm->addr);
+}
+
+static const struct backend backends[SHMFS_BACKEND_COUNT] = {
+	[SHMFS_BACKEND_ANON] = {"anon", anon_alloc, unmap},
+	[SHMFS_BACKEND_DEVZERO] = {"devzero", devzero_alloc, unmap},
+	[SHMFS_BACKEND_SYSV] = {"sysv", sysv_alloc, sysv_free},
+};
+
+const char *shmfs_shm_backend_name(enum shmfs_backend backend)
+{
+	return backend < SHMFS_BACKEND_COUNT ? backends[backend].name : "?";
+}
+
+int shmfs_shm_backend_parse(const char *name, enum shmfs_backend *backend)
+{
+	for (int i = 0; i < SHMFS_BACKEND_COUNT; i++) {
+		if (strcmp(name, backends[i].name) == 0) {
+			*backend = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int shmfs_shm_alloc(struct shmfs_shm *shm)
+{
+	if (shm->backend >= SHMFS_BACKEND_COUNT || shm->size == 0)
+		return -EINVAL;
+	return backends[shm->backend].alloc(shm);
+}
+
+void shmfs_shm_free(struct shmfs_shm *shm)
+{
+	if (shm->addr == NULL)
+		return;
+	backends[shm->backend].free(shm);
+	shm->addr = NULL;
+}

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Parsers for single ini values. They are strict on purpose: a value is
+ * either exactly one of the accepted spellings or an error, so that a typo
+ * in the configuration is reported instead of being read as something else.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "shmfs/value.h"
+
+/* getpw*_r buffers grow on ERANGE up to this; real entries are tiny. */
+#define LOOKUP_BUF_MAX (1024 * 1024)
+
+static const struct {
+	const char *name;
+	int level;
+} log_levels[] = {
+	{"debug", LOG_DEBUG},  {"info", LOG_INFO}, {"notice", LOG_NOTICE},
+	{"warn", LOG_WARNING}, {"error", LOG_ERR}, {"alert", LOG_ALERT},
+};
+
+static bool is_digit(char c)
+{
+	/* Not isdigit(): the locale must not change what a number is. */
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * Reads the leading decimal digits of *sp and advances past them. Returns
+ * -EINVAL if there are none, -ERANGE if they overflow (all digits are still
+ * consumed, so that the caller can tell junk from a big number), else 0.
+ */
+static int parse_decimal(const char **sp, uint64_t *out)
+{
+	const char *s = *sp;
+	uint64_t v = 0;
+	bool overflow = false;
+
+	if (!is_digit(*s))
+		return -EINVAL;
+	for (; is_digit(*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			overflow = true;
+		else
+			v = v * 10 + d;
+	}
+	*sp = s;
+	if (overflow)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* A whole string of decimal digits. */
+static int parse_number(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	int ret = parse_decimal(&s, &v);
+
+	if (ret == -EINVAL || *s != '\0')
+		return -EINVAL;
+	if (ret < 0)
+		return ret;
+	*out = v;
+	return 0;
+}
+
+static bool all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++) {
+		if (!is_digit(*s))
+			return false;
+	}
+	return true;
+}
+
+int shmfs_value_size(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+	int ret = parse_decimal(&s, &v);
+
+	if (ret == -EINVAL)
+		return ret;
+	switch (*s) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (shift && *++s != '\0')
+		return -EINVAL;
+	if (ret < 0)
+		return ret;
+	if (v > (SHMFS_SIZE_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+int shmfs_value_mode(const char *s, mode_t *out)
+{
+	unsigned long v = 0;
+	bool range = false;
+
+	if (*s == '\0')
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '7')
+			return -EINVAL;
+		v = v * 8 + (unsigned long)(*s - '0');
+		/* Keep reading after 07777 so junk still reads as junk. */
+		if (v > 07777) {
+			range = true;
+			v = 07777;
+		}
+	}
+	if (range)
+		return -ERANGE;
+	*out = (mode_t)v;
+	return 0;
+}
+
+int shmfs_value_workers(const char *s, unsigned *out)
+{
+	uint64_t v = 0;
+	int ret;
+
+	if (strcmp(s, "auto") == 0) {
+		*out = 0;
+		return 0;
+	}
+	ret = parse_number(s, &v);
+	if (ret < 0)
+		return ret;
+	if (v < 1 || v > SHMFS_WORKERS_MAX)
+		return -ERANGE;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/*
+ * A numeric id: it must fit the type and must not be -1, which chown(2)
+ * and setuid(2) read as "leave unchanged".
+ */
+static int parse_id(const char *s, uint32_t *out)
+{
+	uint64_t v = 0;
+	int ret = parse_number(s, &v);
+
+	if (ret < 0)
+		return ret;
+	if (v >= UINT32_MAX)
+		return -ERANGE;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static size_t lookup_buf_size(int name)
+{
+	long n = sysconf(name);
+
+	return n > 0 && n < LOOKUP_BUF_MAX ? (size_t)n : 1024;
+}
+
+/* getpwnam_r reports "no such user" in several ways; see its man page. */
+static int lookup_result(int ret, bool found)
+{
+	if (ret == 0)
+		return found ? 0 : -ENOENT;
+	if (ret == ENOENT || ret == ESRCH || ret == EBADF || ret == EPERM)
+		return -ENOENT;
+	return -ret;
+}
+
+int shmfs_value_uid(const char *s, uid_t *out)
+{
+	_Static_assert(sizeof(uid_t) == sizeof(uint32_t), "uid_t is 32 bits");
+	struct passwd pw, *res = NULL;
+	size_t len = lookup_buf_size(_SC_GETPW_R_SIZE_MAX);
+	char *buf = NULL;
+	uint32_t id;
+	int ret;
+
+	if (all_digits(s)) {
+		ret = parse_id(s, &id);
+		if (ret == 0)
+			*out = (uid_t)id;
+		return ret;
+	}
+	if (*s == '\0')
+		return -EINVAL;
+	for (;;) {
+		char *nbuf = realloc(buf, len);
+
+		if (!nbuf) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nbuf;
+		ret = getpwnam_r(s, &pw, buf, len, &res);
+		if (ret != ERANGE || len >= LOOKUP_BUF_MAX)
+			break;
+		len *= 2;
+	}
+	ret = lookup_result(ret, res != NULL);
+	if (ret == 0)
+		*out = pw.pw_uid;
+	free(buf);
+	return ret;
+}
+
+int shmfs_value_gid(const char *s, gid_t *out)
+{
+	_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
+	struct group gr, *res = NULL;
+	size_t len = lookup_buf_size(_SC_GETGR_R_SIZE_MAX);
+	char *buf = NULL;
+	uint32_t id;
+	int ret;
+
+	if (all_digits(s)) {
+		ret = parse_id(s, &id);
+		if (ret == 0)
+			*out = (gid_t)id;
+		return ret;
+	}
+	if (*s == '\0')
+		return -EINVAL;
+	for (;;) {
+		char *nbuf = realloc(buf, len);
+
+		if (!nbuf) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nbuf;
+		ret = getgrnam_r(s, &gr, buf, len, &res);
+		if (ret != ERANGE || len >= LOOKUP_BUF_MAX)
+			break;
+		len *= 2;
+	}
+	ret = lookup_result(ret, res != NULL);
+	if (ret == 0)
+		*out = gr.gr_gid;
+	free(buf);
+	return ret;
+}
+
+int shmfs_value_log_level(const char *s, int *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
+		if (strcmp(s, log_levels[i].name) == 0) {
+			*out = log_levels[i].level;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *shmfs_value_log_level_name(int level)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
+		if (log_levels[i].level == level)
+			return log_levels[i].name;
+	}
+	return NULL;
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The worker loop. Each worker reads its own clone of the session's device
+ * (FUSE_DEV_IOC_CLONE), so the requests it holds belong to its queue alone:
+ * if it dies, the kernel fails them at once instead of leaving their callers
+ * hung. Stopping uses a flag of our own, never fuse_session_exit() from a
+ * handler (that drops a request already read).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+#include <linux/fuse.h>
+
+#include "shmfs/log.h"
+#include "shmfs/worker.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void setup_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigset_t none;
+
+	/* No SA_RESTART: a blocked read() must return EINTR to see the flag. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/*
+ * Replaces the session's descriptor, in this process only, by a clone bound
+ * to the same connection. Without the right to open /dev/fuse the worker
+ * keeps the shared descriptor, which still serves.
+ */
+static void clone_device(struct fuse_session *se, unsigned slot)
+{
+	int sessfd = fuse_session_fd(se);
+	uint32_t master_fd = sessfd;
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (slot == 0)
+			shmfs_log_sys(LOG_WARNING, errno,
+				      "open(\"/dev/fuse\") failed: workers "
+				      "share one descriptor");
+		return;
+	}
+	if (ioctl(fd, FUSE_DEV_IOC_CLONE, &master_fd) < 0) {
+		shmfs_log_sys(LOG_WARNING, errno,
+			      "ioctl(FUSE_DEV_IOC_CLONE) failed: worker %u "
+			      "shares the session descriptor",
+			      slot);
+		close(fd);
+		return;
+	}
+	if (dup3(fd, sessfd, O_CLOEXEC) < 0)
+		shmfs_log_sys(LOG_WARNING, errno, "dup3(%d, %d) failed", fd,
+			      sessfd);
+	close(fd);
+}
+
+_Noreturn void shmfs_worker_run(struct fuse_session *se,
+				struct shmfs_zonetab *tab, unsigned slot,
+				pid_t master)
+{
+	struct shmfs_worker_slot *ws = &tab->region->workers[slot];
+	struct fuse_buf buf = {.mem = NULL};
+	int status = SHMFS_WORKER_STOPPED;
+
+	prctl(PR_SET_NAME, "shmfs-worker");
+	/* If the master dies outright, no worker serves on alone. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	setup_signals();
+	if (getppid() != master)
+		_exit(SHMFS_WORKER_STOPPED);
+
+	clone_device(se, slot);
+	atomic_store(&ws->pid, getpid());
+	atomic_store(&ws->requests, 0);
+	shmfs_log_debug("worker %u (pid %d) serving", slot, (int)getpid());
+
+	while (!stop) {
+		int res = fuse_session_receive_buf(se, &buf);
+
+		if (res == -EINTR || res == -EAGAIN)
+			continue;
+		if (res == 0 || res == -ENODEV || res == -ECONNABORTED) {
+			status = SHMFS_WORKER_UNMOUNTED;
+			break;
+		}
+		if (res < 0) {
+			shmfs_log_sys(LOG_ERR, -res,
+				      "worker %u: reading /dev/fuse failed",
+				      slot);
+			status = SHMFS_WORKER_FAILED;
+			break;
+		}
+		fuse_session_process_buf(se, &buf);
+		atomic_fetch_add_explicit(&ws->requests, 1,
+					  memory_order_relaxed);
+	}
+	if (stop)
+		status = SHMFS_WORKER_STOPPED;
+
+	shmfs_log_info("worker %u (pid %d) exiting: %llu requests served", slot,
+		       (int)getpid(),
+		       (unsigned long long)atomic_load(&ws->requests));
+	free(buf.mem);
+	_exit(status);
+}

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * File semantics of a zone over its shared mapping. Readers take no lock:
+ * they load the length once and reply from the mapping. Writers and truncate
+ * take the zone's robust mutex, so a length is never lost and the bytes past
+ * it stay zero even if a worker dies in the middle (EOWNERDEAD is repaired).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "shmfs/log.h"
+#include "shmfs/zone.h"
+
+static size_t page_size(void)
+{
+	static size_t size;
+
+	if (size == 0)
+		size = (size_t)sysconf(_SC_PAGESIZE);
+	return size;
+}
+
+static uint64_t page_up(uint64_t n)
+{
+	uint64_t mask = page_size() - 1;
+
+	return (n + mask) & ~mask;
+}
+
+static void now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+int shmfs_zone_meta_init(struct shmfs_zone_meta *meta, mode_t mode, uid_t uid,
+			 gid_t gid)
+{
+	pthread_mutexattr_t attr;
+	int err;
+
+	memset(meta, 0, sizeof(*meta));
+	err = pthread_mutexattr_init(&attr);
+	if (err)
+		return -err;
+	err = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	if (!err)
+		err = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	if (!err)
+		err = pthread_mutex_init(&meta->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	if (err)
+		return -err;
+
+	atomic_init(&meta->length, 0);
+	meta->mode = mode & 07777;
+	meta->uid = uid;
+	meta->gid = gid;
+	now(&meta->mtime);
+	meta->atime = meta->ctime = meta->mtime;
+	return 0;
+}
+
+void shmfs_zone_meta_destroy(struct shmfs_zone_meta *meta)
+{
+	pthread_mutex_destroy(&meta->lock);
+}
+
+/*
+ * Frees [from, to) of the mapping: whole pages go back to the system with
+ * MADV_REMOVE (they read back as zeros), the partial first page is zeroed.
+ */
+static void zero_range(struct shmfs_zone *zone, uint64_t from, uint64_t to)
+{
+	uint64_t first_page = page_up(from);
+
+	if (to <= from)
+		return;
+	if (first_page >= to) {
+		memset(zone->data + from, 0, to - from);
+		return;
+	}
+	memset(zone->data + from, 0, first_page - from);
+
+	uint64_t end = page_up(to);
+	if (madvise(zone->data + first_page, end - first_page, MADV_REMOVE) < 0)
+		memset(zone->data + first_page, 0, to - first_page);
+}
+
+/* A worker died holding the lock: undo its half-done change past the length. */
+static void zone_recover(struct shmfs_zone *zone)
+{
+	struct shmfs_zone_meta *m = zone->meta;
+	uint64_t length = atomic_load(&m->length);
+	uint64_t lo = m->dirty_lo > length ? m->dirty_lo : length;
+
+	if (m->dirty_hi > lo)
+		zero_range(zone, lo, m->dirty_hi);
+	m->dirty_lo = m->dirty_hi = 0;
+	shmfs_log_warn("zone lock recovered from a dead holder: length %llu",
+		       (unsigned long long)length);
+}
+
+static int zone_lock(struct shmfs_zone *zone)
+{
+	int err = pthread_mutex_lock(&zone->meta->lock);
+
+	if (err == EOWNERDEAD) {
+		zone_recover(zone);
+		err = pthread_mutex_consistent(&zone->meta->lock);
+	}
+	return -err;
+}
+
+static void zone_unlock(struct shmfs_zone *zone)
+{
+	pthread_mutex_unlock(&zone->meta->lock);
+}
+
+uint64_t shmfs_zone_length(const struct shmfs_zone *zone)
+{
+	return atomic_load_explicit(&zone->meta->length, memory_order_acquire);
+}
+
+int shmfs_zone_read(const struct shmfs_zone *zone, off_t off, size_t size,
+		    const void **p, size_t *n)
+{
+	uint64_t length = shmfs_zone_length(zone);
+
+	if (off < 0)
+		return -EINVAL;
+	*p = zone->data;
+	*n = 0;
+	if ((uint64_t)off >= length)
+		return 0;
+	*p = zone->data + off;
+	*n = length - off < size ? length - off : size;
+	return 0;
+}
+
+int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
+		     off_t off, bool append, size_t *written)
+{
+	struct shmfs_zone_meta *m = zone->meta;
+	int err;
+
+	*written = 0;
+	if (off < 0)
+		return -EINVAL;
+	err = zone_lock(zone);
+	if (err)
+		return err;
+
+	uint64_t length = atomic_load(&m->length);
+	uint64_t start = append ? length : (uint64_t)off;
+	if (size == 0)
+		goto out;
+	if (start >= zone->capacity) {
+		err = -ENOSPC;
+		goto out;
+	}
+
+	size_t n =
+		zone->capacity - start < size ? zone->capacity - start : size;
+	uint64_t end = start + n;
+	if (end > length) {
+		m->dirty_lo = start;
+		m->dirty_hi = end;
+	}
+	memcpy(zone->data + start, buf, n);
+	if (end > length)
+		atomic_store_explicit(&m->length, end, memory_order_release);
+	m->dirty_lo = m->dirty_hi = 0;
+	now(&m->mtime);
+	m->ctime = m->mtime;
+	*written = n;
+out:
+	zone_unlock(zone);
+	return err;
+}
+
+/* Called with the lock held. */
+static void set_length(struct shmfs_zone *zone, uint64_t length)
+{
+	struct shmfs_zone_meta *m = zone->meta;
+	uint64_t old = atomic_load(&m->length);
+
+	if (length < old) {
+		/* Publish the new length first: readers stop short of the tail.
+		 */
+		atomic_store_explicit(&m->length, length, memory_order_release);
+		m->dirty_lo = length;
+		m->dirty_hi = old;
+		zero_range(zone, length, old);
+		m->dirty_lo = m->dirty_hi = 0;
+	} else {
+		/* The bytes in between are already zero (the invariant). */
+		atomic_store_explicit(&m->length, length, memory_order_release);
+	}
+	now(&m->mtime);
+	m->ctime = m->mtime;
+}
+
+int shmfs_zone_truncate(struct shmfs_zone *zone, off_t length)
+{
+	struct shmfs_zone_attr attr = {
+		.set = SHMFS_ZONE_SET_SIZE,
+		.size = length,
+	};
+
+	return shmfs_zone_setattr(zone, &attr);
+}
+
+int shmfs_zone_setattr(struct shmfs_zone *zone,
+		       const struct shmfs_zone_attr *attr)
+{
+	struct shmfs_zone_meta *m = zone->meta;
+	int err;
+
+	if (attr->set & SHMFS_ZONE_SET_SIZE) {
+		if (attr->size < 0)
+			return -EINVAL;
+		if ((uint64_t)attr->size > zone->capacity)
+			return -EFBIG;
+	}
+	err = zone_lock(zone);
+	if (err)
+		return err;
+
+	if (attr->set & SHMFS_ZONE_SET_SIZE)
+		set_length(zone, attr->size);
+	if (attr->set & SHMFS_ZONE_SET_MODE)
+		m->mode = attr->mode & 07777;
+	if (attr->set & SHMFS_ZONE_SET_UID)
+		m->uid = attr->uid;
+	if (attr->set & SHMFS_ZONE_SET_GID)
+		m->gid = attr->gid;
+	if (attr->set & SHMFS_ZONE_SET_ATIME)
+		m->atime = attr->atime;
+	if (attr->set & SHMFS_ZONE_SET_MTIME)
+		m->mtime = attr->mtime;
+	now(&m->ctime);
+
+	zone_unlock(zone);
+	return 0;
+}
+
+int shmfs_zone_stat(struct shmfs_zone *zone, struct stat *st)
+{
+	struct shmfs_zone_meta *m = zone->meta;
+	int err = zone_lock(zone);
+
+	if (err)
+		return err;
+	st->st_mode = S_IFREG | m->mode;
+	st->st_nlink = 1;
+	st->st_uid = m->uid;
+	st->st_gid = m->gid;
+	st->st_size = atomic_load(&m->length);
+	st->st_atim = m->atime;
+	st->st_mtim = m->mtime;
+	st->st_ctim = m->ctime;
+	zone_unlock(zone);
+
+	st->st_blksize = page_size();
+	st->st_blocks = page_up(st->st_size) / 512;
+	return 0;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The command line: every option, config= taken out of -o, the mount
+ * options libfuse gets, and one clear error for each misuse.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "shmfs/cli.h"
+
+#define ARGV(...) ((char *[]){"shmfs", __VA_ARGS__, NULL})
+#define ARGC(...)                                                              \
+	((int)(sizeof((char *[]){"shmfs", __VA_ARGS__}) / sizeof(char *)))
+#define PARSE(cli, err, ...)                                                   \
+	shmfs_cli_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), cli, err,        \
+			sizeof(err))
+
+/* The libfuse arguments, joined by spaces. */
+static const char *joined(const struct shmfs_cli *cli)
+{
+	static char buf[512];
+
+	buf[0] = '\0';
+	for (int i = 1; i < cli->fuse_args.argc; i++) {
+		if (i > 1)
+			strcat(buf, " ");
+		strcat(buf, cli->fuse_args.argv[i]);
+	}
+	return buf;
+}
+
+static void a_mountpoint_alone_runs_detached_with_our_mount_options(void **s)
+{
+	struct shmfs_cli cli;
+	char err[256];
+
+	(void)s;
+	assert_int_equal(PARSE(&cli, err, "/mnt/shm"), 0);
+	assert_string_equal(cli.mountpoint, "/mnt/shm");
+	assert_false(cli.foreground);
+	assert_false(cli.workers_set);
+	assert_null(cli.config);
+	assert_string_equal(joined(&cli),
+			    "-odefault_permissions,fsname=shmfs,subtype=shmfs");
+	shmfs_cli_free(&cli);
+}
+
+static void every_option_is_understood(void **s)
+{
+	struct shmfs_cli cli;
+	char err[256];
+
+	(void)s;
+	assert_int_equal(PARSE(&cli, err, "-c", "x.ini", "-f", "-w", "3", "-o",
+			       "allow_other", "/m"),
+			 0);
+	assert_string_equal(cli.config, "x.ini");
+	assert_true(cli.foreground);
+	assert_false(cli.debug);
+	assert_true(cli.workers_set);
+	assert_int_equal(cli.workers, 3);
+	assert_string_equal(joined(&cli),
+			    "-odefault_permissions,fsname=shmfs,subtype=shmfs "
+			    "-o allow_other");
+	shmfs_cli_free(&cli);
+
+	assert_int_equal(PARSE(&cli, err, "--config", "y.ini", "--workers",
+			       "auto", "-d", "/m"),
+			 0);
+	assert_string_equal(cli.config, "y.ini");
+	assert_true(cli.debug && cli.foreground);
+	assert_int_equal(cli.workers, 0);
+	assert_non_null(strstr(joined(&cli), "-odebug"));
+	shmfs_cli_free(&cli);
+}
+
+static void config_is_taken_out_of_mount_options(void **s)
+{
+	struct shmfs_cli cli;
+	char err[256];
+
+	(void)s;
+	assert_int_equal(PARSE(&cli, err, "-o",
+			       "ro,config=/etc/z.ini,allow_other", "/m"),
+			 0);
+	assert_string_equal(cli.config, "/etc/z.ini");
+	assert_string_equal(joined(&cli),
+			    "-odefault_permissions,fsname=shmfs,subtype=shmfs "
+			    "-o ro -o allow_other");
+	shmfs_cli_free(&cli);
+}
+
+static void check_help_and_version_need_no_mountpoint(void **s)
+{
+	struct shmfs_cli cli;
+	char err[256];
+
+	(void)s;
+	assert_int_equal(PARSE(&cli, err, "-t", "-c", "a.ini"), 0);
+	assert_true(cli.check);
+	shmfs_cli_free(&cli);
+	assert_int_equal(PARSE(&cli, err, "--help"), 0);
+	assert_true(cli.help);
+	shmfs_cli_free(&cli);
+	assert_int_equal(PARSE(&cli, err, "-V"), 0);
+	assert_true(cli.version);
+	shmfs_cli_free(&cli);
+}
+
+static void misuse_is_one_clear_error(void **s)
+{
+	const struct {
+		int argc;
+		char **argv;
+		const char *err;
+	} cases[] = {
+		{1, (char *[]){"shmfs", NULL},
+		 "no mountpoint given (see shmfs --help)"},
+		{ARGC("-x", "/m"), ARGV("-x", "/m"),
+		 "unknown option -x (see shmfs --help)"},
+		{ARGC("--bogus", "/m"), ARGV("--bogus", "/m"),
+		 "unknown option --bogus (see shmfs --help)"},
+		{ARGC("/m", "-c"), ARGV("/m", "-c"),
+		 "option -c needs a value (see shmfs --help)"},
+		{ARGC("-w", "0", "/m"), ARGV("-w", "0", "/m"),
+		 "-w: \"0\" is not a worker count (1..256 or auto)"},
+		{ARGC("-w", "257", "/m"), ARGV("-w", "257", "/m"),
+		 "-w: \"257\" is not a worker count (1..256 or auto)"},
+		{ARGC("-w", "2x", "/m"), ARGV("-w", "2x", "/m"),
+		 "-w: \"2x\" is not a worker count (1..256 or auto)"},
+		{ARGC("/m", "/n"), ARGV("/m", "/n"),
+		 "unexpected argument \"/n\" (see shmfs --help)"},
+		{ARGC("-t", "/m"), ARGV("-t", "/m"), "-t takes no mountpoint"},
+		{ARGC("-o", "config=", "/m"), ARGV("-o", "config=", "/m"),
+		 "-o config= needs a file"},
+	};
+
+	(void)s;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct shmfs_cli cli;
+		char err[256] = "";
+
+		assert_int_equal(shmfs_cli_parse(cases[i].argc, cases[i].argv,
+						 &cli, err, sizeof(err)),
+				 -EINVAL);
+		assert_string_equal(err, cases[i].err);
+		shmfs_cli_free(&cli);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			a_mountpoint_alone_runs_detached_with_our_mount_options),
+		cmocka_unit_test(every_option_is_understood),
+		cmocka_unit_test(config_is_taken_out_of_mount_options),
+		cmocka_unit_test(check_help_and_version_need_no_mountpoint),
+		cmocka_unit_test(misuse_is_one_clear_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

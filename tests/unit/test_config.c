@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the configuration parser. Most are rows of one table, (ini
+ * text, return value, exact message), each run as a test of its own name;
+ * the rest check the parsed values, the file loader and the "shmfs -t" table.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "shmfs/config.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Debian's libinih reads lines into 200 bytes: 198, newline and NUL. */
+#define LINE_MAX_BYTES 198
+
+struct config_case {
+	const char *name;
+	const char *text;
+	int ret;
+	const char *err; /* NULL: no message */
+};
+
+#define ZONE_NAME_RULE                                                         \
+	"(1..255 bytes of A-Z a-z 0-9 . _ -, not starting with '.')"
+#define CONTINUATION                                                           \
+	"line starts with whitespace (continuation lines are not supported)"
+
+static const struct config_case cases[] = {
+	/* What is accepted. */
+	{"empty_file_is_valid_and_has_no_zones", "", 0, NULL},
+	{"file_with_only_globals_is_valid", "; globals\n[shmfs]\nworkers = 2\n",
+	 0, NULL},
+	{"comment_after_a_section_header_is_allowed",
+	 "[zone:a] ; the cache\nsize = 1\n[shmfs]\t# globals\n", 0, NULL},
+	{"indented_section_header_is_allowed", "  [zone:a]\nsize = 1\n", 0,
+	 NULL},
+	{"indented_comments_and_blank_lines_are_allowed",
+	 "[zone:a]\nsize = 1 ; one\n      ; more comment\n  \t\n\n", 0, NULL},
+	{"crlf_line_ends_are_allowed", "[zone:a]\r\nsize = 1M\r\n\r\n", 0,
+	 NULL},
+	{"utf8_bom_is_skipped", "\xef\xbb\xbf[zone:a]\nsize = 1\n", 0, NULL},
+	{"last_line_without_newline_is_read", "[zone:a]\nsize = 1", 0, NULL},
+	{"zone_of_64t_is_accepted", "[zone:a]\nsize = 64T\n", 0, NULL},
+	{"colon_separates_key_and_value_as_in_inih", "[zone:a]\nsize: 1\n", 0,
+	 NULL},
+
+	/* Sections. */
+	{"unknown_section_is_refused", "[shmfs]\n\n[foo]\n", -EINVAL,
+	 "t.ini:3: unknown section [foo]"},
+	{"section_names_are_case_sensitive", "[Zone:a]\n", -EINVAL,
+	 "t.ini:1: unknown section [Zone:a]"},
+	{"shmfs_section_given_twice_is_refused",
+	 "[shmfs]\n[zone:a]\nsize = 1\n[shmfs]\n", -EINVAL,
+	 "t.ini:4: section [shmfs] already defined at line 1"},
+	{"duplicate_zone_is_refused", "[zone:x]\nsize = 1\n\n[zone:x]\n",
+	 -EINVAL, "t.ini:4: zone \"x\" already defined at line 1"},
+	{"key_before_any_section_is_refused", "; hi\nsize = 1\n[zone:a]\n",
+	 -EINVAL, "t.ini:2: key \"size\" is outside any section"},
+	{"empty_zone_name_is_refused", "[zone:]\n", -EINVAL,
+	 "t.ini:1: invalid zone name \"\" " ZONE_NAME_RULE},
+	{"zone_name_starting_with_a_dot_is_refused", "[zone:.hidden]\n",
+	 -EINVAL, "t.ini:1: invalid zone name \".hidden\" " ZONE_NAME_RULE},
+	{"zone_name_with_a_slash_is_refused", "[zone:a/b]\n", -EINVAL,
+	 "t.ini:1: invalid zone name \"a/b\" " ZONE_NAME_RULE},
+	{"zone_name_with_a_space_is_refused", "[zone:a b]\n", -EINVAL,
+	 "t.ini:1: invalid zone name \"a b\" " ZONE_NAME_RULE},
+	{"zone_name_with_dots_dashes_and_underscores_is_accepted",
+	 "[zone:A-z_0.9]\nsize = 1\n", 0, NULL},
+	{"section_header_without_bracket_is_malformed", "[zone:x\nsize = 1\n",
+	 -EINVAL, "t.ini:1: malformed section header"},
+	{"section_header_followed_by_text_is_malformed", "[zone:x] size = 1\n",
+	 -EINVAL, "t.ini:1: malformed section header"},
+
+	/* Keys. */
+	{"unknown_key_in_a_zone_is_refused", "[zone:x]\nsize = 1\nfoo = 1\n",
+	 -EINVAL, "t.ini:3: unknown key \"foo\" in [zone:x]"},
+	{"unknown_key_in_shmfs_is_refused", "[shmfs]\nsize = 1\n", -EINVAL,
+	 "t.ini:2: unknown key \"size\" in [shmfs]"},
+	{"global_only_key_in_a_zone_is_refused", "[zone:x]\nworkers = 2\n",
+	 -EINVAL, "t.ini:2: unknown key \"workers\" in [zone:x]"},
+	{"keys_are_case_sensitive", "[zone:x]\nSize = 1\n", -EINVAL,
+	 "t.ini:2: unknown key \"Size\" in [zone:x]"},
+	{"key_given_twice_is_refused",
+	 "[zone:x]\nsize = 1\nmode = 0600\nsize = 2\n", -EINVAL,
+	 "t.ini:4: key \"size\" given twice (first at line 2)"},
+	{"empty_value_is_refused", "[zone:x]\nsize =\n", -EINVAL,
+	 "t.ini:2: size: value is empty"},
+	{"value_of_only_a_comment_is_empty", "[shmfs]\nmode = ; none\n",
+	 -EINVAL, "t.ini:2: mode: value is empty"},
+
+	/* Values. */
+	{"bad_size_is_refused", "[zone:x]\n;\n;\n;\n;\n;\nsize = 12Q\n",
+	 -EINVAL, "t.ini:7: size: \"12Q\" is not a size"},
+	{"hash_after_a_value_is_not_a_comment", "[zone:x]\nsize = 1M # meg\n",
+	 -EINVAL, "t.ini:2: size: \"1M # meg\" is not a size"},
+	{"size_above_64t_is_refused", "[zone:x]\nsize = 99999T\n", -EINVAL,
+	 "t.ini:2: size: \"99999T\" is too large (max 64T)"},
+	{"size_zero_is_refused", "[zone:x]\nsize = 0\n", -EINVAL,
+	 "t.ini:2: size: must be greater than 0"},
+	{"missing_size_in_an_empty_zone_is_reported_at_its_header",
+	 "[shmfs]\n\n[zone:x]\n\n[zone:y]\nsize = 1\n", -EINVAL,
+	 "t.ini:3: [zone:x]: size is required"},
+	{"missing_size_in_a_zone_with_keys_is_reported_at_its_header",
+	 "[zone:y]\nsize = 1\n[zone:x]\nmode = 0600\n", -EINVAL,
+	 "t.ini:3: [zone:x]: size is required"},
+	{"zones_adding_up_past_64t_are_refused_at_the_zone_that_crosses",
+	 "[zone:a]\nsize = 32T\n[zone:b]\nsize = 32T\n[zone:c]\nsize = 4K\n",
+	 -EINVAL, "t.ini:6: size: total of all zones is too large (max 64T)"},
+	{"non_octal_mode_is_refused", "[zone:x]\nsize = 1\nmode = 0999\n",
+	 -EINVAL, "t.ini:3: mode: \"0999\" is not an octal mode"},
+	{"mode_above_07777_is_refused", "[shmfs]\nmode = 10000\n", -EINVAL,
+	 "t.ini:2: mode: \"10000\" is out of range (max 07777)"},
+	{"zero_workers_is_refused", "[shmfs]\nworkers = 0\n", -EINVAL,
+	 "t.ini:2: workers: \"0\" is out of range (1..256 or auto)"},
+	{"workers_that_is_not_a_number_is_refused", "[shmfs]\nworkers = lots\n",
+	 -EINVAL,
+	 "t.ini:2: workers: \"lots\" is not a number (1..256 or auto)"},
+	{"unknown_user_is_refused", "[shmfs]\nuid = nobodyx\n", -EINVAL,
+	 "t.ini:2: uid: \"nobodyx\" is not a user"},
+	{"uid_minus_one_is_refused", "[zone:x]\nsize = 1\nuid = 4294967295\n",
+	 -EINVAL,
+	 "t.ini:3: uid: \"4294967295\" is out of range (0..4294967294)"},
+	{"unknown_group_is_refused", "[zone:x]\nsize = 1\ngid = nogroupx\n",
+	 -EINVAL, "t.ini:3: gid: \"nogroupx\" is not a group"},
+	{"unknown_backend_is_refused", "[zone:x]\nbackend = tmpfs\n", -EINVAL,
+	 "t.ini:2: backend: \"tmpfs\" is not a backend (anon, devzero, sysv)"},
+	{"unknown_log_level_is_refused", "[shmfs]\nlog_level = verbose\n",
+	 -EINVAL,
+	 "t.ini:2: log_level: \"verbose\" is not a log level (debug, info, "
+	 "notice, warn, error, alert)"},
+	{"relative_log_path_is_refused", "[shmfs]\nlog = shmfs.log\n", -EINVAL,
+	 "t.ini:2: log: \"shmfs.log\" is not stderr, syslog or an absolute "
+	 "path"},
+
+	/* Lines. */
+	{"line_without_equals_is_malformed", "[zone:x]\nsize 1M\n", -EINVAL,
+	 "t.ini:2: malformed line"},
+	{"last_line_without_equals_is_malformed", "[zone:x]\nsize = 1\njunk",
+	 -EINVAL, "t.ini:3: malformed line"},
+	{"line_without_key_is_malformed", "[zone:x]\n= 1\n", -EINVAL,
+	 "t.ini:2: malformed line"},
+	{"equals_inside_a_comment_does_not_count", "[zone:x]\nsize ; = 1\n",
+	 -EINVAL, "t.ini:2: malformed line"},
+	{"first_error_is_the_one_reported", "[zone:x]\njunk\nfoo = 1\n[bar]\n",
+	 -EINVAL, "t.ini:2: malformed line"},
+	{"indented_key_line_is_refused", "[zone:x]\nsize = 1\n  mode = 0600\n",
+	 -EINVAL, "t.ini:3: " CONTINUATION},
+	{"indented_first_key_is_refused", "[zone:x]\n\tsize = 1\n", -EINVAL,
+	 "t.ini:2: " CONTINUATION},
+	{"bom_and_crlf_keep_line_numbers",
+	 "\xef\xbb\xbf[zone:x]\r\nsize = 12Q\r\n", -EINVAL,
+	 "t.ini:2: size: \"12Q\" is not a size"},
+};
+
+static void check_empty(const struct shmfs_config *cfg)
+{
+	assert_null(cfg->file);
+	assert_null(cfg->log);
+	assert_null(cfg->zones);
+	assert_int_equal(cfg->nzones, 0);
+}
+
+static void check_case(void **state)
+{
+	const struct config_case *c = *state;
+	struct shmfs_config cfg;
+	char err[512] = "junk";
+	int ret;
+
+	ret = shmfs_config_parse_string(c->text, "t.ini", &cfg, err,
+					sizeof(err));
+	assert_string_equal(err, c->err ? c->err : "");
+	assert_int_equal(ret, c->ret);
+	if (ret)
+		check_empty(&cfg);
+	shmfs_config_free(&cfg);
+}
+
+/* Parses text that must be valid. */
+static void parse_ok(const char *text, struct shmfs_config *cfg)
+{
+	char err[512] = "";
+
+	if (shmfs_config_parse_string(text, "t.ini", cfg, err, sizeof(err)))
+		fail_msg("unexpected error: %s", err);
+}
+
+static void parse_error(const char *text, const char *expected)
+{
+	struct shmfs_config cfg;
+	char err[512] = "";
+
+	assert_int_equal(shmfs_config_parse_string(text, "t.ini", &cfg, err,
+						   sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, expected);
+	check_empty(&cfg);
+}
+
+static void missing_keys_take_the_defaults(void **state)
+{
+	struct shmfs_config cfg;
+
+	(void)state;
+	parse_ok("[zone:a]\nsize = 1\n", &cfg);
+	assert_string_equal(cfg.file, "t.ini");
+	assert_int_equal(cfg.workers, 0);
+	assert_int_equal(cfg.backend, SHMFS_BACKEND_ANON);
+	assert_int_equal(cfg.mode, 0600);
+	assert_int_equal(cfg.uid, geteuid());
+	assert_int_equal(cfg.gid, getegid());
+	assert_int_equal(cfg.log_level, LOG_NOTICE);
+	assert_null(cfg.log);
+	assert_int_equal(cfg.nzones, 1);
+	assert_string_equal(cfg.zones[0].name, "a");
+	assert_int_equal(cfg.zones[0].backend, SHMFS_BACKEND_ANON);
+	assert_int_equal(cfg.zones[0].mode, 0600);
+	assert_int_equal(cfg.zones[0].uid, geteuid());
+	assert_int_equal(cfg.zones[0].gid, getegid());
+	assert_int_equal(cfg.zones[0].line, 1);
+	shmfs_config_free(&cfg);
+}
+
+static void globals_apply_to_zones_before_and_after_them(void **state)
+{
+	struct shmfs_config cfg;
+
+	(void)state;
+	parse_ok("[zone:a]\nsize = 1\n"
+		 "[shmfs]\nworkers = 3\nbackend = sysv\nmode = 0640\n"
+		 "uid = 7\ngid = 8\nlog_level = debug\nlog = syslog\n"
+		 "[zone:b]\nsize = 2\nbackend = devzero\nmode = 0604\n"
+		 "uid = root\ngid = 0\n",
+		 &cfg);
+	assert_int_equal(cfg.workers, 3);
+	assert_int_equal(cfg.log_level, LOG_DEBUG);
+	assert_string_equal(cfg.log, "syslog");
+	assert_int_equal(cfg.nzones, 2);
+	assert_int_equal(cfg.zones[0].backend, SHMFS_BACKEND_SYSV);
+	assert_int_equal(cfg.zones[0].mode, 0640);
+	assert_int_equal(cfg.zones[0].uid, 7);
+	assert_int_equal(cfg.zones[0].gid, 8);
+	assert_int_equal(cfg.zones[1].backend, SHMFS_BACKEND_DEVZERO);
+	assert_int_equal(cfg.zones[1].mode, 0604);
+	assert_int_equal(cfg.zones[1].uid, 0);
+	assert_int_equal(cfg.zones[1].gid, 0);
+	assert_int_equal(cfg.zones[1].line, 11);
+	shmfs_config_free(&cfg);
+}
+
+static void zones_keep_file_order(void **state)
+{
+	static const char *const names[] = {"zeta", "alpha", "mid", "b"};
+	struct shmfs_config cfg;
+	size_t i;
+
+	(void)state;
+	parse_ok("[zone:zeta]\nsize=1\n[zone:alpha]\nsize=1\n"
+		 "[zone:mid]\nsize=1\n[zone:b]\nsize=1\n",
+		 &cfg);
+	assert_int_equal(cfg.nzones, ARRAY_SIZE(names));
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		assert_string_equal(cfg.zones[i].name, names[i]);
+	shmfs_config_free(&cfg);
+}
+
+static void sizes_are_rounded_up_to_a_page(void **state)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	struct shmfs_config cfg;
+	char text[256];
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "[zone:a]\nsize = 1\n[zone:b]\nsize = %llu\n"
+		 "[zone:c]\nsize = %llu\n",
+		 (unsigned long long)page, (unsigned long long)page + 1);
+	parse_ok(text, &cfg);
+	assert_int_equal(cfg.zones[0].size, page);
+	assert_int_equal(cfg.zones[1].size, page);
+	assert_int_equal(cfg.zones[2].size, 2 * page);
+	shmfs_config_free(&cfg);
+}
+
+static void zone_name_of_255_bytes_is_accepted_and_256_refused(void **state)
+{
+	char name[SHMFS_NAME_MAX + 2], text[512], expected[512];
+	struct shmfs_config cfg;
+
+	(void)state;
+	memset(name, 'n', SHMFS_NAME_MAX);
+	name[SHMFS_NAME_MAX] = '\0';
+	snprintf(text, sizeof(text), "[zone:%s]\nsize = 1\n", name);
+	parse_ok(text, &cfg);
+	assert_string_equal(cfg.zones[0].name, name);
+	shmfs_config_free(&cfg);
+
+	strcat(name, "n");
+	snprintf(text, sizeof(text), "[shmfs]\n[zone:%s]\nsize = 1\n", name);
+	snprintf(expected, sizeof(expected),
+		 "t.ini:2: invalid zone name \"%s\" " ZONE_NAME_RULE, name);
+	parse_error(text, expected);
+}
+
+static void long_zone_names_are_told_apart(void **state)
+{
+	char name[101], text[512], expected[512];
+
+	/* inih keeps only 49 bytes of a section name; we must not. */
+	(void)state;
+	memset(name, 'x', 100);
+	name[100] = '\0';
+	snprintf(text, sizeof(text), "[zone:%sa]\nsize=1\n[zone:%sb]\nfoo=1\n",
+		 name, name);
+	snprintf(expected, sizeof(expected),
+		 "t.ini:4: unknown key \"foo\" in [zone:%sb]", name);
+	parse_error(text, expected);
+}
+
+static void key_line_longer_than_inih_reads_is_refused(void **state)
+{
+	char text[512], path[LINE_MAX_BYTES + 2], expected[64];
+	struct shmfs_config cfg;
+
+	(void)state;
+	/* "log = /aaa...": exactly the longest line inih takes whole. */
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	path[LINE_MAX_BYTES - 6] = '\0';
+	snprintf(text, sizeof(text), "[shmfs]\nlog = %s\n", path);
+	assert_int_equal(strlen(text), 8 + LINE_MAX_BYTES + 1);
+	parse_ok(text, &cfg);
+	assert_string_equal(cfg.log, path);
+	shmfs_config_free(&cfg);
+
+	strcat(path, "a");
+	snprintf(text, sizeof(text), "[shmfs]\nlog = %s\n", path);
+	snprintf(expected, sizeof(expected),
+		 "t.ini:2: line too long (max %d bytes)", LINE_MAX_BYTES);
+	parse_error(text, expected);
+}
+
+static void long_comments_are_not_limited(void **state)
+{
+	char comment[400], text[2048];
+	struct shmfs_config cfg;
+
+	(void)state;
+	memset(comment, 'c', sizeof(comment) - 1);
+	comment[sizeof(comment) - 1] = '\0';
+	snprintf(text, sizeof(text),
+		 "; %s\n[zone:a] ; %s\nsize = 1 ; %s\n  # %s\n", comment,
+		 comment, comment, comment);
+	parse_ok(text, &cfg);
+	assert_int_equal(cfg.nzones, 1);
+	shmfs_config_free(&cfg);
+}
+
+static void default_ini_is_valid_and_has_zones(void **state)
+{
+	struct shmfs_config cfg;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(shmfs_config_parse_string(shmfs_default_ini,
+						   "<built-in>", &cfg, err,
+						   sizeof(err)),
+			 0);
+	assert_string_equal(err, "");
+	assert_true(cfg.nzones > 0);
+	shmfs_config_free(&cfg);
+}
+
+static void loading_a_missing_file_fails_with_enoent(void **state)
+{
+	struct shmfs_config cfg;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(shmfs_config_load("/nonexistent/shmfs.ini", &cfg, err,
+					   sizeof(err)),
+			 -ENOENT);
+	assert_string_equal(
+		err, "/nonexistent/shmfs.ini: No such file or directory");
+	check_empty(&cfg);
+}
+
+/* Writes len bytes of text to a new temporary file named in path. */
+static void write_temp(char *path, const char *text, size_t len)
+{
+	int fd;
+
+	strcpy(path, "/tmp/test_config.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	assert_int_equal(close(fd), 0);
+}
+
+static void loading_a_file_parses_it_and_names_it_in_errors(void **state)
+{
+	static const char good[] = "[zone:a]\nsize = 1\n";
+	static const char bad[] = "[zone:a]\nsize = 1\nbad = 2\n";
+	char path[64], err[512] = "", expected[512];
+	struct shmfs_config cfg;
+
+	(void)state;
+	write_temp(path, good, strlen(good));
+	assert_int_equal(shmfs_config_load(path, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.file, path);
+	assert_int_equal(cfg.nzones, 1);
+	shmfs_config_free(&cfg);
+	unlink(path);
+
+	write_temp(path, bad, strlen(bad));
+	assert_int_equal(shmfs_config_load(path, &cfg, err, sizeof(err)),
+			 -EINVAL);
+	snprintf(expected, sizeof(expected),
+		 "%s:3: unknown key \"bad\" in [zone:a]", path);
+	assert_string_equal(err, expected);
+	check_empty(&cfg);
+	unlink(path);
+}
+
+static void nul_byte_in_a_file_is_refused(void **state)
+{
+	static const char text[] = "[zone:a]\nsize = 1\0junk\n";
+	char path[64], err[512] = "", expected[512];
+	struct shmfs_config cfg;
+
+	(void)state;
+	write_temp(path, text, sizeof(text) - 1);
+	assert_int_equal(shmfs_config_load(path, &cfg, err, sizeof(err)),
+			 -EINVAL);
+	snprintf(expected, sizeof(expected), "%s:2: line contains a NUL byte",
+		 path);
+	assert_string_equal(err, expected);
+	check_empty(&cfg);
+	unlink(path);
+}
+
+static void print_shows_an_aligned_zone_table(void **state)
+{
+	struct shmfs_config cfg;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)state;
+	parse_ok("[shmfs]\nworkers = 4\n"
+		 "[zone:cache]\nsize = 64M\nuid = 0\ngid = 0\n"
+		 "[zone:a]\nsize = 64K\nbackend = devzero\nmode = 0640\n"
+		 "uid = 1000\ngid = 1000\n",
+		 &cfg);
+	out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	shmfs_config_print(&cfg, out);
+	assert_int_equal(fclose(out), 0);
+	assert_string_equal(buf, "NAME  BACKEND    BYTES MODE  UID  GID\n"
+				 "cache anon    67108864 0600    0    0\n"
+				 "a     devzero    65536 0640 1000 1000\n"
+				 "2 zones, 67174400 bytes, workers 4\n");
+	free(buf);
+	shmfs_config_free(&cfg);
+}
+
+static void print_of_no_zones_says_so(void **state)
+{
+	struct shmfs_config cfg;
+	char buf[256] = "";
+	FILE *out;
+
+	(void)state;
+	parse_ok("", &cfg);
+	out = fmemopen(buf, sizeof(buf), "w");
+	assert_non_null(out);
+	shmfs_config_print(&cfg, out);
+	assert_int_equal(fclose(out), 0);
+	assert_string_equal(buf, "NAME BACKEND BYTES MODE UID GID\n"
+				 "0 zones, 0 bytes, workers auto\n");
+	shmfs_config_free(&cfg);
+}
+
+static void freeing_a_zeroed_config_is_safe(void **state)
+{
+	struct shmfs_config cfg;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	shmfs_config_free(&cfg);
+	shmfs_config_free(&cfg);
+	check_empty(&cfg);
+}
+
+static const struct CMUnitTest others[] = {
+	cmocka_unit_test(missing_keys_take_the_defaults),
+	cmocka_unit_test(globals_apply_to_zones_before_and_after_them),
+	cmocka_unit_test(zones_keep_file_order),
+	cmocka_unit_test(sizes_are_rounded_up_to_a_page),
+	cmocka_unit_test(zone_name_of_255_bytes_is_accepted_and_256_refused),
+	cmocka_unit_test(long_zone_names_are_told_apart),
+	cmocka_unit_test(key_line_longer_than_inih_reads_is_refused),
+	cmocka_unit_test(long_comments_are_not_limited),
+	cmocka_unit_test(default_ini_is_valid_and_has_zones),
+	cmocka_unit_test(loading_a_missing_file_fails_with_enoent),
+	cmocka_unit_test(loading_a_file_parses_it_and_names_it_in_errors),
+	cmocka_unit_test(nul_byte_in_a_file_is_refused),
+	cmocka_unit_test(print_shows_an_aligned_zone_table),
+	cmocka_unit_test(print_of_no_zones_says_so),
+	cmocka_unit_test(freeing_a_zeroed_config_is_safe),
+};
+
+int main(void)
+{
+	struct CMUnitTest tests[ARRAY_SIZE(cases) + ARRAY_SIZE(others)];
+	size_t i;
+
+	/* One test per table row, named after it. */
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		tests[i] = (struct CMUnitTest){
+			.name = cases[i].name,
+			.test_func = check_case,
+			.initial_state = (void *)&cases[i],
+		};
+	}
+	for (i = 0; i < ARRAY_SIZE(others); i++)
+		tests[ARRAY_SIZE(cases) + i] = others[i];
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

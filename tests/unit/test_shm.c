@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The three backends: each maps zeroed memory that a forked child and its
+ * parent share, frees it, and reports a failing call once, with its size
+ * and errno. shmget is wrapped (-Wl,--wrap=shmget) to reach its failure.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "shmfs/log.h"
+#include "shmfs/shm.h"
+
+int __real_shmget(key_t key, size_t size, int flags);
+int __wrap_shmget(key_t key, size_t size, int flags);
+
+static int shmget_errno; /* nonzero: the next shmget fails with it */
+
+int __wrap_shmget(key_t key, size_t size, int flags)
+{
+	if (shmget_errno != 0) {
+		errno = shmget_errno;
+		shmget_errno = 0;
+		return -1;
+	}
+	return __real_shmget(key, size, flags);
+}
+
+static char log_path[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(log_path, sizeof(log_path), "/tmp/shmfs-test-log-XXXXXX");
+	int fd = mkstemp(log_path);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return shmfs_log_open(log_path, LOG_DEBUG, true);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	shmfs_log_close();
+	unlink(log_path);
+	return 0;
+}
+
+static char *read_log(void)
+{
+	static char buf[4096];
+	FILE *f = fopen(log_path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void memory_is_zeroed_and_shared_with_a_child(enum shmfs_backend b)
+{
+	struct shmfs_shm shm = {.size = 1 << 20, .backend = b};
+
+	assert_int_equal(shmfs_shm_alloc(&shm), 0);
+	assert_non_null(shm.addr);
+	unsigned char *p = shm.addr;
+	for (size_t i = 0; i < shm.size; i += 4096)
+		assert_int_equal(p[i], 0);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		memset(p + 4096, 0xa5, 8192);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(p[4096], 0xa5);
+	assert_int_equal(p[4096 + 8191], 0xa5);
+	assert_int_equal(p[4095], 0);
+
+	shmfs_shm_free(&shm);
+	assert_null(shm.addr);
+	shmfs_shm_free(&shm); /* twice is harmless */
+}
+
+static void anon_memory_is_zeroed_and_shared_with_a_child(void **state)
+{
+	(void)state;
+	memory_is_zeroed_and_shared_with_a_child(SHMFS_BACKEND_ANON);
+}
+
+static void devzero_memory_is_zeroed_and_shared_with_a_child(void **state)
+{
+	(void)state;
+	memory_is_zeroed_and_shared_with_a_child(SHMFS_BACKEND_DEVZERO);
+}
+
+static void sysv_memory_is_zeroed_and_shared_with_a_child(void **state)
+{
+	(void)state;
+	memory_is_zeroed_and_shared_with_a_child(SHMFS_BACKEND_SYSV);
+}
+
+/* The segment is marked for removal at once: nothing named remains. */
+static void sysv_segment_is_removed_while_still_attached(void **state)
+{
+	struct shmfs_shm shm = {.size = 65536, .backend = SHMFS_BACKEND_SYSV};
+	struct shmid_ds ds;
+
+	(void)state;
+	assert_int_equal(shmfs_shm_alloc(&shm), 0);
+	/* Find our segment among all of them by its attach address. */
+	int found = 0;
+	struct shm_info info;
+	int max = shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
+	for (int i = 0; i <= max; i++) {
+		int id = shmctl(i, SHM_STAT, &ds);
+		if (id < 0 || ds.shm_cpid != getpid())
+			continue;
+		found++;
+		assert_true(ds.shm_perm.mode & SHM_DEST);
+	}
+	assert_int_equal(found, 1);
+	shmfs_shm_free(&shm);
+}
+
+static void sysv_failure_is_logged_with_call_size_and_errno(void **state)
+{
+	struct shmfs_shm shm = {.size = 65536, .backend = SHMFS_BACKEND_SYSV};
+
+	(void)state;
+	shmget_errno = ENOSPC;
+	assert_int_equal(shmfs_shm_alloc(&shm), -ENOSPC);
+	assert_null(shm.addr);
+	assert_non_null(strstr(read_log(), "shmget(65536) failed (28: "));
+}
+
+static void anon_too_large_fails_with_enomem_and_says_so(void **state)
+{
+	struct shmfs_shm shm = {.size = (size_t)1 << 46,
+				.backend = SHMFS_BACKEND_ANON};
+
+	(void)state;
+	assert_int_equal(shmfs_shm_alloc(&shm), -ENOMEM);
+	assert_non_null(strstr(read_log(), "mmap(MAP_ANON|MAP_SHARED, "
+					   "70368744177664) failed (12: "));
+}
+
+static void devzero_too_large_fails_with_enomem(void **state)
+{
+	struct shmfs_shm shm = {.size = (size_t)1 << 46,
+				.backend = SHMFS_BACKEND_DEVZERO};
+
+	(void)state;
+	assert_int_equal(shmfs_shm_alloc(&shm), -ENOMEM);
+	assert_non_null(strstr(read_log(), "70368744177664) failed (12: "));
+}
+
+static void zero_size_or_unknown_backend_is_refused(void **state)
+{
+	struct shmfs_shm shm = {.size = 0, .backend = SHMFS_BACKEND_ANON};
+
+	(void)state;
+	assert_int_equal(shmfs_shm_alloc(&shm), -EINVAL);
+	shm.size = 4096;
+	shm.backend = SHMFS_BACKEND_COUNT;
+	assert_int_equal(shmfs_shm_alloc(&shm), -EINVAL);
+}
+
+static void backend_names_round_trip(void **state)
+{
+	enum shmfs_backend b;
+
+	(void)state;
+	for (int i = 0; i < SHMFS_BACKEND_COUNT; i++) {
+		assert_int_equal(
+			shmfs_shm_backend_parse(shmfs_shm_backend_name(i), &b),
+			0);
+		assert_int_equal(b, i);
+	}
+	assert_int_equal(shmfs_shm_backend_parse("tmpfs", &b), -EINVAL);
+	assert_int_equal(shmfs_shm_backend_parse("", &b), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(anon_memory_is_zeroed_and_shared_with_a_child),
+		cmocka_unit_test(
+			devzero_memory_is_zeroed_and_shared_with_a_child),
+		cmocka_unit_test(sysv_memory_is_zeroed_and_shared_with_a_child),
+		cmocka_unit_test(sysv_segment_is_removed_while_still_attached),
+		cmocka_unit_test_setup_teardown(
+			sysv_failure_is_logged_with_call_size_and_errno, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			anon_too_large_fails_with_enomem_and_says_so, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			devzero_too_large_fails_with_enomem, setup, teardown),
+		cmocka_unit_test(zero_size_or_unknown_backend_is_refused),
+		cmocka_unit_test(backend_names_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Zone file semantics without FUSE: length vs capacity, short writes,
+ * ENOSPC/EFBIG/EINVAL, append, zero-fill, freeing the tail, attributes,
+ * sharing with a child, and repair after a lock holder dies.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "shmfs/log.h"
+#include "shmfs/shm.h"
+#include "shmfs/zone.h"
+
+#define CAP (4 * 4096)
+
+struct fixture {
+	struct shmfs_shm data, meta;
+	struct shmfs_zone zone;
+	unsigned char buf[2 * CAP];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->data =
+		(struct shmfs_shm){.size = CAP, .backend = SHMFS_BACKEND_ANON};
+	f->meta = (struct shmfs_shm){.size = sizeof(struct shmfs_zone_meta),
+				     .backend = SHMFS_BACKEND_ANON};
+	if (shmfs_shm_alloc(&f->data) < 0 || shmfs_shm_alloc(&f->meta) < 0)
+		return -1;
+	f->zone.data = f->data.addr;
+	f->zone.meta = f->meta.addr;
+	f->zone.capacity = CAP;
+	if (shmfs_zone_meta_init(f->zone.meta, 0640, 1, 2) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(f->buf); i++)
+		f->buf[i] = 'a' + i % 26;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	shmfs_zone_meta_destroy(f->zone.meta);
+	shmfs_shm_free(&f->data);
+	shmfs_shm_free(&f->meta);
+	free(f);
+	return 0;
+}
+
+static void write_ok(struct fixture *f, off_t off, size_t size, bool append,
+		     size_t expect)
+{
+	size_t n = 12345;
+
+	assert_int_equal(
+		shmfs_zone_write(&f->zone, f->buf, size, off, append, &n), 0);
+	assert_int_equal(n, expect);
+}
+
+static bool all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
+}
+
+static void a_new_zone_is_empty_and_reads_eof(void **state)
+{
+	struct fixture *f = *state;
+	const void *p;
+	size_t n = 99;
+
+	assert_int_equal(shmfs_zone_length(&f->zone), 0);
+	assert_int_equal(shmfs_zone_read(&f->zone, 0, 4096, &p, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+static void a_write_extends_the_length_and_reads_back(void **state)
+{
+	struct fixture *f = *state;
+	const void *p;
+	size_t n;
+
+	write_ok(f, 100, 500, false, 500);
+	assert_int_equal(shmfs_zone_length(&f->zone), 600);
+	assert_int_equal(shmfs_zone_read(&f->zone, 100, 4096, &p, &n), 0);
+	assert_int_equal(n, 500);
+	assert_memory_equal(p, f->buf, 500);
+	/* The hole before the write reads as zeros. */
+	assert_int_equal(shmfs_zone_read(&f->zone, 0, 100, &p, &n), 0);
+	assert_int_equal(n, 100);
+	assert_true(all_zero(p, 100));
+}
+
+static void a_read_stops_at_the_length(void **state)
+{
+	struct fixture *f = *state;
+	const void *p;
+	size_t n;
+
+	write_ok(f, 0, 1000, false, 1000);
+	assert_int_equal(shmfs_zone_read(&f->zone, 900, SIZE_MAX, &p, &n), 0);
+	assert_int_equal(n, 100);
+	assert_int_equal(shmfs_zone_read(&f->zone, 1000, 10, &p, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(shmfs_zone_read(&f->zone, INT64_MAX, SIZE_MAX, &p, &n),
+			 0);
+	assert_int_equal(n, 0);
+}
+
+static void a_write_that_does_not_fit_is_short(void **state)
+{
+	struct fixture *f = *state;
+
+	write_ok(f, CAP - 10, 100, false, 10);
+	assert_int_equal(shmfs_zone_length(&f->zone), CAP);
+	write_ok(f, 0, 2 * CAP, false, CAP);
+}
+
+static void a_write_at_or_past_the_capacity_fails_with_enospc(void **state)
+{
+	struct fixture *f = *state;
+	size_t n;
+
+	assert_int_equal(shmfs_zone_write(&f->zone, f->buf, 1, CAP, false, &n),
+			 -ENOSPC);
+	assert_int_equal(n, 0);
+	assert_int_equal(shmfs_zone_write(&f->zone, f->buf, SIZE_MAX, INT64_MAX,
+					  false, &n),
+			 -ENOSPC);
+	assert_int_equal(shmfs_zone_length(&f->zone), 0);
+	/* An empty write anywhere succeeds and changes nothing. */
+	write_ok(f, INT64_MAX, 0, false, 0);
+	assert_int_equal(shmfs_zone_length(&f->zone), 0);
+}
+
+static void negative_offsets_are_invalid(void **state)
+{
+	struct fixture *f = *state;
+	const void *p;
+	size_t n;
+
+	assert_int_equal(shmfs_zone_write(&f->zone, f->buf, 1, -1, false, &n),
+			 -EINVAL);
+	assert_int_equal(shmfs_zone_read(&f->zone, INT64_MIN, 1, &p, &n),
+			 -EINVAL);
+	assert_int_equal(shmfs_zone_truncate(&f->zone, -1), -EINVAL);
+}
+
+static void append_writes_at_the_length_whatever_the_offset(void **state)
+{
+	struct fixture *f = *state;
+	const void *p;
+	size_t n;
+
+	write_ok(f, 0, 10, false, 10);
+	write_ok(f, 0, 5, true, 5);
+	assert_int_equal(shmfs_zone_length(&f->zone), 15);
+	assert_int_equal(shmfs_zone_read(&f->zone, 10, 5, &p, &n), 0);
+	assert_memory_equal(p, f->buf, 5);
+	/* Appending to a full zone is ENOSPC. */
+	write_ok(f, 0, CAP, false, CAP);
+	assert_int_equal(shmfs_zone_write(&f->zone, f->buf, 1, 0, true, &n),
+			 -ENOSPC);
+}
+
+static void growing_reads_back_zeros(void **state)
+{
+	struct fixture *f = *state;
+	const void *p;
+	size_t n;
+
+	write_ok(f, 0, 10, false, 10);
+	assert_int_equal(shmfs_zone_truncate(&f->zone, 3 * 4096), 0);
+	assert_int_equal(shmfs_zone_length(&f->zone), 3 * 4096);
+	assert_int_equal(shmfs_zone_read(&f->zone, 10, CAP, &p, &n), 0);
+	assert_int_equal(n, 3 * 4096 - 10);
+	assert_true(all_zero(p, n));
+}
+
+static void shrinking_zeroes_the_tail_and_frees_its_pages(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char vec[CAP / 4096];
+
+	write_ok(f, 0, CAP, false, CAP);
+	assert_int_equal(mincore(f->zone.data, CAP, vec), 0);
+	assert_true(vec[3] & 1);
+
+	assert_int_equal(shmfs_zone_truncate(&f->zone, 100), 0);
+	assert_int_equal(shmfs_zone_length(&f->zone), 100);
+	/* Whole pages past the length went back to the system (checked
+	 * before reading them, which would fault them in again). */
+	assert_int_equal(mincore(f->zone.data, CAP, vec), 0);
+	assert_true(vec[0] & 1);
+	assert_false(vec[1] & 1);
+	assert_false(vec[3] & 1);
+	assert_memory_equal(f->zone.data, f->buf, 100);
+	assert_true(all_zero(f->zone.data + 100, CAP - 100));
+}
+
+static void truncating_past_the_capacity_fails_with_efbig(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(shmfs_zone_truncate(&f->zone, CAP), 0);
+	assert_int_equal(shmfs_zone_truncate(&f->zone, CAP + 1), -EFBIG);
+	assert_int_equal(shmfs_zone_truncate(&f->zone, INT64_MAX), -EFBIG);
+	assert_int_equal(shmfs_zone_length(&f->zone), CAP);
+}
+
+static void write_and_truncate_change_mtime_and_ctime(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	f->zone.meta->mtime = f->zone.meta->ctime = (struct timespec){1, 0};
+	write_ok(f, 0, 1, false, 1);
+	assert_int_equal(shmfs_zone_stat(&f->zone, &st), 0);
+	assert_true(st.st_mtim.tv_sec > 1 && st.st_ctim.tv_sec > 1);
+
+	f->zone.meta->mtime = f->zone.meta->ctime = (struct timespec){1, 0};
+	assert_int_equal(shmfs_zone_truncate(&f->zone, 0), 0);
+	assert_int_equal(shmfs_zone_stat(&f->zone, &st), 0);
+	assert_true(st.st_mtim.tv_sec > 1 && st.st_ctim.tv_sec > 1);
+}
+
+static void setattr_changes_mode_owner_and_times_at_once(void **state)
+{
+	struct fixture *f = *state;
+	struct shmfs_zone_attr a = {
+		.set = SHMFS_ZONE_SET_MODE | SHMFS_ZONE_SET_UID |
+		       SHMFS_ZONE_SET_GID | SHMFS_ZONE_SET_ATIME |
+		       SHMFS_ZONE_SET_MTIME,
+		.mode = S_IFREG | 04755,
+		.uid = 7,
+		.gid = 8,
+		.atime = {100, 1},
+		.mtime = {200, 2},
+	};
+	struct stat st;
+
+	assert_int_equal(shmfs_zone_stat(&f->zone, &st), 0);
+	assert_int_equal(st.st_mode, S_IFREG | 0640);
+	assert_int_equal(st.st_uid, 1);
+	assert_int_equal(st.st_gid, 2);
+
+	assert_int_equal(shmfs_zone_setattr(&f->zone, &a), 0);
+	assert_int_equal(shmfs_zone_stat(&f->zone, &st), 0);
+	assert_int_equal(st.st_mode, S_IFREG | 04755);
+	assert_int_equal(st.st_uid, 7);
+	assert_int_equal(st.st_gid, 8);
+	assert_int_equal(st.st_atim.tv_sec, 100);
+	assert_int_equal(st.st_mtim.tv_nsec, 2);
+	assert_true(st.st_ctim.tv_sec > 200);
+	assert_int_equal(st.st_size, 0);
+}
+
+static void a_failed_setattr_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct shmfs_zone_attr a = {
+		.set = SHMFS_ZONE_SET_MODE | SHMFS_ZONE_SET_SIZE,
+		.mode = 0777,
+		.size = CAP + 4096,
+	};
+	struct stat st;
+
+	assert_int_equal(shmfs_zone_setattr(&f->zone, &a), -EFBIG);
+	assert_int_equal(shmfs_zone_stat(&f->zone, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+}
+
+static void a_childs_write_is_seen_by_the_parent(void **state)
+{
+	struct fixture *f = *state;
+	const void *p;
+	size_t n;
+	int status;
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		size_t w;
+		_exit(shmfs_zone_write(&f->zone, "shared", 6, 4096, false,
+				       &w) == 0 &&
+				      w == 6
+			      ? 0
+			      : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(shmfs_zone_length(&f->zone), 4096 + 6);
+	assert_int_equal(shmfs_zone_read(&f->zone, 4096, 100, &p, &n), 0);
+	assert_int_equal(n, 6);
+	assert_memory_equal(p, "shared", 6);
+}
+
+/*
+ * A child takes the lock, starts a write past the length and dies: the next
+ * writer gets the lock (EOWNERDEAD repaired) and the half-written bytes past
+ * the length are zero again.
+ */
+static void a_lock_holder_that_dies_leaves_nothing_locked(void **state)
+{
+	struct fixture *f = *state;
+	const void *p;
+	size_t n;
+	int status;
+
+	write_ok(f, 0, 10, false, 10);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pthread_mutex_lock(&f->zone.meta->lock);
+		f->zone.meta->dirty_lo = 10;
+		f->zone.meta->dirty_hi = 5000;
+		memset(f->zone.data + 10, 0xff, 4990);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+
+	shmfs_log_open("/dev/null", LOG_DEBUG, true);
+	write_ok(f, 10, 5, false, 5);
+	shmfs_log_close();
+	assert_int_equal(shmfs_zone_length(&f->zone), 15);
+	assert_true(all_zero(f->zone.data + 15, CAP - 15));
+	assert_int_equal(shmfs_zone_read(&f->zone, 0, 100, &p, &n), 0);
+	assert_int_equal(n, 15);
+	assert_int_equal(shmfs_zone_truncate(&f->zone, 0), 0);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(a_new_zone_is_empty_and_reads_eof),
+		T(a_write_extends_the_length_and_reads_back),
+		T(a_read_stops_at_the_length),
+		T(a_write_that_does_not_fit_is_short),
+		T(a_write_at_or_past_the_capacity_fails_with_enospc),
+		T(negative_offsets_are_invalid),
+		T(append_writes_at_the_length_whatever_the_offset),
+		T(growing_reads_back_zeros),
+		T(shrinking_zeroes_the_tail_and_frees_its_pages),
+		T(truncating_past_the_capacity_fails_with_efbig),
+		T(write_and_truncate_change_mtime_and_ctime),
+		T(setattr_changes_mode_owner_and_times_at_once),
+		T(a_failed_setattr_changes_nothing),
+		T(a_childs_write_is_seen_by_the_parent),
+		T(a_lock_holder_that_dies_leaves_nothing_locked),
+	};
+#undef T
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The zone table: every configured zone is allocated with its backend and
+ * its record initialised from the configuration; names are found by hash,
+ * including among thousands; nothing stays allocated after destroy.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "shmfs/config.h"
+#include "shmfs/log.h"
+#include "shmfs/zonetab.h"
+
+static struct shmfs_zonetab *make(const char *ini, struct shmfs_config *cfg)
+{
+	struct shmfs_zonetab *tab = NULL;
+	char err[256];
+
+	assert_int_equal(
+		shmfs_config_parse_string(ini, "t.ini", cfg, err, sizeof(err)),
+		0);
+	assert_int_equal(shmfs_zonetab_create(cfg, &tab), 0);
+	return tab;
+}
+
+static void every_zone_is_mapped_with_its_backend_and_record(void **state)
+{
+	struct shmfs_config cfg = {0};
+	struct shmfs_zonetab *tab =
+		make("[shmfs]\nmode = 0600\n"
+		     "[zone:a]\nsize = 1M\n"
+		     "[zone:b]\nsize = 10K\nbackend = devzero\nmode = 0644\n"
+		     "[zone:c]\nsize = 1\nbackend = sysv\nuid = 5\ngid = 6\n",
+		     &cfg);
+
+	(void)state;
+	assert_int_equal(tab->nzones, 3);
+	assert_int_equal(tab->capacity, (1 << 20) + 12288 + 4096);
+	assert_int_equal(tab->entries[1].shm.backend, SHMFS_BACKEND_DEVZERO);
+	assert_int_equal(tab->entries[2].shm.backend, SHMFS_BACKEND_SYSV);
+	assert_int_equal(tab->entries[1].zone.capacity, 12288);
+	assert_int_equal(tab->entries[1].zone.meta->mode, 0644);
+	assert_int_equal(tab->entries[0].zone.meta->mode, 0600);
+	assert_int_equal(tab->entries[2].zone.meta->uid, 5);
+	assert_int_equal(tab->entries[2].zone.meta->gid, 6);
+	assert_ptr_equal(tab->entries[2].zone.meta, &tab->region->zones[2]);
+	assert_int_equal(tab->region->magic, SHMFS_REGION_MAGIC);
+	assert_int_equal(tab->region->nzones, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_non_null(tab->entries[i].zone.data);
+		tab->entries[i].zone.data[tab->entries[i].zone.capacity - 1] =
+			1;
+	}
+	shmfs_zonetab_destroy(tab);
+	shmfs_config_free(&cfg);
+}
+
+static void names_are_found_and_unknown_ones_are_enoent(void **state)
+{
+	struct shmfs_config cfg = {0};
+	struct shmfs_zonetab *tab = make("[zone:alpha]\nsize = 4K\n"
+					 "[zone:beta]\nsize = 4K\n",
+					 &cfg);
+
+	(void)state;
+	assert_int_equal(shmfs_zonetab_find(tab, "alpha", 5), 0);
+	assert_int_equal(shmfs_zonetab_find(tab, "beta", 4), 1);
+	/* The length bounds the name: no NUL needed. */
+	assert_int_equal(shmfs_zonetab_find(tab, "betamax", 4), 1);
+	assert_int_equal(shmfs_zonetab_find(tab, "alph", 4), -ENOENT);
+	assert_int_equal(shmfs_zonetab_find(tab, "gamma", 5), -ENOENT);
+	assert_int_equal(shmfs_zonetab_find(tab, "", 0), -ENOENT);
+	shmfs_zonetab_destroy(tab);
+	shmfs_config_free(&cfg);
+}
+
+static void thousands_of_zones_are_each_found(void **state)
+{
+	enum { N = 3000 };
+	struct shmfs_config cfg = {0};
+	size_t cap = N * 40 + 1;
+	char *ini = malloc(cap), *p = ini;
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		p += sprintf(p, "[zone:z%d]\nsize = 4K\n", i);
+	struct shmfs_zonetab *tab = make(ini, &cfg);
+	for (int i = 0; i < N; i++) {
+		char name[16];
+		int len = sprintf(name, "z%d", i);
+		assert_int_equal(shmfs_zonetab_find(tab, name, len), i);
+	}
+	assert_int_equal(shmfs_zonetab_find(tab, "z3000", 5), -ENOENT);
+	shmfs_zonetab_destroy(tab);
+	shmfs_config_free(&cfg);
+	free(ini);
+}
+
+static void a_config_without_zones_makes_an_empty_table(void **state)
+{
+	struct shmfs_config cfg = {0};
+	struct shmfs_zonetab *tab = make("[shmfs]\nworkers = 2\n", &cfg);
+
+	(void)state;
+	assert_int_equal(tab->nzones, 0);
+	assert_int_equal(tab->capacity, 0);
+	assert_int_equal(shmfs_zonetab_find(tab, "x", 1), -ENOENT);
+	shmfs_zonetab_destroy(tab);
+	shmfs_config_free(&cfg);
+}
+
+static void a_zone_that_cannot_be_allocated_fails_the_whole_table(void **state)
+{
+	struct shmfs_config cfg = {0};
+	struct shmfs_zonetab *tab = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(shmfs_config_parse_string("[zone:ok]\nsize = 4K\n"
+						   "[zone:huge]\nsize = 60T\n",
+						   "t.ini", &cfg, err,
+						   sizeof(err)),
+			 0);
+	shmfs_log_open("/dev/null", LOG_ERR, true);
+	assert_int_equal(shmfs_zonetab_create(&cfg, &tab), -ENOMEM);
+	shmfs_log_close();
+	assert_null(tab);
+	shmfs_config_free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			every_zone_is_mapped_with_its_backend_and_record),
+		cmocka_unit_test(names_are_found_and_unknown_ones_are_enoent),
+		cmocka_unit_test(thousands_of_zones_are_each_found),
+		cmocka_unit_test(a_config_without_zones_makes_an_empty_table),
+		cmocka_unit_test(
+			a_zone_that_cannot_be_allocated_fails_the_whole_table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
