@@ -15,6 +15,13 @@
 #include "shmfs/log.h"
 #include "shmfs/shm.h"
 
+/* One line per failure: the zone, the call, the size and errno. */
+#define shm_fail(shm, err, fmt, ...)                                           \
+	shmfs_log_sys(LOG_ERR, err, "%s%s%s" fmt,                              \
+		      (shm)->label ? "zone \"" : "",                           \
+		      (shm)->label ? (shm)->label : "",                        \
+		      (shm)->label ? "\": " : "", __VA_ARGS__)
+
 struct backend {
 	const char *name;
 	int (*alloc)(struct shmfs_shm *shm);
@@ -27,9 +34,8 @@ static int anon_alloc(struct shmfs_shm *shm)
 		       MAP_ANONYMOUS | MAP_SHARED, -1, 0);
 	if (p == MAP_FAILED) {
 		int err = errno;
-		shmfs_log_sys(LOG_ERR, err,
-			      "mmap(MAP_ANON|MAP_SHARED, %zu) failed",
-			      shm->size);
+		shm_fail(shm, err, "mmap(MAP_ANON|MAP_SHARED, %zu) failed",
+			 shm->size);
 		return -err;
 	}
 	shm->addr = p;
@@ -48,7 +54,7 @@ static int devzero_alloc(struct shmfs_shm *shm)
 	int fd = open("/dev/zero", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int err = errno;
-		shmfs_log_sys(LOG_ERR, err, "open(\"/dev/zero\") failed");
+		shm_fail(shm, err, "open(\"%s\") failed", "/dev/zero");
 		return -err;
 	}
 
@@ -57,9 +63,8 @@ static int devzero_alloc(struct shmfs_shm *shm)
 	int err = errno;
 	close(fd);
 	if (p == MAP_FAILED) {
-		shmfs_log_sys(LOG_ERR, err,
-			      "mmap(/dev/zero, MAP_SHARED, %zu) failed",
-			      shm->size);
+		shm_fail(shm, err, "mmap(/dev/zero, MAP_SHARED, %zu) failed",
+			 shm->size);
 		return -err;
 	}
 	shm->addr = p;
@@ -71,7 +76,7 @@ static int sysv_alloc(struct shmfs_shm *shm)
 	int id = shmget(IPC_PRIVATE, shm->size, IPC_CREAT | 0600);
 	if (id < 0) {
 		int err = errno;
-		shmfs_log_sys(LOG_ERR, err, "shmget(%zu) failed", shm->size);
+		shm_fail(shm, err, "shmget(%zu) failed", shm->size);
 		return -err;
 	}
 
@@ -86,8 +91,7 @@ static int sysv_alloc(struct shmfs_shm *shm)
 		shmfs_log_sys(LOG_ALERT, errno, "shmctl(IPC_RMID, %d) failed",
 			      id);
 	if (p == (void *)-1) {
-		shmfs_log_sys(LOG_ERR, err, "shmat(%d, %zu) failed", id,
-			      shm->size);
+		shm_fail(shm, err, "shmat(%d, %zu) failed", id, shm->size);
 		return -err;
 	}
 	shm->addr = p;

@@ -104,12 +104,10 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 		e->namelen = strlen(zc->name);
 		e->shm.backend = zc->backend;
 		e->shm.size = zc->size;
+		e->shm.label = e->conf.name;
 		err = shmfs_shm_alloc(&e->shm);
-		if (err) {
-			shmfs_log_error("zone \"%s\" (%s:%d) not allocated",
-					zc->name, cfg->file, zc->line);
+		if (err)
 			goto fail;
-		}
 		e->zone.data = e->shm.addr;
 		e->zone.capacity = zc->size;
 		e->zone.meta = &tab->region->zones[i];

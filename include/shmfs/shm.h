@@ -20,6 +20,7 @@ struct shmfs_shm {
 	void *addr;
 	size_t size;
 	enum shmfs_backend backend;
+	const char *label; /* names the zone in messages; may be NULL */
 };
 
 /* The backend's name as written in the ini file ("anon", ...). */

@@ -1,0 +1,418 @@
+#!/usr/bin/env bash
+# Benchmark shmfs against tmpfs (and optionally libfuse's passthrough_ll).
+#
+#   bench/run.sh [--rounds N] [--quick] [--pin] [--compare-passthrough]
+#                [--raw FILE]
+#
+# Each round mounts a fresh tmpfs and starts a fresh shmfs daemon, runs the
+# same work on both (interleaved item by item, the order of the targets
+# alternating between rounds), then tears both down. The table at the end
+# gives medians across rounds and the per-round ratio shmfs/tmpfs (median,
+# min, max). See bench/README.md.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+SHMFS="$ROOT/build/src/shmfs"
+REPORT="$HERE/report.py"
+
+ROUNDS=3
+ROUNDS_SET=0
+QUICK=0
+PIN=0
+PASSTHROUGH=0
+RAW_OUT=""
+
+usage() {
+	sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--rounds)
+		[ $# -ge 2 ] || { echo "run.sh: --rounds needs a number" >&2; exit 2; }
+		ROUNDS=$2; ROUNDS_SET=1; shift 2 ;;
+	--rounds=*) ROUNDS=${1#--rounds=}; ROUNDS_SET=1; shift ;;
+	--quick) QUICK=1; shift ;;
+	--pin) PIN=1; shift ;;
+	--compare-passthrough) PASSTHROUGH=1; shift ;;
+	--raw)
+		[ $# -ge 2 ] || { echo "run.sh: --raw needs a file" >&2; exit 2; }
+		RAW_OUT=$2; shift 2 ;;
+	-h|--help) usage; exit 0 ;;
+	*) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+	esac
+done
+case "$ROUNDS" in
+''|*[!0-9]*|0) echo "run.sh: --rounds must be a positive integer" >&2; exit 2 ;;
+esac
+
+RUNTIME=3      # seconds per fio job and per open loop
+DD_REPS=10     # dd runs per round and target (MB/s = total bytes / total s)
+if [ "$QUICK" = 1 ]; then
+	RUNTIME=1
+	DD_REPS=3
+	[ "$ROUNDS_SET" = 1 ] || ROUNDS=1
+fi
+
+FILE_SIZE_MB=64
+FILE_BYTES=$((FILE_SIZE_MB * 1024 * 1024))
+SMALL_BYTES=4096
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- prerequisites
+[ "$(id -u)" = 0 ] || die "must run as root (mount -t tmpfs, FUSE mounts)"
+[ -e /dev/fuse ] || die "/dev/fuse is missing"
+command -v fusermount3 >/dev/null || die "fusermount3 is missing (apt-get install fuse3)"
+command -v python3 >/dev/null || die "python3 is missing"
+command -v gcc >/dev/null || die "gcc is missing"
+if ! command -v fio >/dev/null; then
+	log "installing fio"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	apt-get install -y -qq fio >/dev/null
+fi
+if [ -d "$ROOT/build" ]; then
+	ninja -C "$ROOT/build" >/dev/null || die "ninja -C build failed"
+else
+	(cd "$ROOT" && scripts/build.sh) >/dev/null || die "scripts/build.sh failed"
+fi
+[ -x "$SHMFS" ] || die "$SHMFS was not built"
+
+PINCMD=()
+if [ "$PIN" = 1 ]; then
+	command -v taskset >/dev/null || die "--pin needs taskset (util-linux)"
+	PIN_CPU=1
+	[ "$(nproc)" -ge 2 ] || PIN_CPU=0
+	PINCMD=(taskset -c "$PIN_CPU")
+fi
+
+# ---------------------------------------------------------------- state, cleanup
+WORK=$(mktemp -d /tmp/shmfs-bench.XXXXXX)
+TMPFS_MNT="$WORK/tmpfs"
+SHMFS_MNT="$WORK/shmfs"
+PLL_MNT="$WORK/pll"
+PLL_SRC="$TMPFS_MNT/pt"       # passthrough_ll serves this tmpfs directory
+SHMFS_PID=""
+PLL_PID=""
+PLL_BIN=""
+RAW="$WORK/results.tsv"
+WARNINGS="$WORK/warnings"
+mkdir -p "$TMPFS_MNT" "$SHMFS_MNT" "$PLL_MNT"
+: >"$RAW"
+: >"$WARNINGS"
+
+warn() { printf 'WARNING: %s\n' "$*" | tee -a "$WARNINGS" >&2; }
+
+is_mounted() {
+	awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+
+# Unmount a FUSE mount and wait for the daemon with this pid (our child;
+# not in a subshell, or wait cannot reap it). Sets STOP_RC to its status.
+STOP_RC=0
+stop_fuse() {
+	local mnt=$1 pid=$2 rc=0 i
+	if is_mounted "$mnt"; then
+		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+	fi
+	if [ -n "$pid" ]; then
+		for i in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null || true
+			for i in $(seq 100); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.05
+			done
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+		wait "$pid" 2>/dev/null || rc=$?
+	fi
+	STOP_RC=$rc
+}
+
+cleanup() {
+	local st=$?
+	set +e
+	trap - EXIT INT TERM
+	if [ -n "$SHMFS_PID" ] || is_mounted "$SHMFS_MNT"; then
+		stop_fuse "$SHMFS_MNT" "$SHMFS_PID"
+	fi
+	if [ -n "$PLL_PID" ] || is_mounted "$PLL_MNT"; then
+		stop_fuse "$PLL_MNT" "$PLL_PID"
+	fi
+	if is_mounted "$TMPFS_MNT"; then
+		umount "$TMPFS_MNT" 2>/dev/null || umount -l "$TMPFS_MNT"
+	fi
+	if [ "$st" != 0 ] && [ -s "$WORK/shmfs.log" ]; then
+		echo "--- shmfs log ---" >&2
+		tail -n 20 "$WORK/shmfs.log" >&2
+	fi
+	rm -rf "$WORK"
+	exit "$st"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wait_mount() {
+	local mnt=$1 pid=$2 what=$3 i
+	for i in $(seq 200); do
+		is_mounted "$mnt" && return 0
+		kill -0 "$pid" 2>/dev/null || die "$what exited before mounting (see log above)"
+		sleep 0.05
+	done
+	die "$what did not mount $mnt within 10 s"
+}
+
+# ---------------------------------------------------------------- helpers
+OPENLOOP="$WORK/openloop"
+gcc -O2 -Wall -o "$OPENLOOP" "$HERE/openloop.c" || die "cannot build openloop"
+
+cat >"$WORK/shmfs.ini" <<EOF
+[shmfs]
+workers = 2
+[zone:bench]
+size = 128M
+[zone:small]
+size = 4K
+EOF
+
+PLL_NOTE=""
+if [ "$PASSTHROUGH" = 1 ]; then
+	PLL_C=""
+	for c in /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c \
+		/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c.gz; do
+		[ -e "$c" ] && { PLL_C=$c; break; }
+	done
+	if [ -z "$PLL_C" ]; then
+		PLL_NOTE="skipped: passthrough_ll.c not found (libfuse3-dev examples)"
+		PASSTHROUGH=0
+	else
+		# passthrough_ll.c includes passthrough_helpers.h from its directory
+		for src in "$PLL_C" "$(dirname "$PLL_C")"/passthrough_helpers.h*; do
+			[ -e "$src" ] || continue
+			case "$src" in
+			*.gz) b=$(basename "$src" .gz); gzip -dc "$src" >"$WORK/$b" ;;
+			*) cp "$src" "$WORK/" ;;
+			esac
+		done
+		PLL_BIN="$WORK/passthrough_ll"
+		# shellcheck disable=SC2046
+		if gcc -O2 -Wall -o "$PLL_BIN" "$WORK/passthrough_ll.c" \
+			$(pkg-config --cflags --libs fuse3) 2>"$WORK/pll.build"; then
+			PLL_NOTE="built from $PLL_C; -o cache=never (direct_io), multithreaded (default max_threads=10), source = a dir on the same tmpfs"
+		else
+			PLL_NOTE="skipped: passthrough_ll.c did not compile: $(head -n 1 "$WORK/pll.build")"
+			PASSTHROUGH=0
+		fi
+	fi
+fi
+
+record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RAW"; }
+
+# file paths per target
+big_file() {
+	case "$1" in
+	tmpfs) echo "$TMPFS_MNT/bench" ;;
+	shmfs) echo "$SHMFS_MNT/bench" ;;
+	pll) echo "$PLL_MNT/bench" ;;
+	esac
+}
+small_file() {
+	case "$1" in
+	tmpfs) echo "$TMPFS_MNT/small" ;;
+	shmfs) echo "$SHMFS_MNT/small" ;;
+	pll) echo "$PLL_MNT/small" ;;
+	esac
+}
+
+check_size() {
+	local f=$1 want=$2 what=$3 got
+	got=$(stat -c %s "$f")
+	[ "$got" = "$want" ] || warn "$what: $f has size $got, expected $want"
+}
+
+# run_fio ROUND TARGET ITEM RW BS NUMJOBS METRIC
+run_fio() {
+	local rnd=$1 tgt=$2 item=$3 rw=$4 bs=$5 nj=$6 metric=$7 f v
+	local json="$WORK/fio.$item.$tgt.json" err="$WORK/fio.$item.$tgt.err"
+	f=$(big_file "$tgt")
+	if ! "${PINCMD[@]}" fio --name="$item" --filename="$f" \
+		--size="${FILE_SIZE_MB}M" --rw="$rw" --bs="$bs" \
+		--ioengine=psync --direct=0 --numjobs="$nj" --group_reporting \
+		--runtime="$RUNTIME" --time_based --norandommap --randrepeat=0 \
+		--invalidate=0 --create_on_open=0 --allow_file_create=0 \
+		--fallocate=none --file_append=0 \
+		--output-format=json --output="$json" 2>"$err"; then
+		cat "$err" >&2
+		die "fio $item on $tgt failed"
+	fi
+	if [ -s "$err" ]; then
+		warn "fio $item on $tgt wrote to stderr: $(tr '\n' ' ' <"$err")"
+	fi
+	v=$(python3 "$REPORT" fio "$json" "$metric" 2>>"$err") || {
+		cat "$err" >&2
+		die "fio $item on $tgt: bad result"
+	}
+	check_size "$f" "$FILE_BYTES" "after fio $item on $tgt"
+	record "$rnd" "$tgt" "$item" "$v"
+	log "round $rnd $tgt $item: $v"
+}
+
+run_dd() {
+	local rnd=$1 tgt=$2 dir=$3 f i v files=()
+	f=$(big_file "$tgt")
+	for i in $(seq "$DD_REPS"); do
+		local e="$WORK/dd.$dir.$tgt.$i"
+		if [ "$dir" = in ]; then
+			"${PINCMD[@]}" dd if=/dev/zero of="$f" bs=1M count="$FILE_SIZE_MB" \
+				conv=notrunc 2>"$e" || { cat "$e" >&2; die "dd in on $tgt failed"; }
+		else
+			"${PINCMD[@]}" dd if="$f" of=/dev/null bs=1M count="$FILE_SIZE_MB" \
+				2>"$e" || { cat "$e" >&2; die "dd out on $tgt failed"; }
+			grep -q "^$FILE_BYTES bytes" "$e" ||
+				warn "dd out on $tgt read short: $(tail -n 1 "$e")"
+		fi
+		files+=("$e")
+	done
+	v=$(python3 "$REPORT" dd "${files[@]}")
+	record "$rnd" "$tgt" "dd$dir" "$v"
+	log "round $rnd $tgt dd$dir: $v"
+}
+
+run_open() {
+	local rnd=$1 tgt=$2 out v
+	out=$("${PINCMD[@]}" "$OPENLOOP" "$(small_file "$tgt")" "$RUNTIME" "$SMALL_BYTES") ||
+		die "open loop on $tgt failed"
+	v=${out%% *}
+	record "$rnd" "$tgt" openrc "$v"
+	log "round $rnd $tgt openrc: $v"
+}
+
+prefill() {
+	local f
+	f=$(big_file "$1")
+	dd if=/dev/zero of="$f" bs=1M count="$FILE_SIZE_MB" conv=notrunc status=none
+	check_size "$f" "$FILE_BYTES" "prefill on $1"
+	f=$(small_file "$1")
+	head -c "$SMALL_BYTES" /dev/urandom | dd of="$f" bs="$SMALL_BYTES" conv=notrunc status=none
+	check_size "$f" "$SMALL_BYTES" "prefill small on $1"
+}
+
+start_round() {
+	mount -t tmpfs -o size=512M,mode=0700 tmpfs "$TMPFS_MNT"
+	"$SHMFS" -f -c "$WORK/shmfs.ini" "$SHMFS_MNT" >>"$WORK/shmfs.log" 2>&1 &
+	SHMFS_PID=$!
+	wait_mount "$SHMFS_MNT" "$SHMFS_PID" shmfs
+	prefill tmpfs
+	prefill shmfs
+	if [ "$PASSTHROUGH" = 1 ]; then
+		mkdir -p "$PLL_SRC"
+		"$PLL_BIN" -f -o "source=$PLL_SRC,cache=never" "$PLL_MNT" \
+			>>"$WORK/pll.log" 2>&1 &
+		PLL_PID=$!
+		wait_mount "$PLL_MNT" "$PLL_PID" passthrough_ll
+		prefill pll
+	fi
+}
+
+end_round() {
+	stop_fuse "$SHMFS_MNT" "$SHMFS_PID"
+	SHMFS_PID=""
+	[ "$STOP_RC" = 0 ] || warn "shmfs exited with status $STOP_RC after unmount"
+	if [ "$PASSTHROUGH" = 1 ]; then
+		stop_fuse "$PLL_MNT" "$PLL_PID"
+		PLL_PID=""
+	fi
+	umount "$TMPFS_MNT"
+}
+
+# Data check (once per run): random bytes through dd must read back intact.
+integrity_check() {
+	local src="$TMPFS_MNT/random" dst="$SHMFS_MNT/bench"
+	head -c "$FILE_BYTES" /dev/urandom >"$src"
+	dd if="$src" of="$dst" bs=1M conv=notrunc status=none
+	if cmp -s "$src" "$dst"; then
+		INTEGRITY="ok (64 MiB of random bytes written with dd read back identical)"
+	else
+		INTEGRITY="FAILED"
+		warn "integrity: $dst differs from what was written ($(cmp "$src" "$dst" 2>&1 | head -n 1))"
+	fi
+	rm -f "$src"
+}
+
+# ---------------------------------------------------------------- header
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+mem_total=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+echo "shmfs benchmark  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "machine : $(nproc) CPUs (${cpu_model:-unknown}), $mem_total, kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
+echo "shmfs   : $("$SHMFS" -V | tr '\n' ' ')(workers = 2, backend anon, zone 128M, file ${FILE_SIZE_MB} MiB)"
+echo "tools   : $(fio --version), python3 $(python3 -c 'import platform; print(platform.python_version())')"
+echo "fio     : psync, direct=0 (shmfs zones are direct_io anyway), runtime ${RUNTIME}s time_based, norandommap; dd x${DD_REPS} per round; open loop ${RUNTIME}s"
+if [ "$PIN" = 1 ]; then
+	echo "CPUs    : --pin: fio, dd and the open loop run under 'taskset -c $PIN_CPU'; shmfs' master and workers, passthrough_ll and the kernel are NOT pinned"
+else
+	echo "CPUs    : nothing pinned: fio, dd, the open loop and the shmfs workers float over all $(nproc) CPUs as the scheduler decides"
+fi
+if [ -n "$PLL_NOTE" ]; then
+	echo "pll     : passthrough_ll $PLL_NOTE"
+fi
+echo "rounds  : $ROUNDS (targets interleaved per item, order alternating per round)"
+echo
+
+# ---------------------------------------------------------------- rounds
+INTEGRITY="not run"
+t_start=$(date +%s)
+for rnd in $(seq "$ROUNDS"); do
+	log "round $rnd/$ROUNDS"
+	start_round
+	targets=(tmpfs shmfs)
+	[ "$PASSTHROUGH" = 1 ] && targets+=(pll)
+	if [ $((rnd % 2)) = 0 ]; then
+		rev=()
+		for ((i = ${#targets[@]} - 1; i >= 0; i--)); do rev+=("${targets[i]}"); done
+		targets=("${rev[@]}")
+	fi
+	for t in "${targets[@]}"; do run_fio "$rnd" "$t" seqread read 1M 1 read_mbps; done
+	for t in "${targets[@]}"; do run_fio "$rnd" "$t" seqwrite write 1M 1 write_mbps; done
+	for t in "${targets[@]}"; do run_fio "$rnd" "$t" randread1 randread 4k 1 read_iops; done
+	for t in "${targets[@]}"; do run_fio "$rnd" "$t" randread2 randread 4k 2 read_iops; done
+	for t in "${targets[@]}"; do run_fio "$rnd" "$t" randwrite1 randwrite 4k 1 write_iops; done
+	for t in "${targets[@]}"; do run_fio "$rnd" "$t" randwrite2 randwrite 4k 2 write_iops; done
+	for t in "${targets[@]}"; do run_dd "$rnd" "$t" in; done
+	for t in "${targets[@]}"; do run_dd "$rnd" "$t" out; done
+	for t in "${targets[@]}"; do run_open "$rnd" "$t"; done
+	[ "$rnd" = 1 ] && integrity_check
+	end_round
+done
+t_end=$(date +%s)
+
+# ---------------------------------------------------------------- report
+if [ "$PASSTHROUGH" = 1 ]; then
+	python3 "$REPORT" table "$RAW" --passthrough
+else
+	python3 "$REPORT" table "$RAW"
+fi
+echo
+echo "ratio = shmfs / tmpfs per round (higher is better for shmfs; 1.00 = same)."
+echo "data check: $INTEGRITY"
+if [ -s "$WORK/shmfs.log" ]; then
+	echo "shmfs log: $(grep -c . "$WORK/shmfs.log") lines, $(grep -ciE 'warn|error|fail' "$WORK/shmfs.log" || true) mentioning warn/error/fail"
+fi
+if [ -s "$WARNINGS" ]; then
+	echo "warnings:"
+	sed 's/^/  /' "$WARNINGS"
+else
+	echo "warnings: none"
+fi
+echo "elapsed: $((t_end - t_start)) s"
+if [ -n "$RAW_OUT" ]; then
+	cp "$RAW" "$RAW_OUT"
+	echo "raw results: $RAW_OUT"
+fi
