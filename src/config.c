@@ -571,7 +571,9 @@ void shmfs_config_print(const struct shmfs_config *cfg, FILE *out)
 	const struct shmfs_zone_config *z;
 	uint64_t total = 0;
 
-	for (z = cfg->zones; z < cfg->zones + cfg->nzones; z++) {
+	/* Indexes, not pointer bounds: zones is NULL when there are none. */
+	for (size_t i = 0; i < cfg->nzones; i++) {
+		z = &cfg->zones[i];
 		n = (int)strlen(z->name);
 		wname = n > wname ? n : wname;
 		n = (int)strlen(shmfs_shm_backend_name(z->backend));
@@ -583,11 +585,13 @@ void shmfs_config_print(const struct shmfs_config *cfg, FILE *out)
 	}
 	fprintf(out, "%-*s %-*s %*s MODE %*s %*s\n", wname, "NAME", wbackend,
 		"BACKEND", wbytes, "BYTES", wuid, "UID", wgid, "GID");
-	for (z = cfg->zones; z < cfg->zones + cfg->nzones; z++)
+	for (size_t i = 0; i < cfg->nzones; i++) {
+		z = &cfg->zones[i];
 		fprintf(out, "%-*s %-*s %*" PRIu64 " %04o %*u %*u\n", wname,
 			z->name, wbackend, shmfs_shm_backend_name(z->backend),
 			wbytes, z->size, (unsigned)(z->mode & 07777), wuid,
 			(unsigned)z->uid, wgid, (unsigned)z->gid);
+	}
 	fprintf(out, "%zu zone%s, %" PRIu64 " bytes, workers ", cfg->nzones,
 		cfg->nzones == 1 ? "" : "s", total);
 	if (cfg->workers)
