@@ -40,6 +40,7 @@ enum key {
 	KEY_LOG_LEVEL,
 	KEY_LOG,
 	KEY_SIZE,
+	KEY_CACHE,
 	KEY_COUNT
 };
 
@@ -69,6 +70,8 @@ static const struct {
 			   NULL},
 	[KEY_LOG] = {"log", IN_GLOBAL,
 		     "is not stderr, syslog or an absolute path", NULL},
+	[KEY_CACHE] = {"cache", IN_GLOBAL | IN_ZONE,
+		       "is not a cache mode (page, direct)", NULL},
 	[KEY_SIZE] = {"size", IN_ZONE, "is not a size",
 		      "is too large (max 64T)"},
 };
@@ -291,6 +294,28 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
+static const char *const cache_names[] = {
+	[SHMFS_CACHE_PAGE] = "page",
+	[SHMFS_CACHE_DIRECT] = "direct",
+};
+
+const char *shmfs_config_cache_name(enum shmfs_cache cache)
+{
+	return cache <= SHMFS_CACHE_DIRECT ? cache_names[cache] : "?";
+}
+
+static int parse_cache(const char *value, enum shmfs_cache *cache)
+{
+	for (size_t i = 0; i < sizeof(cache_names) / sizeof(*cache_names);
+	     i++) {
+		if (strcmp(value, cache_names[i]) == 0) {
+			*cache = (enum shmfs_cache)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static void value_error(struct parser *p, enum key key, const char *value,
 			int ret)
 {
@@ -344,6 +369,9 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 			ret = -EINVAL;
 		else if (!(cfg->log = strdup(value)))
 			ret = -ENOMEM;
+		break;
+	case KEY_CACHE:
+		ret = parse_cache(value, z ? &z->cache : &cfg->cache);
 		break;
 	case KEY_SIZE:
 		ret = shmfs_value_size(value, &z->size);
@@ -440,6 +468,8 @@ static void resolve(struct parser *p)
 			z->uid = cfg->uid;
 		if (!line[KEY_GID])
 			z->gid = cfg->gid;
+		if (!line[KEY_CACHE])
+			z->cache = cfg->cache;
 	}
 }
 
@@ -583,14 +613,17 @@ void shmfs_config_print(const struct shmfs_config *cfg, FILE *out)
 		wgid = wider(wgid, z->gid);
 		total += z->size;
 	}
-	fprintf(out, "%-*s %-*s %*s MODE %*s %*s\n", wname, "NAME", wbackend,
-		"BACKEND", wbytes, "BYTES", wuid, "UID", wgid, "GID");
+	fprintf(out, "%-*s %-*s %-6s %*s MODE %*s %*s\n", wname, "NAME",
+		wbackend, "BACKEND", "CACHE", wbytes, "BYTES", wuid, "UID",
+		wgid, "GID");
 	for (size_t i = 0; i < cfg->nzones; i++) {
 		z = &cfg->zones[i];
-		fprintf(out, "%-*s %-*s %*" PRIu64 " %04o %*u %*u\n", wname,
-			z->name, wbackend, shmfs_shm_backend_name(z->backend),
-			wbytes, z->size, (unsigned)(z->mode & 07777), wuid,
-			(unsigned)z->uid, wgid, (unsigned)z->gid);
+		fprintf(out, "%-*s %-*s %-6s %*" PRIu64 " %04o %*u %*u\n",
+			wname, z->name, wbackend,
+			shmfs_shm_backend_name(z->backend),
+			shmfs_config_cache_name(z->cache), wbytes, z->size,
+			(unsigned)(z->mode & 07777), wuid, (unsigned)z->uid,
+			wgid, (unsigned)z->gid);
 	}
 	fprintf(out, "%zu zone%s, %" PRIu64 " bytes, workers ", cfg->nzones,
 		cfg->nzones == 1 ? "" : "s", total);

@@ -334,7 +334,7 @@ int shmfs_master_run(const struct shmfs_config *cfg,
 	struct shmfs_fs fs = {
 		.uid = geteuid(),
 		.gid = getegid(),
-		.timeout = 1.0,
+		.timeout = SHMFS_CACHE_TIMEOUT,
 	};
 	int status = SHMFS_EXIT_MOUNT;
 

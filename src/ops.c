@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/fuse.h>
 
 #include "shmfs/ops.h"
 #include "shmfs/zone.h"
@@ -195,6 +196,23 @@ static void shmfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	fuse_reply_buf(req, buf, used);
 }
 
+/*
+ * Direct I/O with parallel writes to one file: libfuse 3.14.0's
+ * fuse_file_info has no parallel_direct_writes bit, so the reply is built by
+ * hand (the layout is the kernel's, from <linux/fuse.h>). Writes that extend
+ * the file stay serialized by the kernel; the others only meet at the zone's
+ * mutex, held for the copy alone.
+ */
+static void reply_open_direct(fuse_req_t req, uint64_t fh)
+{
+	struct fuse_open_out out = {
+		.fh = fh,
+		.open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES,
+	};
+
+	fuse_reply_buf(req, (const char *)&out, sizeof(out));
+}
+
 static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
@@ -211,11 +229,19 @@ static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 	if (saverr)
 		goto out;
 
-	/* Every read and write reaches a worker and the mapping. */
-	fi->direct_io = 1;
 	fi->fh = ino - SHMFS_INO_ZONE0;
-	fuse_reply_open(req, fi);
+	if (fs_of(req)->tab->entries[fi->fh].conf.cache == SHMFS_CACHE_PAGE) {
+		/*
+		 * Every change goes through this mount, so the kernel's cache
+		 * is never stale: keep it across opens.
+		 */
+		fi->keep_cache = 1;
+		fuse_reply_open(req, fi);
+		return;
+	}
+	reply_open_direct(req, fi->fh);
 	return;
+
 out:
 	fuse_reply_err(req, saverr);
 }

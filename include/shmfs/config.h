@@ -24,10 +24,22 @@
 /* The repository's shmfs.ini, compiled in. */
 extern const char shmfs_default_ini[];
 
+/* How the kernel caches a zone file (the "cache" key). */
+enum shmfs_cache {
+	SHMFS_CACHE_PAGE, /* page cache: re-reads stay in the kernel, mmap works
+			   */
+	SHMFS_CACHE_DIRECT, /* direct I/O: every read and write reaches a worker
+			     */
+};
+
+/* The cache mode's name as written in the ini file. */
+const char *shmfs_config_cache_name(enum shmfs_cache cache);
+
 struct shmfs_zone_config {
 	char name[SHMFS_NAME_MAX + 1];
 	uint64_t size; /* bytes, rounded up to a page, > 0 */
 	enum shmfs_backend backend;
+	enum shmfs_cache cache;
 	mode_t mode; /* permission bits only */
 	uid_t uid;
 	gid_t gid;
@@ -38,6 +50,7 @@ struct shmfs_config {
 	char *file;	  /* as named in messages ("shmfs.ini", "<built-in>") */
 	unsigned workers; /* 0: auto, one per online CPU */
 	enum shmfs_backend backend;
+	enum shmfs_cache cache;
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;

@@ -21,6 +21,13 @@ struct shmfs_fs {
 	double timeout; /* seconds the kernel may cache names and attributes */
 };
 
+/*
+ * Seconds the kernel may cache names and attributes. Every change goes
+ * through this mount, and the kernel drops what a write or setattr changes,
+ * so nothing it caches goes stale.
+ */
+#define SHMFS_CACHE_TIMEOUT 3600.0
+
 /* Inode numbers: the root is FUSE_ROOT_ID, zone i is i + SHMFS_INO_ZONE0. */
 #define SHMFS_INO_ZONE0 2
 

@@ -62,6 +62,7 @@ size = 64M
 [zone:ipc]
 size    = 5000
 backend = sysv
+cache   = direct
 mode    = 0640
 uid     = daemon
 gid     = nogroup
@@ -74,10 +75,10 @@ EOF
 	run_shmfs -t -c good.ini
 	assert_eq 0 "$STATUS" "exit status ($ERR)"
 	assert_eq "" "$ERR" "stderr"
-	assert_eq "NAME BACKEND BYTES MODE UID GID
-cache anon 67108864 0600 0 0
-ipc sysv 8192 0640 1 65534
-Big.zone-1 devzero 1073741824 0600 65534 0
+	assert_eq "NAME BACKEND CACHE BYTES MODE UID GID
+cache anon page 67108864 0600 0 0
+ipc sysv direct 8192 0640 1 65534
+Big.zone-1 devzero page 1073741824 0600 65534 0
 3 zones, 1140858880 bytes, workers 3" "$(squeezed "$OUT")" "shmfs -t"
 	assert_aligned "$OUT"
 }
@@ -112,7 +113,7 @@ k 4096
 K 8192
 m 2097152
 G 1073741824
-T 1099511627776" "$(squeezed "$OUT" | sed '1d;$d' | cut -d' ' -f1,3)" "sizes"
+T 1099511627776" "$(squeezed "$OUT" | sed '1d;$d' | cut -d" " -f1,4)" "sizes"
 }
 
 built_in_default_is_the_repository_shmfs_ini() {
@@ -127,7 +128,7 @@ built_in_default_is_the_repository_shmfs_ini() {
 	run_shmfs -t -c "$SHMFS_SRCDIR/shmfs.ini"
 	assert_eq 0 "$STATUS" "exit status of shmfs -t -c shmfs.ini ($ERR)"
 	assert_eq "$OUT" "$builtin" "built-in table vs shmfs.ini's"
-	assert_contains "$(squeezed "$builtin")" "cache anon 67108864 0600"
+	assert_contains "$(squeezed "$builtin")" "cache anon page 67108864 0600"
 }
 
 config_without_zones_mounts_an_empty_directory_with_a_warning() {

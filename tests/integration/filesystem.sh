@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# filesystem.sh BACKEND -- the file system as users see it, with every zone on
-# one backend (anon, devzero or sysv): the root directory, zone files and
+# filesystem.sh BACKEND [CACHE] -- the file system as users see it, with every
+# zone on one backend (anon, devzero or sysv) and one cache mode (page, the
+# default, or direct): the root directory, zone files and
 # their metadata, statfs, read/write/truncate semantics at the edges of
 # length and capacity, the EPERM root, and data integrity against a model.
 # The checks use the real tools on purpose (cat | sha256sum, ls), and pass
@@ -14,10 +15,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BACKEND=${1:-}
-case $BACKEND in
-anon | devzero | sysv) ;;
+CACHE=${2:-page}
+case $BACKEND/$CACHE in
+anon/page | devzero/page | sysv/page | anon/direct | devzero/direct | sysv/direct) ;;
 *)
-	echo "usage: filesystem.sh anon|devzero|sysv" >&2
+	echo "usage: filesystem.sh anon|devzero|sysv [page|direct]" >&2
 	exit 1
 	;;
 esac
@@ -30,6 +32,7 @@ cat >"$CONF" <<EOF
 [shmfs]
 workers   = 2
 backend   = $BACKEND
+cache     = $CACHE
 mode      = 0600
 log_level = info
 
@@ -450,6 +453,48 @@ PY
 	truncate -s 0 "$MNT/a"
 }
 
+# ------------------------------------------------------------ cache modes
+
+# page: a MAP_SHARED mapping of a zone works both ways with read/write.
+mmap_shared_of_a_zone_works_in_page_mode() {
+	python3 - "$MNT/a" <<'PY'
+import mmap, os, sys
+path = sys.argv[1]
+fd = os.open(path, os.O_RDWR)
+os.ftruncate(fd, 8192)
+m = mmap.mmap(fd, 8192, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+m[4096:4101] = b"hello"
+m.flush()
+os.pwrite(fd, b"world", 100)
+assert m[100:105] == b"world", m[100:105]
+m.close()
+os.close(fd)
+with open(path, "rb") as f:
+    data = f.read()
+assert len(data) == 8192 and data[4096:4101] == b"hello", data[4090:4110]
+PY
+	assert_eq "hello" "$(dd if="$MNT/a" bs=1 skip=4096 count=5 2>/dev/null)" \
+		"bytes written through the mapping, read by another process"
+	truncate -s 0 "$MNT/a"
+}
+
+# direct: every read and write reaches a worker, so the kernel refuses a
+# shared mapping.
+mmap_of_a_zone_fails_with_enodev_in_direct_mode() {
+	python3 - "$MNT/a" <<'PY'
+import errno, mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.ftruncate(fd, 4096)
+try:
+    mmap.mmap(fd, 4096, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+except OSError as e:
+    assert e.errno == errno.ENODEV, e
+else:
+    sys.exit("mmap of a direct zone succeeded")
+os.ftruncate(fd, 0)
+PY
+}
+
 # ------------------------------------------------------------ sysv
 
 sysv_segments_are_marked_for_removal_while_mounted() {
@@ -472,7 +517,7 @@ if ! start_daemon "$CONF" "$MNT" 2>"$WORK/start.err"; then
 	sed 's/^/#   /' "$WORK/start.err"
 	exit 1
 fi
-echo "ok - daemon_mounts_the_zones ($BACKEND)"
+echo "ok - daemon_mounts_the_zones ($BACKEND, cache $CACHE)"
 wait_for_workers "$DAEMON_PID" 2 || true
 
 run_test zones_start_empty
@@ -499,6 +544,11 @@ run_test write_and_truncate_change_mtime_and_ctime
 run_test chmod_chown_and_utimens_persist_and_are_seen_by_other_processes
 run_test data_written_by_one_process_is_read_by_another_at_once
 run_test random_pwrites_and_preads_match_a_model
+if [[ $CACHE == page ]]; then
+	run_test mmap_shared_of_a_zone_works_in_page_mode
+else
+	run_test mmap_of_a_zone_fails_with_enodev_in_direct_mode
+fi
 if [[ $BACKEND == sysv ]]; then
 	run_test sysv_segments_are_marked_for_removal_while_mounted
 fi

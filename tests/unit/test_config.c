@@ -133,6 +133,12 @@ static const struct config_case cases[] = {
 	 "t.ini:3: uid: \"4294967295\" is out of range (0..4294967294)"},
 	{"unknown_group_is_refused", "[zone:x]\nsize = 1\ngid = nogroupx\n",
 	 -EINVAL, "t.ini:3: gid: \"nogroupx\" is not a group"},
+	{"unknown_cache_mode_is_refused", "[zone:x]\ncache = writeback\n",
+	 -EINVAL,
+	 "t.ini:2: cache: \"writeback\" is not a cache mode (page, direct)"},
+	{"cache_given_twice_is_refused",
+	 "[shmfs]\ncache = page\ncache = direct\n", -EINVAL,
+	 "t.ini:3: key \"cache\" given twice (first at line 2)"},
 	{"unknown_backend_is_refused", "[zone:x]\nbackend = tmpfs\n", -EINVAL,
 	 "t.ini:2: backend: \"tmpfs\" is not a backend (anon, devzero, sysv)"},
 	{"unknown_log_level_is_refused", "[shmfs]\nlog_level = verbose\n",
@@ -225,6 +231,7 @@ static void missing_keys_take_the_defaults(void **state)
 	assert_int_equal(cfg.nzones, 1);
 	assert_string_equal(cfg.zones[0].name, "a");
 	assert_int_equal(cfg.zones[0].backend, SHMFS_BACKEND_ANON);
+	assert_int_equal(cfg.zones[0].cache, SHMFS_CACHE_PAGE);
 	assert_int_equal(cfg.zones[0].mode, 0600);
 	assert_int_equal(cfg.zones[0].uid, geteuid());
 	assert_int_equal(cfg.zones[0].gid, getegid());
@@ -240,8 +247,9 @@ static void globals_apply_to_zones_before_and_after_them(void **state)
 	parse_ok("[zone:a]\nsize = 1\n"
 		 "[shmfs]\nworkers = 3\nbackend = sysv\nmode = 0640\n"
 		 "uid = 7\ngid = 8\nlog_level = debug\nlog = syslog\n"
+		 "cache = direct\n"
 		 "[zone:b]\nsize = 2\nbackend = devzero\nmode = 0604\n"
-		 "uid = root\ngid = 0\n",
+		 "uid = root\ngid = 0\ncache = page\n",
 		 &cfg);
 	assert_int_equal(cfg.workers, 3);
 	assert_int_equal(cfg.log_level, LOG_DEBUG);
@@ -251,11 +259,13 @@ static void globals_apply_to_zones_before_and_after_them(void **state)
 	assert_int_equal(cfg.zones[0].mode, 0640);
 	assert_int_equal(cfg.zones[0].uid, 7);
 	assert_int_equal(cfg.zones[0].gid, 8);
+	assert_int_equal(cfg.zones[0].cache, SHMFS_CACHE_DIRECT);
+	assert_int_equal(cfg.zones[1].cache, SHMFS_CACHE_PAGE);
 	assert_int_equal(cfg.zones[1].backend, SHMFS_BACKEND_DEVZERO);
 	assert_int_equal(cfg.zones[1].mode, 0604);
 	assert_int_equal(cfg.zones[1].uid, 0);
 	assert_int_equal(cfg.zones[1].gid, 0);
-	assert_int_equal(cfg.zones[1].line, 11);
+	assert_int_equal(cfg.zones[1].line, 12);
 	shmfs_config_free(&cfg);
 }
 
@@ -461,16 +471,17 @@ static void print_shows_an_aligned_zone_table(void **state)
 	parse_ok("[shmfs]\nworkers = 4\n"
 		 "[zone:cache]\nsize = 64M\nuid = 0\ngid = 0\n"
 		 "[zone:a]\nsize = 64K\nbackend = devzero\nmode = 0640\n"
-		 "uid = 1000\ngid = 1000\n",
+		 "uid = 1000\ngid = 1000\ncache = direct\n",
 		 &cfg);
 	out = open_memstream(&buf, &len);
 	assert_non_null(out);
 	shmfs_config_print(&cfg, out);
 	assert_int_equal(fclose(out), 0);
-	assert_string_equal(buf, "NAME  BACKEND    BYTES MODE  UID  GID\n"
-				 "cache anon    67108864 0600    0    0\n"
-				 "a     devzero    65536 0640 1000 1000\n"
-				 "2 zones, 67174400 bytes, workers 4\n");
+	assert_string_equal(buf,
+			    "NAME  BACKEND CACHE     BYTES MODE  UID  GID\n"
+			    "cache anon    page   67108864 0600    0    0\n"
+			    "a     devzero direct    65536 0640 1000 1000\n"
+			    "2 zones, 67174400 bytes, workers 4\n");
 	free(buf);
 	shmfs_config_free(&cfg);
 }
@@ -487,7 +498,7 @@ static void print_of_no_zones_says_so(void **state)
 	assert_non_null(out);
 	shmfs_config_print(&cfg, out);
 	assert_int_equal(fclose(out), 0);
-	assert_string_equal(buf, "NAME BACKEND BYTES MODE UID GID\n"
+	assert_string_equal(buf, "NAME BACKEND CACHE  BYTES MODE UID GID\n"
 				 "0 zones, 0 bytes, workers auto\n");
 	shmfs_config_free(&cfg);
 }
