@@ -319,8 +319,11 @@ static int serve(struct pool *pool, const struct shmfs_config *cfg,
 			return SHMFS_EXIT_MOUNT;
 		}
 	}
-	shmfs_log_notice("mounted on %s: %zu zones, %u workers",
-			 opts->mountpoint, pool->tab->nzones, pool->nworkers);
+	shmfs_log_notice("mounted on %s: %zu zones, %llu bytes, %u workers; "
+			 "shared metadata %zu bytes",
+			 opts->mountpoint, pool->tab->nzones,
+			 (unsigned long long)pool->tab->capacity,
+			 pool->nworkers, pool->tab->region_shm.size);
 
 	supervise(pool, &set);
 	sigprocmask(SIG_SETMASK, &old, NULL);
