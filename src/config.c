@@ -41,6 +41,7 @@ enum key {
 	KEY_LOG,
 	KEY_SIZE,
 	KEY_CACHE,
+	KEY_CPU_AFFINITY,
 	KEY_COUNT
 };
 
@@ -72,6 +73,9 @@ static const struct {
 		     "is not stderr, syslog or an absolute path", NULL},
 	[KEY_CACHE] = {"cache", IN_GLOBAL | IN_ZONE,
 		       "is not a cache mode (page, direct)", NULL},
+	[KEY_CPU_AFFINITY] = {"cpu_affinity", IN_GLOBAL,
+			      "is not off, auto or a list of CPU numbers",
+			      "names a CPU that is not online, or twice"},
 	[KEY_SIZE] = {"size", IN_ZONE, "is not a size",
 		      "is too large (max 64T)"},
 };
@@ -369,6 +373,10 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 			ret = -EINVAL;
 		else if (!(cfg->log = strdup(value)))
 			ret = -ENOMEM;
+		break;
+	case KEY_CPU_AFFINITY:
+		ret = shmfs_value_cpus(value, cfg->cpus, SHMFS_CPUS_MAX,
+				       &cfg->ncpus);
 		break;
 	case KEY_CACHE:
 		ret = parse_cache(value, z ? &z->cache : &cfg->cache);

@@ -32,6 +32,7 @@ struct pool {
 	struct fuse_session *se;
 	struct shmfs_zonetab *tab;
 	unsigned nworkers;
+	const struct shmfs_config *cfg;
 	pid_t pids[SHMFS_WORKERS_MAX];	      /* 0: slot empty */
 	long long started[SHMFS_WORKERS_MAX]; /* monotonic ns of last fork */
 };
@@ -106,6 +107,12 @@ out:
 	return err;
 }
 
+/* The CPU that cpu_affinity gives a slot, or -1 for none. */
+static int worker_cpu(const struct shmfs_config *cfg, unsigned slot)
+{
+	return cfg->ncpus ? cfg->cpus[slot % cfg->ncpus] : -1;
+}
+
 static int spawn(struct pool *pool, unsigned slot)
 {
 	pid_t master = getpid();
@@ -118,7 +125,8 @@ static int spawn(struct pool *pool, unsigned slot)
 		return -err;
 	}
 	if (pid == 0)
-		shmfs_worker_run(pool->se, pool->tab, slot, master);
+		shmfs_worker_run(pool->se, pool->tab, slot, master,
+				 worker_cpu(pool->cfg, slot));
 
 	pool->pids[slot] = pid;
 	pool->started[slot] = now_ns();
@@ -333,7 +341,7 @@ static int serve(struct pool *pool, const struct shmfs_config *cfg,
 int shmfs_master_run(const struct shmfs_config *cfg,
 		     const struct shmfs_master_opts *opts)
 {
-	struct pool pool = {.nworkers = opts->workers};
+	struct pool pool = {.nworkers = opts->workers, .cfg = cfg};
 	struct shmfs_fs fs = {
 		.uid = geteuid(),
 		.gid = getegid(),

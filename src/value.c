@@ -5,6 +5,7 @@
  * in the configuration is reported instead of being read as something else.
  */
 #include <errno.h>
+#include <sched.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -296,4 +297,51 @@ const char *shmfs_value_log_level_name(int level)
 			return log_levels[i].name;
 	}
 	return NULL;
+}
+
+int shmfs_value_cpus(const char *s, unsigned short *cpus, unsigned max,
+		     unsigned *n)
+{
+	cpu_set_t online;
+	unsigned count = 0;
+
+	if (strcmp(s, "off") == 0) {
+		*n = 0;
+		return 0;
+	}
+	/* The CPUs this process may run on: the ones worth pinning to. */
+	if (sched_getaffinity(0, sizeof(online), &online) < 0)
+		return -errno;
+	if (strcmp(s, "auto") == 0) {
+		for (unsigned cpu = 0; cpu < CPU_SETSIZE && count < max; cpu++)
+			if (CPU_ISSET(cpu, &online))
+				cpus[count++] = cpu;
+		*n = count;
+		return 0;
+	}
+
+	cpu_set_t seen;
+	CPU_ZERO(&seen);
+	while (*s != '\0') {
+		char *end;
+
+		if (*s == ' ' || *s == ',' || *s == '\t') {
+			s++;
+			continue;
+		}
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		errno = 0;
+		unsigned long cpu = strtoul(s, &end, 10);
+		if (errno || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &online) ||
+		    CPU_ISSET(cpu, &seen) || count == max)
+			return -ERANGE;
+		CPU_SET(cpu, &seen);
+		cpus[count++] = cpu;
+		s = end;
+	}
+	if (count == 0)
+		return -EINVAL;
+	*n = count;
+	return 0;
 }

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,9 +79,24 @@ static void clone_device(struct fuse_session *se, unsigned slot)
 	close(fd);
 }
 
+/* cpu_affinity, as nginx's worker_cpu_affinity. */
+static void pin(unsigned slot, int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		shmfs_log_sys(LOG_WARNING, errno,
+			      "worker %u: sched_setaffinity(%d) failed", slot,
+			      cpu);
+}
+
 _Noreturn void shmfs_worker_run(struct fuse_session *se,
 				struct shmfs_zonetab *tab, unsigned slot,
-				pid_t master)
+				pid_t master, int cpu)
 {
 	struct shmfs_worker_slot *ws = &tab->region->workers[slot];
 	struct fuse_buf buf = {.mem = NULL};
@@ -93,6 +109,7 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se,
 	if (getppid() != master)
 		_exit(SHMFS_WORKER_STOPPED);
 
+	pin(slot, cpu);
 	clone_device(se, slot);
 	atomic_store(&ws->pid, getpid());
 	atomic_store(&ws->requests, 0);

@@ -18,6 +18,9 @@
 /* Zone names: 1..255 bytes of [A-Za-z0-9._-], not starting with '.'. */
 #define SHMFS_NAME_MAX 255
 
+/* The most CPUs a cpu_affinity list names. */
+#define SHMFS_CPUS_MAX 256
+
 /* The default configuration file, read when -c is not given. */
 #define SHMFS_CONFIG_PATH "/etc/shmfs/shmfs.ini"
 
@@ -55,7 +58,14 @@ struct shmfs_config {
 	uid_t uid;
 	gid_t gid;
 	int log_level; /* syslog priority */
-	char *log;     /* NULL: stderr in the foreground, syslog detached */
+	/*
+	 * cpu_affinity: ncpus 0 is "off" (the scheduler places workers);
+	 * otherwise worker i is pinned to cpus[i % ncpus]. "auto" lists the
+	 * online CPUs.
+	 */
+	unsigned ncpus;
+	unsigned short cpus[SHMFS_CPUS_MAX];
+	char *log; /* NULL: stderr in the foreground, syslog detached */
 	size_t nzones;
 	struct shmfs_zone_config *zones;
 };

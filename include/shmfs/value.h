@@ -39,6 +39,14 @@ int shmfs_value_uid(const char *s, uid_t *out);
 /* A group name or a number, as shmfs_value_uid. Unknown name: -ENOENT. */
 int shmfs_value_gid(const char *s, gid_t *out);
 
+/*
+ * cpu_affinity: "off" (sets *n = 0), "auto" (the online CPUs, in order), or
+ * CPU numbers separated by spaces or commas ("0 2", "1,3"), each online and
+ * named once. At most max numbers.
+ */
+int shmfs_value_cpus(const char *s, unsigned short *cpus, unsigned max,
+		     unsigned *n);
+
 /* debug | info | notice | warn | error | alert, as syslog priorities. */
 int shmfs_value_log_level(const char *s, int *out);
 

@@ -22,10 +22,10 @@ enum {
  * Runs in a freshly forked child of master: names the process
  * "shmfs-worker", takes its own /dev/fuse clone and serves until the end.
  * The signal mask on entry is the master's (all blocked); the worker sets its
- * own. Never returns.
+ * own. cpu >= 0 pins the worker to that CPU. Never returns.
  */
 _Noreturn void shmfs_worker_run(struct fuse_session *se,
 				struct shmfs_zonetab *tab, unsigned slot,
-				pid_t master);
+				pid_t master, int cpu);
 
 #endif /* SHMFS_WORKER_H */

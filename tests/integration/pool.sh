@@ -166,6 +166,20 @@ w_option_overrides_the_ini_workers() {
 	stop_daemon "$mnt" "$DAEMON_PID"
 }
 
+cpu_affinity_pins_worker_i_to_the_ith_cpu_of_the_list() {
+	local mnt=$WORK/mnt-aff conf=$WORK/aff.ini w
+	printf '[shmfs]\nworkers = 3\ncpu_affinity = 0\n[zone:z]\nsize = 4K\n' >"$conf"
+	start_daemon "$conf" "$mnt"
+	exactly_n_workers "$DAEMON_PID" 3
+	for w in $(worker_pids "$DAEMON_PID"); do
+		assert_eq 0 "$(taskset -pc "$w" | awk '{ print $NF }')" "CPUs of worker $w"
+	done
+	# Off by default: the workers run where the master may.
+	assert_eq "$(taskset -pc "$DAEMON_PID" | awk '{ print $NF }')" \
+		"$(taskset -pc $$ | awk '{ print $NF }')" "CPUs of the master"
+	stop_daemon "$mnt" "$DAEMON_PID"
+}
+
 auto_workers_is_one_per_online_cpu() {
 	local mnt=$WORK/mnt-auto conf=$WORK/auto.ini
 	printf '[shmfs]\nworkers = auto\n[zone:z]\nsize = 4K\n' >"$conf"
@@ -191,5 +205,6 @@ run_test_here unmount_stops_the_daemon_with_status_0
 run_test more_than_one_worker_served_requests
 run_test w_option_overrides_the_ini_workers
 run_test auto_workers_is_one_per_online_cpu
+run_test cpu_affinity_pins_worker_i_to_the_ith_cpu_of_the_list
 run_test nothing_is_left_behind
 finish

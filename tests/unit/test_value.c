@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -276,6 +277,35 @@ static void unknown_log_level_is_invalid(void **state)
 	assert_null(shmfs_value_log_level_name(LOG_CRIT));
 }
 
+static void cpu_affinity_is_off_auto_or_a_list_of_online_cpus(void **state)
+{
+	unsigned short cpus[8];
+	unsigned n = 99;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+	(void)state;
+	assert_int_equal(shmfs_value_cpus("off", cpus, 8, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(shmfs_value_cpus("auto", cpus, 8, &n), 0);
+	assert_int_equal(n, online < 8 ? online : 8);
+	assert_int_equal(cpus[0], 0);
+	assert_int_equal(shmfs_value_cpus("0", cpus, 8, &n), 0);
+	assert_int_equal(n, 1);
+	if (online >= 2) {
+		assert_int_equal(shmfs_value_cpus(" 1, 0 ", cpus, 8, &n), 0);
+		assert_int_equal(n, 2);
+		assert_int_equal(cpus[0], 1);
+		assert_int_equal(cpus[1], 0);
+	}
+	/* Malformed, offline, repeated, too many. */
+	assert_int_equal(shmfs_value_cpus("x", cpus, 8, &n), -EINVAL);
+	assert_int_equal(shmfs_value_cpus("0-1", cpus, 8, &n), -EINVAL);
+	assert_int_equal(shmfs_value_cpus(",", cpus, 8, &n), -EINVAL);
+	assert_int_equal(shmfs_value_cpus("99999", cpus, 8, &n), -ERANGE);
+	assert_int_equal(shmfs_value_cpus("0 0", cpus, 8, &n), -ERANGE);
+	assert_int_equal(shmfs_value_cpus("0", cpus, 0, &n), -ERANGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +324,8 @@ int main(void)
 		cmocka_unit_test(gid_is_a_number_or_a_group_name),
 		cmocka_unit_test(log_levels_are_syslog_priorities_both_ways),
 		cmocka_unit_test(unknown_log_level_is_invalid),
+		cmocka_unit_test(
+			cpu_affinity_is_off_auto_or_a_list_of_online_cpus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
