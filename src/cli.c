@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ void shmfs_cli_usage(FILE *out)
 		"usage: shmfs [-c FILE] [-f] [-d] [-w N] [-o OPT[,OPT...]] "
 		"MOUNTPOINT\n"
 		"       shmfs -t [-c FILE]\n"
+		"       shmfs -s stop|reload|reopen [-c FILE]\n"
 		"       shmfs -h | -V\n"
 		"\n"
 		"Presents the shared-memory zones of an ini file as files.\n"
@@ -37,11 +39,32 @@ void shmfs_cli_usage(FILE *out)
 		"  -o OPT[,OPT...]     FUSE mount options (allow_other, ...)\n"
 		"  -t, --test          check the configuration, print the "
 		"zone table\n"
+		"  -s, --signal SIG    send stop (SIGTERM), reload (SIGHUP) or "
+		"reopen\n"
+		"                      (SIGUSR1) to the master named by the "
+		"pid file\n"
 		"  -h, --help          this text\n"
 		"  -V, --version       the version, and libfuse's\n"
 		"\n"
 		"Stop with: fusermount3 -u MOUNTPOINT (or SIGTERM to the "
 		"master).\n");
+}
+
+static int parse_signal(const char *name)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} signals[] = {
+		{"stop", SIGTERM},
+		{"reload", SIGHUP},
+		{"reopen", SIGUSR1},
+	};
+
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (strcmp(name, signals[i].name) == 0)
+			return signals[i].sig;
+	return 0;
 }
 
 /* Splits one -o argument: config=FILE is ours, the rest goes to libfuse. */
@@ -86,6 +109,7 @@ int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 		{"debug", no_argument, NULL, 'd'},
 		{"workers", required_argument, NULL, 'w'},
 		{"test", no_argument, NULL, 't'},
+		{"signal", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -102,8 +126,8 @@ int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:fdw:o:thV", longopts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, ":c:fdw:o:ts:hV", longopts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			cli->config = optarg;
@@ -132,6 +156,16 @@ int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 			break;
 		case 't':
 			cli->check = true;
+			break;
+		case 's':
+			cli->signal = parse_signal(optarg);
+			if (cli->signal == 0) {
+				snprintf(err, errlen,
+					 "-s: \"%s\" is not stop, reload or "
+					 "reopen",
+					 optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'h':
 			cli->help = true;
@@ -169,11 +203,16 @@ int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 			 argv[optind]);
 		return -EINVAL;
 	}
-	if (cli->check && cli->mountpoint != NULL) {
-		snprintf(err, errlen, "-t takes no mountpoint");
+	if (cli->check && cli->signal) {
+		snprintf(err, errlen, "-t and -s do not go together");
 		return -EINVAL;
 	}
-	if (!cli->check && cli->mountpoint == NULL) {
+	if ((cli->check || cli->signal) && cli->mountpoint != NULL) {
+		snprintf(err, errlen, "-%c takes no mountpoint",
+			 cli->check ? 't' : 's');
+		return -EINVAL;
+	}
+	if (!cli->check && !cli->signal && cli->mountpoint == NULL) {
 		snprintf(err, errlen, "no mountpoint given (see shmfs --help)");
 		return -EINVAL;
 	}

@@ -42,6 +42,7 @@ enum key {
 	KEY_SIZE,
 	KEY_CACHE,
 	KEY_CPU_AFFINITY,
+	KEY_PID,
 	KEY_COUNT
 };
 
@@ -71,6 +72,7 @@ static const struct {
 			   NULL},
 	[KEY_LOG] = {"log", IN_GLOBAL,
 		     "is not stderr, syslog or an absolute path", NULL},
+	[KEY_PID] = {"pid", IN_GLOBAL, "is not an absolute path", NULL},
 	[KEY_CACHE] = {"cache", IN_GLOBAL | IN_ZONE,
 		       "is not a cache mode (page, direct)", NULL},
 	[KEY_CPU_AFFINITY] = {"cpu_affinity", IN_GLOBAL,
@@ -378,6 +380,12 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 		ret = shmfs_value_cpus(value, cfg->cpus, SHMFS_CPUS_MAX,
 				       &cfg->ncpus);
 		break;
+	case KEY_PID:
+		if (value[0] != '/')
+			ret = -EINVAL;
+		else if (!(cfg->pid = strdup(value)))
+			ret = -ENOMEM;
+		break;
 	case KEY_CACHE:
 		ret = parse_cache(value, z ? &z->cache : &cfg->cache);
 		break;
@@ -592,6 +600,7 @@ void shmfs_config_free(struct shmfs_config *cfg)
 {
 	free(cfg->file);
 	free(cfg->log);
+	free(cfg->pid);
 	free(cfg->zones);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -4,6 +4,7 @@
  * the library that the tests link too.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "shmfs/config.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
+#include "shmfs/pidfile.h"
 #include "shmfs/value.h"
 
 static int load_config(const struct shmfs_cli *cli, struct shmfs_config *cfg)
@@ -31,6 +33,32 @@ static int load_config(const struct shmfs_cli *cli, struct shmfs_config *cfg)
 	if (res < 0)
 		shmfs_log_error("%s", err);
 	return res;
+}
+
+/* shmfs -s: the master is found through the pid file. */
+static int send_signal(const struct shmfs_config *cfg, int sig)
+{
+	pid_t pid;
+	int res;
+
+	if (cfg->pid == NULL) {
+		shmfs_log_error("%s: no pid file (set pid = in [shmfs])",
+				cfg->file);
+		return SHMFS_EXIT_USAGE;
+	}
+	res = shmfs_pidfile_read(cfg->pid, &pid);
+	if (res == -ESRCH)
+		shmfs_log_error("%s: pid %d is not a running shmfs", cfg->pid,
+				(int)pid);
+	else if (res < 0)
+		shmfs_log_sys(LOG_ERR, -res, "%s: no master to signal",
+			      cfg->pid);
+	else if (kill(pid, sig) < 0)
+		shmfs_log_sys(LOG_ERR, errno, "kill(%d, %s) failed", (int)pid,
+			      strsignal(sig));
+	else
+		return SHMFS_EXIT_OK;
+	return SHMFS_EXIT_USAGE;
 }
 
 static unsigned resolve_workers(unsigned workers)
@@ -64,6 +92,9 @@ int main(int argc, char **argv)
 	if (cli.version) {
 		printf("shmfs %s\nlibfuse %s\n", SHMFS_VERSION,
 		       fuse_pkgversion());
+#ifdef SHMFS_FAULT_INJECTION
+		printf("fault injection: on (SHMFS_FAULT)\n");
+#endif
 		status = SHMFS_EXIT_OK;
 		goto out_cli;
 	}
@@ -75,6 +106,10 @@ int main(int argc, char **argv)
 	if (cli.check) {
 		shmfs_config_print(&cfg, stdout);
 		status = SHMFS_EXIT_OK;
+		goto out_config;
+	}
+	if (cli.signal) {
+		status = send_signal(&cfg, cli.signal);
 		goto out_config;
 	}
 
@@ -97,13 +132,31 @@ int main(int argc, char **argv)
 		status = SHMFS_EXIT_MOUNT;
 		goto out_config;
 	}
+	int pidfd = -1;
+	if (cfg.pid != NULL) {
+		pid_t holder;
+
+		res = shmfs_pidfile_lock(cfg.pid, &pidfd, &holder);
+		if (res == -EWOULDBLOCK) {
+			shmfs_log_error("%s: held by pid %d: another shmfs?",
+					cfg.pid, (int)holder);
+			goto out_mountpoint;
+		} else if (res < 0) {
+			shmfs_log_sys(LOG_ERR, -res, "%s: cannot lock",
+				      cfg.pid);
+			goto out_mountpoint;
+		}
+	}
 	struct shmfs_master_opts opts = {
+		.pidfd = pidfd,
 		.mountpoint = mountpoint,
 		.workers = resolve_workers(cfg.workers),
 		.foreground = cli.foreground,
 		.fuse_args = &cli.fuse_args,
 	};
 	status = shmfs_master_run(&cfg, &opts);
+	shmfs_pidfile_remove(cfg.pid, pidfd);
+out_mountpoint:
 	free(mountpoint);
 	shmfs_log_close();
 out_config:

@@ -18,9 +18,11 @@
 #include <unistd.h>
 #include <linux/fuse.h>
 
+#include "shmfs/fault.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
 #include "shmfs/ops.h"
+#include "shmfs/pidfile.h"
 #include "shmfs/worker.h"
 
 /* A worker that dies this soon after starting is restarted no faster. */
@@ -33,6 +35,7 @@ struct pool {
 	struct shmfs_zonetab *tab;
 	unsigned nworkers;
 	const struct shmfs_config *cfg;
+	int pidfd; /* the locked pid file, not for workers */
 	pid_t pids[SHMFS_WORKERS_MAX];	      /* 0: slot empty */
 	long long started[SHMFS_WORKERS_MAX]; /* monotonic ns of last fork */
 };
@@ -124,9 +127,12 @@ static int spawn(struct pool *pool, unsigned slot)
 			      slot);
 		return -err;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		if (pool->pidfd >= 0)
+			close(pool->pidfd);
 		shmfs_worker_run(pool->se, pool->tab, slot, master,
 				 worker_cpu(pool->cfg, slot));
+	}
 
 	pool->pids[slot] = pid;
 	pool->started[slot] = now_ns();
@@ -153,6 +159,34 @@ static void log_exit(unsigned slot, pid_t pid, int status)
 }
 
 /*
+ * A worker on the shared descriptor died holding a request: the kernel
+ * cannot tell, so the master answers it with EIO, or its caller would wait
+ * for as long as the mount lives. (Cloned workers need none of this: the
+ * kernel fails the requests of a closed clone at once.)
+ */
+static void answer_orphan(struct pool *pool, unsigned slot)
+{
+	struct shmfs_worker_slot *ws = &pool->tab->region->workers[slot];
+	uint64_t unique = atomic_exchange(&ws->unique, 0);
+
+	if (!atomic_load(&ws->shared_fd) || unique == 0)
+		return;
+	struct fuse_out_header out = {
+		.len = sizeof(out),
+		.error = -EIO,
+		.unique = unique,
+	};
+	if (write(fuse_session_fd(pool->se), &out, sizeof(out)) < 0 &&
+	    errno != ENOENT)
+		shmfs_log_sys(LOG_WARNING, errno,
+			      "answering request %llu of worker %u failed",
+			      (unsigned long long)unique, slot);
+	else
+		shmfs_log_notice("request %llu of worker %u answered with EIO",
+				 (unsigned long long)unique, slot);
+}
+
+/*
  * Reaps every exited worker. Returns true when one left because the
  * connection ended (the filesystem was unmounted from outside).
  */
@@ -168,6 +202,7 @@ static bool reap(struct pool *pool, bool stopping)
 		if (slot < 0)
 			continue;
 		pool->pids[slot] = 0;
+		answer_orphan(pool, slot);
 		atomic_store(&pool->tab->region->workers[slot].pid, 0);
 		if (WIFEXITED(status) &&
 		    WEXITSTATUS(status) == SHMFS_WORKER_UNMOUNTED)
@@ -247,6 +282,21 @@ static int wait_signal(const sigset_t *set, long long timeout_ns)
 	return sig < 0 ? 0 : sig;
 }
 
+/* SIGUSR1: the master and every worker reopen the log file (rotation). */
+static void reopen_log(struct pool *pool)
+{
+	int res = shmfs_log_reopen();
+
+	if (res < 0) {
+		shmfs_log_sys(LOG_ERR, -res, "reopening the log failed");
+		return;
+	}
+	for (unsigned i = 0; i < pool->nworkers; i++)
+		if (pool->pids[i] != 0)
+			kill(pool->pids[i], SIGUSR1);
+	shmfs_log_notice("log reopened");
+}
+
 static void supervise(struct pool *pool, const sigset_t *set)
 {
 	long long wait = -1;
@@ -260,8 +310,8 @@ static void supervise(struct pool *pool, const sigset_t *set)
 		}
 		if (sig == SIGHUP)
 			shmfs_log_notice("SIGHUP: reload is not supported yet");
-		if (sig == SIGUSR1 && shmfs_log_reopen() < 0)
-			shmfs_log_error("reopening the log failed");
+		if (sig == SIGUSR1)
+			reopen_log(pool);
 		if (reap(pool, false)) {
 			shmfs_log_notice("connection closed: unmounted");
 			return;
@@ -271,20 +321,29 @@ static void supervise(struct pool *pool, const sigset_t *set)
 }
 
 /*
- * Detaches from the terminal once the mount is live: the parent returns 0 to
- * the shell, the child carries on as the master.
+ * Detaches from the terminal once the mount is live. The parent waits for
+ * the child to say it is ready (pid file written) and exits 0, or 2 if the
+ * child died first; the child carries on as the master.
  */
-static int daemonize(void)
+static int daemonize(int *ready)
 {
-	pid_t pid = fork();
+	int fds[2];
+	pid_t pid;
 
-	if (pid < 0) {
+	if (pipe2(fds, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
 		int err = errno;
-		shmfs_log_sys(LOG_ERR, err, "fork() failed");
+		shmfs_log_sys(LOG_ERR, err, "detaching failed");
 		return -err;
 	}
-	if (pid > 0)
-		_exit(SHMFS_EXIT_OK);
+	if (pid > 0) {
+		char c;
+
+		close(fds[1]);
+		_exit(read(fds[0], &c, 1) == 1 ? SHMFS_EXIT_OK
+					       : SHMFS_EXIT_MOUNT);
+	}
+	close(fds[0]);
+	*ready = fds[1];
 
 	setsid();
 	if (chdir("/") < 0)
@@ -300,18 +359,35 @@ static int daemonize(void)
 	return 0;
 }
 
+/* Lets the waiting parent of daemonize() return to the shell. */
+static void tell_ready(int ready)
+{
+	if (ready < 0)
+		return;
+	ssize_t unused = write(ready, "", 1);
+	(void)unused;
+	close(ready);
+}
+
 static int serve(struct pool *pool, const struct shmfs_config *cfg,
 		 const struct shmfs_master_opts *opts)
 {
 	sigset_t set, old;
+	int ready = -1;
 
 	if (handle_init(pool->se) < 0)
 		return SHMFS_EXIT_MOUNT;
 	if (!opts->foreground) {
-		if (daemonize() < 0)
+		if (daemonize(&ready) < 0)
 			return SHMFS_EXIT_MOUNT;
 		shmfs_log_open(cfg->log, cfg->log_level, false);
 	}
+	if (opts->pidfd >= 0 && shmfs_pidfile_write(opts->pidfd) < 0) {
+		shmfs_log_sys(LOG_ERR, errno, "%s: cannot write the pid",
+			      cfg->pid);
+		return SHMFS_EXIT_MOUNT;
+	}
+	tell_ready(ready);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -327,9 +403,10 @@ static int serve(struct pool *pool, const struct shmfs_config *cfg,
 			return SHMFS_EXIT_MOUNT;
 		}
 	}
-	shmfs_log_notice("mounted on %s: %zu zones, %llu bytes, %u workers; "
+	shmfs_log_notice("mounted on %s: %zu zone%s, %llu bytes, %u workers; "
 			 "shared metadata %zu bytes",
 			 opts->mountpoint, pool->tab->nzones,
+			 pool->tab->nzones == 1 ? "" : "s",
 			 (unsigned long long)pool->tab->capacity,
 			 pool->nworkers, pool->tab->region_shm.size);
 
@@ -341,7 +418,11 @@ static int serve(struct pool *pool, const struct shmfs_config *cfg,
 int shmfs_master_run(const struct shmfs_config *cfg,
 		     const struct shmfs_master_opts *opts)
 {
-	struct pool pool = {.nworkers = opts->workers, .cfg = cfg};
+	struct pool pool = {
+		.nworkers = opts->workers,
+		.cfg = cfg,
+		.pidfd = opts->pidfd,
+	};
 	struct shmfs_fs fs = {
 		.uid = geteuid(),
 		.gid = getegid(),
@@ -350,6 +431,7 @@ int shmfs_master_run(const struct shmfs_config *cfg,
 	int status = SHMFS_EXIT_MOUNT;
 
 	fuse_set_log_func(fuse_log_to_ours);
+	shmfs_fault_init();
 	if (shmfs_zonetab_create(cfg, &pool.tab) < 0)
 		return SHMFS_EXIT_MOUNT;
 	fs.tab = pool.tab;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <linux/fuse.h>
 
+#include "shmfs/fault.h"
 #include "shmfs/ops.h"
 #include "shmfs/zone.h"
 
@@ -260,6 +261,7 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	saverr = -shmfs_zone_read(zone, off, size, &p, &n);
+	shmfs_fault_point("read");
 	if (saverr)
 		fuse_reply_err(req, saverr);
 	else

@@ -17,29 +17,32 @@
 #include <unistd.h>
 #include <linux/fuse.h>
 
+#include "shmfs/fault.h"
 #include "shmfs/log.h"
 #include "shmfs/worker.h"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, reopen;
 
-static void on_stop(int sig)
+static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		reopen = 1;
+	else
+		stop = 1;
 }
 
 static void setup_signals(void)
 {
-	struct sigaction sa = {.sa_handler = on_stop};
+	struct sigaction sa = {.sa_handler = on_signal};
 	sigset_t none;
 
 	/* No SA_RESTART: a blocked read() must return EINTR to see the flag. */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, NULL);
@@ -50,20 +53,22 @@ static void setup_signals(void)
 /*
  * Replaces the session's descriptor, in this process only, by a clone bound
  * to the same connection. Without the right to open /dev/fuse the worker
- * keeps the shared descriptor, which still serves.
+ * keeps the shared descriptor, which still serves. Returns true if cloned.
  */
-static void clone_device(struct fuse_session *se, unsigned slot)
+static bool clone_device(struct fuse_session *se, unsigned slot)
 {
 	int sessfd = fuse_session_fd(se);
 	uint32_t master_fd = sessfd;
-	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	int fd = shmfs_fault_is("no_clone")
+			 ? (errno = EACCES, -1)
+			 : open("/dev/fuse", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0) {
 		if (slot == 0)
 			shmfs_log_sys(LOG_WARNING, errno,
 				      "open(\"/dev/fuse\") failed: workers "
 				      "share one descriptor");
-		return;
+		return false;
 	}
 	if (ioctl(fd, FUSE_DEV_IOC_CLONE, &master_fd) < 0) {
 		shmfs_log_sys(LOG_WARNING, errno,
@@ -71,12 +76,14 @@ static void clone_device(struct fuse_session *se, unsigned slot)
 			      "shares the session descriptor",
 			      slot);
 		close(fd);
-		return;
+		return false;
 	}
-	if (dup3(fd, sessfd, O_CLOEXEC) < 0)
+	bool cloned = dup3(fd, sessfd, O_CLOEXEC) == sessfd;
+	if (!cloned)
 		shmfs_log_sys(LOG_WARNING, errno, "dup3(%d, %d) failed", fd,
 			      sessfd);
 	close(fd);
+	return cloned;
 }
 
 /* cpu_affinity, as nginx's worker_cpu_affinity. */
@@ -110,12 +117,18 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se,
 		_exit(SHMFS_WORKER_STOPPED);
 
 	pin(slot, cpu);
-	clone_device(se, slot);
+	bool shared = !clone_device(se, slot);
+	atomic_store(&ws->unique, 0);
+	atomic_store(&ws->shared_fd, shared);
 	atomic_store(&ws->pid, getpid());
 	atomic_store(&ws->requests, 0);
 	shmfs_log_debug("worker %u (pid %d) serving", slot, (int)getpid());
 
 	while (!stop) {
+		if (reopen) {
+			reopen = 0;
+			shmfs_log_reopen();
+		}
 		int res = fuse_session_receive_buf(se, &buf);
 
 		if (res == -EINTR || res == -EAGAIN)
@@ -131,7 +144,13 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se,
 			status = SHMFS_WORKER_FAILED;
 			break;
 		}
+		if (shared)
+			atomic_store(
+				&ws->unique,
+				((struct fuse_in_header *)buf.mem)->unique);
 		fuse_session_process_buf(se, &buf);
+		if (shared)
+			atomic_store(&ws->unique, 0);
 		atomic_fetch_add_explicit(&ws->requests, 1,
 					  memory_order_relaxed);
 	}

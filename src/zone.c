@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "shmfs/fault.h"
 #include "shmfs/log.h"
 #include "shmfs/zone.h"
 
@@ -168,7 +169,11 @@ int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 		m->dirty_lo = start;
 		m->dirty_hi = end;
 	}
-	memcpy(zone->data + start, buf, n);
+	/* In two halves, so that fault injection can die in between. */
+	memcpy(zone->data + start, buf, n / 2);
+	shmfs_fault_point("write_locked");
+	memcpy(zone->data + start + n / 2, (const char *)buf + n / 2,
+	       n - n / 2);
 	if (end > length)
 		atomic_store_explicit(&m->length, end, memory_order_release);
 	m->dirty_lo = m->dirty_hi = 0;
@@ -192,6 +197,7 @@ static void set_length(struct shmfs_zone *zone, uint64_t length)
 		atomic_store_explicit(&m->length, length, memory_order_release);
 		m->dirty_lo = length;
 		m->dirty_hi = old;
+		shmfs_fault_point("truncate_locked");
 		zero_range(zone, length, old);
 		m->dirty_lo = m->dirty_hi = 0;
 	} else {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The command line: shmfs [-c FILE] [-f] [-d] [-w N] [-o OPT,...] MOUNTPOINT,
- * shmfs -t [-c FILE], -h, -V.
+ * shmfs -t [-c FILE], shmfs -s stop|reload|reopen [-c FILE], -h, -V.
  */
 #ifndef SHMFS_CLI_H
 #define SHMFS_CLI_H
@@ -19,6 +19,7 @@ struct shmfs_cli {
 	bool check;	 /* -t */
 	bool help;	 /* -h */
 	bool version;	 /* -V */
+	int signal;	 /* -s stop, reload, reopen: the signal; 0: none */
 	bool workers_set;
 	unsigned workers; /* -w: 0 is auto */
 	/*

@@ -66,6 +66,7 @@ struct shmfs_config {
 	unsigned ncpus;
 	unsigned short cpus[SHMFS_CPUS_MAX];
 	char *log; /* NULL: stderr in the foreground, syslog detached */
+	char *pid; /* the pid file; NULL: none */
 	size_t nzones;
 	struct shmfs_zone_config *zones;
 };

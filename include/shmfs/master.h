@@ -24,6 +24,7 @@ struct shmfs_master_opts {
 	unsigned workers; /* resolved: 1..SHMFS_WORKERS_MAX */
 	bool foreground;
 	struct fuse_args *fuse_args; /* mount options, for fuse_session_new */
+	int pidfd; /* the locked pid file (cfg->pid) to write, or -1 */
 };
 
 /* Runs the daemon to its end; returns the exit status. */

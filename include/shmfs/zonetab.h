@@ -9,6 +9,7 @@
 #define SHMFS_ZONETAB_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -23,6 +24,13 @@
 struct shmfs_worker_slot {
 	_Atomic pid_t pid;
 	_Atomic uint64_t requests; /* requests served */
+	/*
+	 * A worker on the shared descriptor (no clone) records the request it
+	 * holds, so that if it dies the master can answer it with EIO instead
+	 * of leaving the caller hung.
+	 */
+	_Atomic bool shared_fd;
+	_Atomic uint64_t unique; /* 0: none held */
 };
 
 /* The shared region: fixed-size records, no pointers. */

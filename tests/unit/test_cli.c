@@ -4,6 +4,7 @@
  * options libfuse gets, and one clear error for each misuse.
  */
 #include <errno.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,6 +113,27 @@ static void check_help_and_version_need_no_mountpoint(void **s)
 	shmfs_cli_free(&cli);
 }
 
+static void signal_names_map_to_the_masters_signals(void **s)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} cases[] = {
+		{"stop", SIGTERM}, {"reload", SIGHUP}, {"reopen", SIGUSR1}};
+	struct shmfs_cli cli;
+	char err[256];
+
+	(void)s;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(PARSE(&cli, err, "-c", "a.ini", "--signal",
+				       (char *)cases[i].name),
+				 0);
+		assert_int_equal(cli.signal, cases[i].sig);
+		assert_null(cli.mountpoint);
+		shmfs_cli_free(&cli);
+	}
+}
+
 static void misuse_is_one_clear_error(void **s)
 {
 	const struct {
@@ -136,6 +158,12 @@ static void misuse_is_one_clear_error(void **s)
 		{ARGC("/m", "/n"), ARGV("/m", "/n"),
 		 "unexpected argument \"/n\" (see shmfs --help)"},
 		{ARGC("-t", "/m"), ARGV("-t", "/m"), "-t takes no mountpoint"},
+		{ARGC("-s", "stop", "/m"), ARGV("-s", "stop", "/m"),
+		 "-s takes no mountpoint"},
+		{ARGC("-s", "hup"), ARGV("-s", "hup"),
+		 "-s: \"hup\" is not stop, reload or reopen"},
+		{ARGC("-t", "-s", "stop"), ARGV("-t", "-s", "stop"),
+		 "-t and -s do not go together"},
 		{ARGC("-o", "config=", "/m"), ARGV("-o", "config=", "/m"),
 		 "-o config= needs a file"},
 	};
@@ -161,6 +189,7 @@ int main(void)
 		cmocka_unit_test(every_option_is_understood),
 		cmocka_unit_test(config_is_taken_out_of_mount_options),
 		cmocka_unit_test(check_help_and_version_need_no_mountpoint),
+		cmocka_unit_test(signal_names_map_to_the_masters_signals),
 		cmocka_unit_test(misuse_is_one_clear_error),
 	};
 

@@ -133,6 +133,10 @@ static const struct config_case cases[] = {
 	 "t.ini:3: uid: \"4294967295\" is out of range (0..4294967294)"},
 	{"unknown_group_is_refused", "[zone:x]\nsize = 1\ngid = nogroupx\n",
 	 -EINVAL, "t.ini:3: gid: \"nogroupx\" is not a group"},
+	{"relative_pid_file_is_refused", "[shmfs]\npid = shmfs.pid\n", -EINVAL,
+	 "t.ini:2: pid: \"shmfs.pid\" is not an absolute path"},
+	{"pid_file_is_not_a_zone_key", "[zone:a]\nsize = 1\npid = /x\n",
+	 -EINVAL, "t.ini:3: unknown key \"pid\" in [zone:a]"},
 	{"unknown_cache_mode_is_refused", "[zone:x]\ncache = writeback\n",
 	 -EINVAL,
 	 "t.ini:2: cache: \"writeback\" is not a cache mode (page, direct)"},
@@ -228,6 +232,7 @@ static void missing_keys_take_the_defaults(void **state)
 	assert_int_equal(cfg.gid, getegid());
 	assert_int_equal(cfg.log_level, LOG_NOTICE);
 	assert_null(cfg.log);
+	assert_null(cfg.pid);
 	assert_int_equal(cfg.nzones, 1);
 	assert_string_equal(cfg.zones[0].name, "a");
 	assert_int_equal(cfg.zones[0].backend, SHMFS_BACKEND_ANON);
@@ -247,13 +252,14 @@ static void globals_apply_to_zones_before_and_after_them(void **state)
 	parse_ok("[zone:a]\nsize = 1\n"
 		 "[shmfs]\nworkers = 3\nbackend = sysv\nmode = 0640\n"
 		 "uid = 7\ngid = 8\nlog_level = debug\nlog = syslog\n"
-		 "cache = direct\n"
+		 "cache = direct\npid = /run/x.pid\n"
 		 "[zone:b]\nsize = 2\nbackend = devzero\nmode = 0604\n"
 		 "uid = root\ngid = 0\ncache = page\n",
 		 &cfg);
 	assert_int_equal(cfg.workers, 3);
 	assert_int_equal(cfg.log_level, LOG_DEBUG);
 	assert_string_equal(cfg.log, "syslog");
+	assert_string_equal(cfg.pid, "/run/x.pid");
 	assert_int_equal(cfg.nzones, 2);
 	assert_int_equal(cfg.zones[0].backend, SHMFS_BACKEND_SYSV);
 	assert_int_equal(cfg.zones[0].mode, 0640);
@@ -265,7 +271,7 @@ static void globals_apply_to_zones_before_and_after_them(void **state)
 	assert_int_equal(cfg.zones[1].mode, 0604);
 	assert_int_equal(cfg.zones[1].uid, 0);
 	assert_int_equal(cfg.zones[1].gid, 0);
-	assert_int_equal(cfg.zones[1].line, 12);
+	assert_int_equal(cfg.zones[1].line, 13);
 	shmfs_config_free(&cfg);
 }
 

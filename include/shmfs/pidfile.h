@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pid file: held locked by the running master so that a second daemon
+ * with the same file refuses to start, and read by "shmfs -s SIGNAL" to find
+ * the master.
+ */
+#ifndef SHMFS_PIDFILE_H
+#define SHMFS_PIDFILE_H
+
+#include <sys/types.h>
+
+/*
+ * Opens and locks path (flock, kept across fork) and returns the descriptor
+ * in *fd. -EWOULDBLOCK if another process holds it (its pid in *holder, or
+ * 0 if unreadable); other failures -errno.
+ */
+int shmfs_pidfile_lock(const char *path, int *fd, pid_t *holder);
+
+/* Replaces the file's content with this process's pid. Returns 0 or -errno. */
+int shmfs_pidfile_write(int fd);
+
+/* Removes the file and closes fd; fd < 0 is ignored. */
+void shmfs_pidfile_remove(const char *path, int fd);
+
+/*
+ * Reads the pid in path and checks that it is a live shmfs master (its comm
+ * is "shmfs"). Returns 0, -ENOENT (no file), -ESRCH (no such process, or
+ * not shmfs), -EINVAL (junk in the file) or -errno.
+ */
+int shmfs_pidfile_read(const char *path, pid_t *pid);
+
+#endif /* SHMFS_PIDFILE_H */

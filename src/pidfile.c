@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pid file, as nginx keeps one, with a lock besides: the file exists
+ * only while a master holds it, and a stale file from a killed master is
+ * taken over because nobody holds its lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "shmfs/pidfile.h"
+
+/* The pid written in fd's file, or 0. */
+static pid_t read_pid(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	char *end;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	long pid = strtol(buf, &end, 10);
+	if (end == buf || (*end != '\n' && *end != '\0') || pid <= 0)
+		return 0;
+	return (pid_t)pid;
+}
+
+int shmfs_pidfile_lock(const char *path, int *fd, pid_t *holder)
+{
+	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	*holder = 0;
+	if (f < 0)
+		return -errno;
+	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+
+		*holder = read_pid(f);
+		close(f);
+		return -err;
+	}
+	*fd = f;
+	return 0;
+}
+
+int shmfs_pidfile_write(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, n, 0) != n)
+		return -errno;
+	return 0;
+}
+
+void shmfs_pidfile_remove(const char *path, int fd)
+{
+	if (fd < 0)
+		return;
+	/* Unlink while still holding the lock: no one takes it in between. */
+	unlink(path);
+	close(fd);
+}
+
+int shmfs_pidfile_read(const char *path, pid_t *pid)
+{
+	char proc[64], comm[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	FILE *f;
+
+	if (fd < 0)
+		return -errno;
+	*pid = read_pid(fd);
+	close(fd);
+	if (*pid == 0)
+		return -EINVAL;
+
+	snprintf(proc, sizeof(proc), "/proc/%d/comm", (int)*pid);
+	f = fopen(proc, "re");
+	if (f == NULL)
+		return -ESRCH;
+	if (fgets(comm, sizeof(comm), f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	return strcmp(comm, "shmfs\n") == 0 ? 0 : -ESRCH;
+}

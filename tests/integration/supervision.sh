@@ -1,0 +1,249 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# supervision.sh -- the master keeps the pool whole and answers to signals:
+# a killed worker is logged with its status and replaced within a second;
+# killing random workers under parallel load leaves no caller waiting more
+# than a second and no byte lost; the pid file and "shmfs -s"; SIGUSR1
+# reopens the log; a master killed outright takes its workers with it.
+# Tests are functions that run_test calls by name.
+# shellcheck disable=SC2317
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+setup
+
+MNT=$WORK/mnt
+CONF=$WORK/shmfs.ini
+cat >"$CONF" <<EOF
+[shmfs]
+workers   = 2
+log_level = info
+pid       = $WORK/shmfs.pid
+
+[zone:data]
+size  = 4M
+cache = direct
+
+[zone:cached]
+size = 1M
+EOF
+
+# The log lines of the daemon that match a pattern, counted.
+log_count() {
+	grep -c -- "$1" "$DAEMON_LOG" || true
+}
+
+a_killed_worker_is_logged_and_replaced_within_a_second() {
+	local victim after i
+	wait_for_workers "$DAEMON_PID" 2
+	victim=$(worker_pids "$DAEMON_PID" | head -n 1)
+	kill -KILL "$victim"
+	for ((i = 0; i < 20; i++)); do
+		after=$(worker_pids "$DAEMON_PID" | grep -vx "$victim" | wc -l)
+		((after == 2)) && break
+		sleep 0.05
+	done
+	assert_eq 2 "$after" "workers 1 s after the kill"
+	assert_eq 1 "$(log_count "(pid $victim) killed by signal 9")" "log line"
+	track_pid $(worker_pids "$DAEMON_PID")
+	echo pool | dd of="$MNT/data" conv=notrunc status=none
+	assert_eq pool "$(head -c 4 "$MNT/data")" "served after the respawn"
+}
+
+a_worker_that_keeps_dying_is_restarted_at_most_once_a_second() {
+	local i w before after
+	before=$(log_count "killed by signal 9")
+	# Kill whatever serves, as soon as it appears, for 2.5 s.
+	for ((i = 0; i < 50; i++)); do
+		for w in $(worker_pids "$DAEMON_PID"); do
+			kill -KILL "$w" 2>/dev/null || true
+		done
+		sleep 0.05
+	done
+	after=$(log_count "killed by signal 9")
+	# 2 slots, 2.5 s: the first kill of each, then at most one start a
+	# second per slot: (1 + 3) * 2 = 8 deaths at the very most.
+	(((after - before) <= 8)) ||
+		fail "$((after - before)) workers died in 2.5 s: restarted too fast"
+	(((after - before) >= 2)) || fail "no worker was killed"
+	wait_for_workers "$DAEMON_PID" 2
+	track_pid $(worker_pids "$DAEMON_PID")
+	assert_eq ok "$(fsop truncate "$MNT/data" 0)" "served again"
+}
+
+# Writers fill their own 256 KiB regions of data with a pattern per round;
+# the test kills a random worker every 200-300 ms for 4 s. A request that a
+# dead worker held fails (ECONNABORTED) and is retried; none may take over
+# 1 s, and each region must end as its writer's last round, whole.
+killing_random_workers_under_load_loses_nothing_and_hangs_no_one() {
+	local load status=0
+	python3 - "$MNT/data" "$WORK/load.out" <<'PY' &
+import errno, os, sys, time
+path, out = sys.argv[1], sys.argv[2]
+REGION, WRITERS, READERS, SECONDS = 256 * 1024, 4, 2, 4.5
+worst = 0.0
+def timed(fn):
+    global worst
+    while True:
+        t = time.monotonic()
+        try:
+            r = fn()
+        except OSError as e:
+            if e.errno not in (errno.ECONNABORTED, errno.EIO):
+                raise
+            r = None
+        worst = max(worst, time.monotonic() - t)
+        if r is not None:
+            return r
+def writer(n):
+    fd = os.open(path, os.O_WRONLY)
+    rounds, end = 0, time.monotonic() + SECONDS
+    while time.monotonic() < end:
+        rounds += 1
+        data = bytes([(n * 31 + rounds) % 251 + 1]) * REGION
+        timed(lambda: os.pwrite(fd, data, n * REGION) == REGION or None)
+    return rounds
+def reader(n):
+    fd = os.open(path, os.O_RDONLY)
+    end = time.monotonic() + SECONDS
+    while time.monotonic() < end:
+        timed(lambda: os.pread(fd, 4096, (n % WRITERS) * REGION + 8192))
+    return 0
+procs = []
+for i in range(WRITERS + READERS):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        res = writer(i) if i < WRITERS else reader(i)
+        os.write(w, b"%d %.3f" % (res, worst))
+        os._exit(0)
+    os.close(w)
+    procs.append((i, pid, r))
+with open(out, "w") as f:
+    for i, pid, r in procs:
+        res = os.read(r, 100).decode()
+        _, status = os.waitpid(pid, 0)
+        if status != 0 or not res:
+            sys.exit("load process %d failed (status %d)" % (i, status))
+        f.write("%d %s\n" % (i, res))
+PY
+	load=$!
+	local end=$((SECONDS + 4)) killed=0 victims
+	while ((SECONDS < end)); do
+		sleep "0.2$((RANDOM % 10))"
+		victims=($(worker_pids "$DAEMON_PID"))
+		((${#victims[@]} > 0)) || continue
+		if kill -KILL "${victims[RANDOM % ${#victims[@]}]}" 2>/dev/null; then
+			killed=$((killed + 1))
+		fi
+	done
+	timeout 30 tail --pid="$load" -f /dev/null || fail "the load did not finish"
+	wait "$load" || status=$?
+	assert_eq 0 "$status" "load generator"
+	echo "killed $killed workers"
+	((killed >= 10)) || fail "only $killed workers killed"
+	wait_for_workers "$DAEMON_PID" 2
+	track_pid $(worker_pids "$DAEMON_PID")
+	cat "$WORK/load.out"
+	awk '$3 > 1.0 { bad = 1; print "process " $1 " waited " $3 " s" }
+		END { exit bad }' "$WORK/load.out" || fail "a caller waited over 1 s"
+	python3 - "$MNT/data" "$WORK/load.out" <<'PY'
+import sys
+path, out = sys.argv[1], sys.argv[2]
+REGION = 256 * 1024
+data = open(path, "rb").read()
+for line in open(out):
+    i, rounds, _ = line.split()
+    i, rounds = int(i), int(rounds)
+    if i >= 4:
+        continue
+    want = bytes([(i * 31 + rounds) % 251 + 1]) * REGION
+    if data[i * REGION:(i + 1) * REGION] != want:
+        sys.exit("region %d is not its writer's last round %d" % (i, rounds))
+PY
+}
+
+pid_file_names_the_master_and_a_second_daemon_is_refused() {
+	local err status=0
+	assert_eq "$DAEMON_PID" "$(cat "$WORK/shmfs.pid")" "pid file"
+	mkdir -p "$WORK/mnt2"
+	err=$("$SHMFS" -f -c "$CONF" "$WORK/mnt2" 2>&1) || status=$?
+	assert_eq 1 "$status" "second daemon's exit status"
+	assert_one_line "$err"
+	assert_contains "$err" "held by pid $DAEMON_PID"
+	assert_not_mounted "$WORK/mnt2"
+}
+
+signal_reopen_reopens_the_log_of_master_and_workers() {
+	local conf=$WORK/logged.ini mnt=$WORK/mnt-log pid i
+	sed "s|^log_level.*|&\nlog = $WORK/shmfs.log|; s|^pid .*|pid = $WORK/logged.pid|" \
+		"$CONF" >"$conf"
+	start_daemon "$conf" "$mnt"
+	pid=$DAEMON_PID
+	wait_for_workers "$pid" 2
+	mv "$WORK/shmfs.log" "$WORK/shmfs.log.1"
+	"$SHMFS" -s reopen -c "$conf"
+	for ((i = 0; i < 40; i++)); do
+		grep -q "log reopened" "$WORK/shmfs.log" 2>/dev/null && break
+		sleep 0.05
+	done
+	assert_contains "$(cat "$WORK/shmfs.log")" "log reopened"
+	sleep 0.1 # the workers reopen at their next wake-up
+	stop_daemon "$mnt" "$pid"
+	assert_eq 2 "$(grep -c "requests served" "$WORK/shmfs.log")" \
+		"workers' exit lines in the reopened log"
+	[[ ! -e $WORK/logged.pid ]] || fail "pid file left after the stop"
+}
+
+signal_stop_stops_the_daemon_cleanly() {
+	local workers err status=0
+	workers=$(worker_pids "$DAEMON_PID")
+	"$SHMFS" -s stop -c "$CONF"
+	expect_daemon_exit "$DAEMON_PID" 0 "$workers"
+	assert_not_mounted "$MNT"
+	[[ ! -e $WORK/shmfs.pid ]] || fail "pid file left after the stop"
+	err=$("$SHMFS" -s stop -c "$CONF" 2>&1) || status=$?
+	assert_eq 1 "$status" "-s stop with no master"
+	assert_one_line "$err"
+}
+
+a_master_killed_outright_takes_its_workers_with_it() {
+	local conf=$WORK/orphan.ini mnt=$WORK/mnt-orphan workers w status=0
+	sed "s|^pid .*|pid = $WORK/orphan.pid|" "$CONF" >"$conf"
+	start_daemon "$conf" "$mnt"
+	wait_for_workers "$DAEMON_PID" 2
+	workers=$(worker_pids "$DAEMON_PID")
+	kill -KILL "$DAEMON_PID"
+	wait_child_exit "$DAEMON_PID" || fail "master survived SIGKILL"
+	for w in $workers; do
+		wait_gone "$w" 2 || fail "worker $w serves on without its master"
+	done
+	# The connection is gone: the mount answers at once, with an error.
+	timeout 2 stat "$mnt/data" >/dev/null 2>&1 || status=$?
+	((status != 124)) || fail "stat hung on a mount without a daemon"
+	((status != 0)) || fail "stat succeeded on a mount without a daemon"
+	force_unmount "$mnt"
+	assert_not_mounted "$mnt"
+}
+
+if ! start_daemon "$CONF" "$MNT" 2>"$WORK/start.err"; then
+	echo "not ok - daemon_mounts_the_zones"
+	sed 's/^/#   /' "$WORK/start.err"
+	exit 1
+fi
+echo "ok - daemon_mounts_the_zones"
+
+run_test_here a_killed_worker_is_logged_and_replaced_within_a_second
+run_test_here a_worker_that_keeps_dying_is_restarted_at_most_once_a_second
+run_test_here killing_random_workers_under_load_loses_nothing_and_hangs_no_one
+run_test_here pid_file_names_the_master_and_a_second_daemon_is_refused
+MAIN_PID=$DAEMON_PID MAIN_LOG=$DAEMON_LOG
+run_test_here signal_reopen_reopens_the_log_of_master_and_workers
+DAEMON_PID=$MAIN_PID DAEMON_LOG=$MAIN_LOG
+run_test_here signal_stop_stops_the_daemon_cleanly
+run_test_here a_master_killed_outright_takes_its_workers_with_it
+run_test nothing_is_left_behind
+finish
