@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# faults.sh -- with a daemon built with -Dfault_injection=true: a worker
+# that dies while it holds a request makes that request fail at once (never
+# a hang), on its own /dev/fuse clone and on the shared descriptor alike; a
+# worker that dies holding a zone's lock leaves nothing locked and no stray
+# bytes past the length; the pool is whole again afterwards.
+# Tests are functions that run_test calls by name.
+# shellcheck disable=SC2317
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+setup
+
+"$SHMFS" -V | grep -q "fault injection: on" || {
+	echo "FAIL: $SHMFS is not built with -Dfault_injection=true" >&2
+	exit 1
+}
+
+CONF=$WORK/shmfs.ini
+cat >"$CONF" <<'EOF'
+[shmfs]
+workers   = 2
+log_level = info
+
+[zone:d]
+size  = 64K
+cache = direct
+EOF
+
+# with_fault SPEC NAME: mounts with SHMFS_FAULT=SPEC at $WORK/NAME.
+with_fault() {
+	MNT=$WORK/$2
+	SHMFS_FAULT=$1 start_daemon "$CONF" "$MNT"
+	wait_for_workers "$DAEMON_PID" 2
+}
+
+# fails_within_a_second CMD...: CMD fails, and quickly.
+fails_within_a_second() {
+	local start=$SECONDS status=0
+	# SIGKILL: a caller stuck in a FUSE request sleeps killable, not more.
+	timeout -s KILL 3 "$@" || status=$?
+	((status != 124 && status != 137)) || fail "$* hung"
+	((status != 0)) || fail "$* succeeded though its worker died"
+	((SECONDS - start <= 1)) || fail "$* took $((SECONDS - start)) s"
+}
+
+pool_is_whole_and_serves() {
+	wait_for_workers "$DAEMON_PID" 2
+	track_pid $(worker_pids "$DAEMON_PID")
+	grep -q "killed by signal 9" "$DAEMON_LOG" || fail "no death was logged"
+}
+
+a_read_held_by_a_dying_worker_fails_at_once() {
+	with_fault read:1 clone
+	echo hello >"$MNT/d"
+	fails_within_a_second cat "$MNT/d"
+	pool_is_whole_and_serves
+	assert_eq hello "$(cat "$MNT/d")" "the next read"
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
+a_read_held_on_the_shared_descriptor_is_answered_by_the_master() {
+	with_fault no_clone,read:1 shared
+	grep -q "share one descriptor" "$DAEMON_LOG" || fail "workers cloned"
+	echo hello >"$MNT/d"
+	fails_within_a_second cat "$MNT/d"
+	grep -q "answered with EIO" "$DAEMON_LOG" || fail "master did not answer"
+	pool_is_whole_and_serves
+	assert_eq hello "$(cat "$MNT/d")" "the next read"
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
+a_worker_dying_in_a_write_with_the_lock_held_leaves_it_usable() {
+	with_fault write_locked:1 write
+	printf 'keep' | dd of="$MNT/d" conv=notrunc status=none || true
+	# The fault fires on that first write, or else on this one.
+	fails_within_a_second python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.pwrite(fd, b"x" * 8192, 4)' "$MNT/d" ||
+		fail "the write that killed its worker did not fail"
+	pool_is_whole_and_serves
+	grep -q "lock recovered" "$DAEMON_LOG" || fail "no EOWNERDEAD recovery"
+	# The lock is free and the length is sound: bytes past it are zero.
+	local len
+	len=$(file_size "$MNT/d")
+	timeout 5 truncate -s 64K "$MNT/d" || fail "truncate after the death"
+	python3 - "$MNT/d" "$len" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+n = int(sys.argv[2])
+assert data[n:] == bytes(len(data) - n), "stray bytes past the length %d" % n
+PY
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
+a_worker_dying_in_a_shrink_leaves_the_tail_zero() {
+	with_fault truncate_locked:1 shrink
+	head -c 65536 /dev/urandom >"$MNT/d" || true
+	fails_within_a_second truncate -s 100 "$MNT/d"
+	pool_is_whole_and_serves
+	timeout 5 truncate -s 64K "$MNT/d" || fail "truncate after the death"
+	python3 - "$MNT/d" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+assert len(data) == 65536 and data[100:] == bytes(65436), "tail not zero"
+PY
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
+run_test_here a_read_held_by_a_dying_worker_fails_at_once
+run_test_here a_read_held_on_the_shared_descriptor_is_answered_by_the_master
+run_test_here a_worker_dying_in_a_write_with_the_lock_held_leaves_it_usable
+run_test_here a_worker_dying_in_a_shrink_leaves_the_tail_zero
+run_test nothing_is_left_behind
+finish
