@@ -596,6 +596,17 @@ int shmfs_config_load(const char *path, struct shmfs_config *cfg, char *err,
 	return ret;
 }
 
+int shmfs_config_load_default(const char *path, struct shmfs_config *cfg,
+			      char *err, size_t errlen)
+{
+	if (path != NULL)
+		return shmfs_config_load(path, cfg, err, errlen);
+	if (access(SHMFS_CONFIG_PATH, F_OK) == 0)
+		return shmfs_config_load(SHMFS_CONFIG_PATH, cfg, err, errlen);
+	return shmfs_config_parse_string(shmfs_default_ini, "<built-in>", cfg,
+					 err, errlen);
+}
+
 void shmfs_config_free(struct shmfs_config *cfg)
 {
 	free(cfg->file);

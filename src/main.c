@@ -20,16 +20,8 @@
 static int load_config(const struct shmfs_cli *cli, struct shmfs_config *cfg)
 {
 	char err[1024];
-	int res;
+	int res = shmfs_config_load_default(cli->config, cfg, err, sizeof(err));
 
-	if (cli->config != NULL)
-		res = shmfs_config_load(cli->config, cfg, err, sizeof(err));
-	else if (access(SHMFS_CONFIG_PATH, F_OK) == 0)
-		res = shmfs_config_load(SHMFS_CONFIG_PATH, cfg, err,
-					sizeof(err));
-	else
-		res = shmfs_config_parse_string(shmfs_default_ini, "<built-in>",
-						cfg, err, sizeof(err));
 	if (res < 0)
 		shmfs_log_error("%s", err);
 	return res;
@@ -61,13 +53,13 @@ static int send_signal(const struct shmfs_config *cfg, int sig)
 	return SHMFS_EXIT_USAGE;
 }
 
-static unsigned resolve_workers(unsigned workers)
+/* -w N, or -w auto: one per online CPU. */
+static unsigned workers_of(unsigned workers)
 {
-	long cpus;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (workers != 0)
 		return workers;
-	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cpus < 1)
 		return 1;
 	return cpus > SHMFS_WORKERS_MAX ? SHMFS_WORKERS_MAX : (unsigned)cpus;
@@ -102,7 +94,7 @@ int main(int argc, char **argv)
 	if (load_config(&cli, &cfg) < 0)
 		goto out_cli;
 	if (cli.workers_set)
-		cfg.workers = cli.workers;
+		cfg.workers = cli.workers; /* for -t; the master keeps -w too */
 	if (cli.check) {
 		shmfs_config_print(&cfg, stdout);
 		status = SHMFS_EXIT_OK;
@@ -147,15 +139,23 @@ int main(int argc, char **argv)
 			goto out_mountpoint;
 		}
 	}
+	/* Reloads read the file again after the daemon left its cwd. */
+	char *config = cli.config ? realpath(cli.config, NULL) : NULL;
+	char *pidfile = cfg.pid ? strdup(cfg.pid) : NULL;
 	struct shmfs_master_opts opts = {
-		.pidfd = pidfd,
 		.mountpoint = mountpoint,
-		.workers = resolve_workers(cfg.workers),
+		.config = config ? config : cli.config,
+		.workers = cli.workers_set ? workers_of(cli.workers) : 0,
 		.foreground = cli.foreground,
+		.debug = cli.debug,
 		.fuse_args = &cli.fuse_args,
+		.pidfile = pidfile,
+		.pidfd = pidfd,
 	};
 	status = shmfs_master_run(&cfg, &opts);
-	shmfs_pidfile_remove(cfg.pid, pidfd);
+	shmfs_pidfile_remove(pidfile, pidfd);
+	free(pidfile);
+	free(config);
 out_mountpoint:
 	free(mountpoint);
 	shmfs_log_close();

@@ -4,7 +4,7 @@
  * the signals it cares about and takes them synchronously (sigtimedwait), so
  * no state is touched from a handler. It never serves a file request: it
  * answers FUSE INIT before forking (a worker that has not seen INIT answers
- * everything with EIO) and then only supervises.
+ * everything with EIO) and then only supervises the pool and reloads.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,31 +13,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/fuse.h>
 
 #include "shmfs/fault.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
-#include "shmfs/ops.h"
 #include "shmfs/pidfile.h"
-#include "shmfs/worker.h"
+#include "shmfs/pool.h"
 
-/* A worker that dies this soon after starting is restarted no faster. */
-#define RESPAWN_DELAY_NS 1000000000LL
-/* How long workers get to leave before SIGKILL. */
-#define STOP_DEADLINE_NS 5000000000LL
-
-struct pool {
-	struct fuse_session *se;
-	struct shmfs_zonetab *tab;
-	unsigned nworkers;
-	const struct shmfs_config *cfg;
-	int pidfd; /* the locked pid file, not for workers */
-	pid_t pids[SHMFS_WORKERS_MAX];	      /* 0: slot empty */
-	long long started[SHMFS_WORKERS_MAX]; /* monotonic ns of last fork */
+struct master {
+	const struct shmfs_master_opts *opts;
+	struct shmfs_config cfg; /* the running configuration, ours */
+	struct shmfs_fs fs;	 /* the session's userdata */
+	struct shmfs_stats stats;
+	struct shmfs_pool pool;
 };
 
 /* Lines libfuse has logged: a failing call it explained needs no more. */
@@ -66,14 +56,6 @@ fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
 	shmfs_log((int)level, "%s", line);
 	used = 0;
 	fuse_lines++;
-}
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /*
@@ -110,162 +92,6 @@ out:
 	return err;
 }
 
-/* The CPU that cpu_affinity gives a slot, or -1 for none. */
-static int worker_cpu(const struct shmfs_config *cfg, unsigned slot)
-{
-	return cfg->ncpus ? cfg->cpus[slot % cfg->ncpus] : -1;
-}
-
-static int spawn(struct pool *pool, unsigned slot)
-{
-	pid_t master = getpid();
-	pid_t pid = fork();
-
-	if (pid < 0) {
-		int err = errno;
-		shmfs_log_sys(LOG_ALERT, err, "fork() of worker %u failed",
-			      slot);
-		return -err;
-	}
-	if (pid == 0) {
-		if (pool->pidfd >= 0)
-			close(pool->pidfd);
-		shmfs_worker_run(pool->se, pool->tab, slot, master,
-				 worker_cpu(pool->cfg, slot));
-	}
-
-	pool->pids[slot] = pid;
-	pool->started[slot] = now_ns();
-	return 0;
-}
-
-static long find_slot(const struct pool *pool, pid_t pid)
-{
-	for (unsigned i = 0; i < pool->nworkers; i++)
-		if (pool->pids[i] == pid)
-			return i;
-	return -1;
-}
-
-static void log_exit(unsigned slot, pid_t pid, int status)
-{
-	if (WIFSIGNALED(status))
-		shmfs_log_error("worker %u (pid %d) killed by signal %d%s",
-				slot, (int)pid, WTERMSIG(status),
-				WCOREDUMP(status) ? " (core dumped)" : "");
-	else
-		shmfs_log_error("worker %u (pid %d) exited with status %d",
-				slot, (int)pid, WEXITSTATUS(status));
-}
-
-/*
- * A worker on the shared descriptor died holding a request: the kernel
- * cannot tell, so the master answers it with EIO, or its caller would wait
- * for as long as the mount lives. (Cloned workers need none of this: the
- * kernel fails the requests of a closed clone at once.)
- */
-static void answer_orphan(struct pool *pool, unsigned slot)
-{
-	struct shmfs_worker_slot *ws = &pool->tab->region->workers[slot];
-	uint64_t unique = atomic_exchange(&ws->unique, 0);
-
-	if (!atomic_load(&ws->shared_fd) || unique == 0)
-		return;
-	struct fuse_out_header out = {
-		.len = sizeof(out),
-		.error = -EIO,
-		.unique = unique,
-	};
-	if (write(fuse_session_fd(pool->se), &out, sizeof(out)) < 0 &&
-	    errno != ENOENT)
-		shmfs_log_sys(LOG_WARNING, errno,
-			      "answering request %llu of worker %u failed",
-			      (unsigned long long)unique, slot);
-	else
-		shmfs_log_notice("request %llu of worker %u answered with EIO",
-				 (unsigned long long)unique, slot);
-}
-
-/*
- * Reaps every exited worker. Returns true when one left because the
- * connection ended (the filesystem was unmounted from outside).
- */
-static bool reap(struct pool *pool, bool stopping)
-{
-	bool unmounted = false;
-	pid_t pid;
-	int status;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		long slot = find_slot(pool, pid);
-
-		if (slot < 0)
-			continue;
-		pool->pids[slot] = 0;
-		answer_orphan(pool, slot);
-		atomic_store(&pool->tab->region->workers[slot].pid, 0);
-		if (WIFEXITED(status) &&
-		    WEXITSTATUS(status) == SHMFS_WORKER_UNMOUNTED)
-			unmounted = true;
-		else if (!stopping &&
-			 !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-			log_exit(slot, pid, status);
-	}
-	return unmounted;
-}
-
-/* Forks workers into empty slots whose last start is old enough; returns the
- * nanoseconds until the next one may start, or -1 if none waits. */
-static long long respawn(struct pool *pool)
-{
-	long long wait = -1, t = now_ns();
-
-	for (unsigned i = 0; i < pool->nworkers; i++) {
-		if (pool->pids[i] != 0)
-			continue;
-		long long left = pool->started[i] + RESPAWN_DELAY_NS - t;
-		if (left <= 0 && spawn(pool, i) == 0)
-			continue;
-		if (left <= 0)
-			left = RESPAWN_DELAY_NS;
-		if (wait < 0 || left < wait)
-			wait = left;
-	}
-	return wait;
-}
-
-static unsigned live_workers(const struct pool *pool)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < pool->nworkers; i++)
-		n += pool->pids[i] != 0;
-	return n;
-}
-
-/*
- * Stops every worker: SIGTERM, sent again every 50 ms because one that lands
- * between the worker's flag check and its read() is otherwise lost; SIGKILL
- * after the deadline.
- */
-static void stop_workers(struct pool *pool)
-{
-	long long deadline = now_ns() + STOP_DEADLINE_NS;
-
-	while (live_workers(pool) > 0) {
-		bool late = now_ns() > deadline;
-
-		for (unsigned i = 0; i < pool->nworkers; i++)
-			if (pool->pids[i] != 0)
-				kill(pool->pids[i], late ? SIGKILL : SIGTERM);
-		if (late)
-			shmfs_log_warn("workers did not stop in time: killed");
-		struct timespec tick = {0, 50 * 1000 * 1000};
-		nanosleep(&tick, NULL);
-		reap(pool, true);
-	}
-}
-
 /* Waits for the next event; returns the signal taken, or 0 on timeout. */
 static int wait_signal(const sigset_t *set, long long timeout_ns)
 {
@@ -282,8 +108,130 @@ static int wait_signal(const sigset_t *set, long long timeout_ns)
 	return sig < 0 ? 0 : sig;
 }
 
+/* The pool's settings from the configuration (and -w). */
+static void configure_pool(struct master *m)
+{
+	const struct shmfs_config *cfg = &m->cfg;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = m->opts->workers ? m->opts->workers : cfg->workers;
+
+	if (n == 0) /* auto: one per online CPU */
+		n = cpus < 1		       ? 1
+		    : cpus > SHMFS_WORKERS_MAX ? SHMFS_WORKERS_MAX
+					       : (unsigned)cpus;
+	m->pool.nworkers = n;
+	m->pool.ncpus = cfg->ncpus;
+	memcpy(m->pool.cpus, cfg->cpus, sizeof(m->pool.cpus));
+}
+
+/* Points the session at a zone table and its stats arena. */
+static void serve_table(struct master *m, struct shmfs_zonetab *tab,
+			const struct shmfs_stats *stats)
+{
+	m->fs.tab = tab;
+	m->stats = *stats;
+	m->fs.stats = &m->stats;
+	m->fs.generation = atomic_load(&tab->region->reloads);
+}
+
+/*
+ * After a reload the kernel still caches what the old table said: names
+ * that are gone, and attributes and pages of zones that changed. The new
+ * workers must be up: dropping pages may need them to write dirty ones.
+ */
+static void invalidate(struct master *m, char **gone, size_t ngone,
+		       const struct shmfs_zonetab *tab)
+{
+	struct fuse_session *se = m->pool.se;
+
+	for (size_t i = 0; i < ngone; i++)
+		fuse_lowlevel_notify_inval_entry(se, FUSE_ROOT_ID, gone[i],
+						 strlen(gone[i]));
+	for (size_t i = 0; i < tab->nzones; i++)
+		if (tab->entries[i].changed)
+			fuse_lowlevel_notify_inval_inode(
+				se, tab->entries[i].ino, 0, 0);
+	fuse_lowlevel_notify_inval_inode(se, FUSE_ROOT_ID, 0, 0);
+}
+
+/* Names of old's zones that tab does not have (malloc'd, NULL-free). */
+static char **gone_names(const struct shmfs_zonetab *old,
+			 const struct shmfs_zonetab *tab, size_t *n)
+{
+	char **names = calloc(old->nzones + 1, sizeof(*names));
+
+	*n = 0;
+	for (size_t i = 0; names && i < old->nzones; i++) {
+		const struct shmfs_zonetab_entry *e = &old->entries[i];
+
+		if (shmfs_zonetab_find(tab, e->conf.name, e->namelen) < 0)
+			names[(*n)++] = strdup(e->conf.name);
+	}
+	return names;
+}
+
+/*
+ * SIGHUP. The new file is read and checked while the old pool serves; an
+ * invalid one changes nothing. Then the pool stops (requests wait in the
+ * kernel, none fails), the new table takes over unchanged zones and copies
+ * resized ones (no worker can write to them meanwhile), the removed zones
+ * are freed, and a new pool starts.
+ */
+static void reload(struct master *m)
+{
+	struct shmfs_config cfg;
+	struct shmfs_zonetab *old = m->fs.tab, *tab;
+	struct shmfs_stats stats = {0};
+	char err[1024];
+	size_t ngone;
+	int res;
+
+	res = shmfs_config_load_default(m->opts->config, &cfg, err,
+					sizeof(err));
+	if (res < 0) {
+		shmfs_log_error("reload: %s; keeping the running configuration",
+				err);
+		return;
+	}
+	shmfs_pool_stop(&m->pool);
+	res = shmfs_zonetab_create(&cfg, old, &tab);
+	if (res == 0) {
+		res = shmfs_stats_create(&stats, tab);
+		if (res < 0)
+			shmfs_zonetab_destroy(tab);
+	}
+	if (res < 0) {
+		shmfs_log_sys(LOG_ERR, -res,
+			      "reload: zones not allocated; "
+			      "keeping the running configuration");
+		shmfs_config_free(&cfg);
+		shmfs_pool_start(&m->pool);
+		return;
+	}
+
+	shmfs_zonetab_adopt(tab, old);
+	atomic_fetch_add(&tab->region->reloads, 1);
+	char **gone = gone_names(old, tab, &ngone);
+	shmfs_stats_destroy(&m->stats);
+	shmfs_zonetab_destroy(old);
+	serve_table(m, tab, &stats);
+	shmfs_config_free(&m->cfg);
+	m->cfg = cfg;
+	shmfs_log_open(m->cfg.log,
+		       m->opts->debug ? LOG_DEBUG : m->cfg.log_level,
+		       m->opts->foreground);
+	configure_pool(m);
+	shmfs_pool_start(&m->pool);
+	invalidate(m, gone, gone ? ngone : 0, tab);
+	shmfs_log_notice("reloaded %s: %zu zones, %zu removed, %u workers",
+			 m->cfg.file, tab->nzones, ngone, m->pool.nworkers);
+	for (size_t i = 0; gone && i < ngone; i++)
+		free(gone[i]);
+	free(gone);
+}
+
 /* SIGUSR1: the master and every worker reopen the log file (rotation). */
-static void reopen_log(struct pool *pool)
+static void reopen_log(struct master *m)
 {
 	int res = shmfs_log_reopen();
 
@@ -291,13 +239,11 @@ static void reopen_log(struct pool *pool)
 		shmfs_log_sys(LOG_ERR, -res, "reopening the log failed");
 		return;
 	}
-	for (unsigned i = 0; i < pool->nworkers; i++)
-		if (pool->pids[i] != 0)
-			kill(pool->pids[i], SIGUSR1);
+	shmfs_pool_signal(&m->pool, SIGUSR1);
 	shmfs_log_notice("log reopened");
 }
 
-static void supervise(struct pool *pool, const sigset_t *set)
+static void supervise(struct master *m, const sigset_t *set)
 {
 	long long wait = -1;
 
@@ -309,14 +255,14 @@ static void supervise(struct pool *pool, const sigset_t *set)
 			return;
 		}
 		if (sig == SIGHUP)
-			shmfs_log_notice("SIGHUP: reload is not supported yet");
+			reload(m);
 		if (sig == SIGUSR1)
-			reopen_log(pool);
-		if (reap(pool, false)) {
+			reopen_log(m);
+		if (shmfs_pool_reap(&m->pool, false)) {
 			shmfs_log_notice("connection closed: unmounted");
 			return;
 		}
-		wait = respawn(pool);
+		wait = shmfs_pool_respawn(&m->pool);
 	}
 }
 
@@ -369,22 +315,22 @@ static void tell_ready(int ready)
 	close(ready);
 }
 
-static int serve(struct pool *pool, const struct shmfs_config *cfg,
-		 const struct shmfs_master_opts *opts)
+static int serve(struct master *m)
 {
+	const struct shmfs_master_opts *opts = m->opts;
 	sigset_t set, old;
 	int ready = -1;
 
-	if (handle_init(pool->se) < 0)
+	if (handle_init(m->pool.se) < 0)
 		return SHMFS_EXIT_MOUNT;
 	if (!opts->foreground) {
 		if (daemonize(&ready) < 0)
 			return SHMFS_EXIT_MOUNT;
-		shmfs_log_open(cfg->log, cfg->log_level, false);
+		shmfs_log_open(m->cfg.log, m->cfg.log_level, false);
 	}
 	if (opts->pidfd >= 0 && shmfs_pidfile_write(opts->pidfd) < 0) {
 		shmfs_log_sys(LOG_ERR, errno, "%s: cannot write the pid",
-			      cfg->pid);
+			      opts->pidfile);
 		return SHMFS_EXIT_MOUNT;
 	}
 	tell_ready(ready);
@@ -397,69 +343,79 @@ static int serve(struct pool *pool, const struct shmfs_config *cfg,
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &old);
 
-	for (unsigned i = 0; i < pool->nworkers; i++) {
-		if (spawn(pool, i) < 0) {
-			sigprocmask(SIG_SETMASK, &old, NULL);
-			return SHMFS_EXIT_MOUNT;
-		}
+	if (shmfs_pool_start(&m->pool) < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return SHMFS_EXIT_MOUNT;
 	}
 	shmfs_log_notice("mounted on %s: %zu zone%s, %llu bytes, %u workers; "
 			 "shared metadata %zu bytes",
-			 opts->mountpoint, pool->tab->nzones,
-			 pool->tab->nzones == 1 ? "" : "s",
-			 (unsigned long long)pool->tab->capacity,
-			 pool->nworkers, pool->tab->region_shm.size);
+			 opts->mountpoint, m->fs.tab->nzones,
+			 m->fs.tab->nzones == 1 ? "" : "s",
+			 (unsigned long long)m->fs.tab->capacity,
+			 m->pool.nworkers, m->fs.tab->region_shm.size);
 
-	supervise(pool, &set);
+	supervise(m, &set);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return SHMFS_EXIT_OK;
 }
 
-int shmfs_master_run(const struct shmfs_config *cfg,
+int shmfs_master_run(struct shmfs_config *cfg,
 		     const struct shmfs_master_opts *opts)
 {
-	struct pool pool = {
-		.nworkers = opts->workers,
-		.cfg = cfg,
-		.pidfd = opts->pidfd,
+	struct master m = {
+		.opts = opts,
+		.cfg = *cfg,
+		.fs =
+			{
+				.uid = geteuid(),
+				.gid = getegid(),
+				.timeout = SHMFS_CACHE_TIMEOUT,
+			},
+		.pool = {.pidfd = opts->pidfd, .fs = &m.fs},
 	};
-	struct shmfs_fs fs = {
-		.uid = geteuid(),
-		.gid = getegid(),
-		.timeout = SHMFS_CACHE_TIMEOUT,
-	};
+	struct shmfs_zonetab *tab;
+	struct shmfs_stats stats;
 	int status = SHMFS_EXIT_MOUNT;
 
+	memset(cfg, 0, sizeof(*cfg)); /* ours now */
 	fuse_set_log_func(fuse_log_to_ours);
 	shmfs_fault_init();
-	if (shmfs_zonetab_create(cfg, &pool.tab) < 0)
-		return SHMFS_EXIT_MOUNT;
-	fs.tab = pool.tab;
+	configure_pool(&m);
+	if (shmfs_zonetab_create(&m.cfg, NULL, &tab) < 0)
+		goto out_config;
+	if (shmfs_stats_create(&stats, tab) < 0) {
+		shmfs_zonetab_destroy(tab);
+		goto out_config;
+	}
+	serve_table(&m, tab, &stats);
 
 	unsigned before = fuse_lines;
-	pool.se = fuse_session_new(opts->fuse_args, &shmfs_ops,
-				   sizeof(shmfs_ops), &fs);
-	if (pool.se == NULL) {
+	m.pool.se = fuse_session_new(opts->fuse_args, &shmfs_ops,
+				     sizeof(shmfs_ops), &m.fs);
+	if (m.pool.se == NULL) {
 		if (fuse_lines == before)
 			shmfs_log_error("bad mount options (see shmfs --help)");
 		status = SHMFS_EXIT_USAGE;
 		goto out_zones;
 	}
 	before = fuse_lines;
-	if (fuse_session_mount(pool.se, opts->mountpoint) != 0) {
+	if (fuse_session_mount(m.pool.se, opts->mountpoint) != 0) {
 		if (fuse_lines == before)
 			shmfs_log_error("cannot mount on %s", opts->mountpoint);
 		goto out_session;
 	}
 
-	status = serve(&pool, cfg, opts);
+	status = serve(&m);
 	/* Unmount first so that nothing new arrives, then let workers go. */
-	fuse_session_unmount(pool.se);
-	stop_workers(&pool);
+	fuse_session_unmount(m.pool.se);
+	shmfs_pool_stop(&m.pool);
 out_session:
-	fuse_session_destroy(pool.se);
+	fuse_session_destroy(m.pool.se);
 out_zones:
-	shmfs_zonetab_destroy(pool.tab);
+	shmfs_stats_destroy(&m.stats);
+	shmfs_zonetab_destroy(m.fs.tab);
+out_config:
+	shmfs_config_free(&m.cfg);
 	if (status == SHMFS_EXIT_OK)
 		shmfs_log_notice("stopped");
 	return status;

@@ -2,8 +2,9 @@
 /*
  * FUSE handlers in the style of libfuse's hello_ll.c: static functions, one
  * const table, every request answered exactly once. The root directory is
- * read-only (EPERM for every namespace change); zones are regular files whose
- * semantics live in zone.c. Reads are answered straight from the mapping.
+ * read-only (EPERM for every namespace change) and holds the zones and the
+ * daemon's /.stats; zone semantics live in zone.c, the stats text in
+ * stats.c. Reads are answered straight from the shared memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,38 +16,82 @@
 #include "shmfs/ops.h"
 #include "shmfs/zone.h"
 
+#define STATS_NAME ".stats"
+
 static struct shmfs_fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
 
-/* The zone behind an inode number, or NULL (the root, or stale). */
-static struct shmfs_zone *zone_of(fuse_req_t req, fuse_ino_t ino)
+static void count(_Atomic uint64_t *counter, uint64_t n)
 {
-	struct shmfs_zonetab *tab = fs_of(req)->tab;
-
-	if (ino < SHMFS_INO_ZONE0 || ino - SHMFS_INO_ZONE0 >= tab->nzones)
-		return NULL;
-	return &tab->entries[ino - SHMFS_INO_ZONE0].zone;
+	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
 }
 
-static void root_stat(const struct shmfs_fs *fs, struct stat *st)
+/* Every error reply goes through here, so /.stats counts them. */
+static void reply_err(fuse_req_t req, int err)
+{
+	struct shmfs_fs *fs = fs_of(req);
+
+	if (err != 0 && fs->self != NULL)
+		count(&fs->self->errors, 1);
+	fuse_reply_err(req, err);
+}
+
+/* The zone behind an inode number, or NULL (the root, /.stats, stale). */
+static struct shmfs_zonetab_entry *entry_of(fuse_req_t req, fuse_ino_t ino)
+{
+	return shmfs_zonetab_by_ino(fs_of(req)->tab, ino);
+}
+
+/* Stats snapshots carry the table's generation: one from before a reload
+ * names a slot of an arena that is gone. */
+static uint64_t stats_fh(const struct shmfs_fs *fs, uint64_t slot)
+{
+	return fs->generation << 16 | slot;
+}
+
+static int stats_slot(const struct shmfs_fs *fs, uint64_t fh, uint64_t *slot)
+{
+	if (fh >> 16 != fs->generation)
+		return -ESTALE;
+	*slot = fh & 0xffff;
+	return 0;
+}
+
+static void dir_stat(const struct shmfs_fs *fs, fuse_ino_t ino, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_ino = FUSE_ROOT_ID;
-	st->st_mode = S_IFDIR | 0755;
-	st->st_nlink = 2;
+	st->st_ino = ino;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_atim = st->st_mtim = st->st_ctim = fs->tab->region->started;
 	st->st_blksize = sysconf(_SC_PAGESIZE);
+	if (ino == FUSE_ROOT_ID) {
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+	} else {
+		/* /.stats: size 0 like a /proc file; reads stop at its end. */
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+	}
 }
 
-static int zone_stat(struct shmfs_zone *zone, fuse_ino_t ino, struct stat *st)
+/* Attributes of any inode: -ENOENT for a stale one. */
+static int stat_of(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
+	struct shmfs_zonetab_entry *e;
+
+	if (ino == FUSE_ROOT_ID || ino == SHMFS_INO_STATS) {
+		dir_stat(fs_of(req), ino, st);
+		return 0;
+	}
+	e = entry_of(req, ino);
+	if (e == NULL)
+		return -ENOENT;
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
-	return shmfs_zone_stat(zone, st);
+	return shmfs_zone_stat(&e->zone, st);
 }
 
 static void shmfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -59,46 +104,41 @@ static void shmfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		saverr = ENOTDIR;
 		goto out;
 	}
-	long i = shmfs_zonetab_find(fs->tab, name, strlen(name));
-	if (i < 0) {
-		saverr = -i;
-		goto out;
-	}
-
 	memset(&e, 0, sizeof(e));
-	e.ino = SHMFS_INO_ZONE0 + i;
-	e.generation = 1;
+	if (strcmp(name, STATS_NAME) == 0) {
+		e.ino = SHMFS_INO_STATS;
+	} else {
+		long i = shmfs_zonetab_find(fs->tab, name, strlen(name));
+		if (i < 0) {
+			saverr = -i;
+			goto out;
+		}
+		e.ino = fs->tab->entries[i].ino;
+	}
+	e.generation = 1; /* inode numbers are never reused */
 	e.attr_timeout = fs->timeout;
 	e.entry_timeout = fs->timeout;
-	saverr = -zone_stat(&fs->tab->entries[i].zone, e.ino, &e.attr);
+	saverr = -stat_of(req, e.ino, &e.attr);
 	if (saverr)
 		goto out;
 	fuse_reply_entry(req, &e);
 	return;
 out:
-	fuse_reply_err(req, saverr);
+	reply_err(req, saverr);
 }
 
 static void shmfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
 			     struct fuse_file_info *fi)
 {
-	struct shmfs_fs *fs = fs_of(req);
-	struct shmfs_zone *zone;
 	struct stat st;
-	int saverr = 0;
+	int saverr;
 
 	(void)fi;
-	if (ino == FUSE_ROOT_ID)
-		root_stat(fs, &st);
-	else if ((zone = zone_of(req, ino)) != NULL)
-		saverr = -zone_stat(zone, ino, &st);
-	else
-		saverr = ENOENT;
-
+	saverr = -stat_of(req, ino, &st);
 	if (saverr)
-		fuse_reply_err(req, saverr);
+		reply_err(req, saverr);
 	else
-		fuse_reply_attr(req, &st, fs->timeout);
+		fuse_reply_attr(req, &st, fs_of(req)->timeout);
 }
 
 static void now_if(int to_set, int flag, struct timespec *ts)
@@ -110,14 +150,15 @@ static void now_if(int to_set, int flag, struct timespec *ts)
 static void shmfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			     int to_set, struct fuse_file_info *fi)
 {
-	struct shmfs_zone *zone = zone_of(req, ino);
+	struct shmfs_zonetab_entry *e = entry_of(req, ino);
 	struct shmfs_zone_attr za = {0};
 	struct stat st;
 	int saverr;
 
 	(void)fi;
-	if (zone == NULL) {
-		saverr = ino == FUSE_ROOT_ID ? EPERM : ENOENT;
+	if (e == NULL) {
+		saverr = ino == FUSE_ROOT_ID || ino == SHMFS_INO_STATS ? EPERM
+								       : ENOENT;
 		goto out;
 	}
 
@@ -146,47 +187,50 @@ static void shmfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	now_if(to_set, FUSE_SET_ATTR_ATIME_NOW, &za.atime);
 	now_if(to_set, FUSE_SET_ATTR_MTIME_NOW, &za.mtime);
 
-	saverr = -shmfs_zone_setattr(zone, &za);
+	saverr = -shmfs_zone_setattr(&e->zone, &za);
 	if (saverr == 0)
-		saverr = -zone_stat(zone, ino, &st);
+		saverr = -stat_of(req, ino, &st);
 	if (saverr == 0) {
 		fuse_reply_attr(req, &st, fs_of(req)->timeout);
 		return;
 	}
 out:
-	fuse_reply_err(req, saverr);
+	reply_err(req, saverr);
 }
 
 /*
- * Readdir offsets: 0 is the start, entry k (".", "..", then the zones in
- * file order) carries k + 1 as the offset of the next one.
+ * Readdir offsets: 0 is the start, entry k (".", "..", ".stats", then the
+ * zones in file order) carries k + 1 as the offset of the next one.
  */
+#define DIR_FIXED 3
+
 static void shmfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			     off_t off, struct fuse_file_info *fi)
 {
 	struct shmfs_zonetab *tab = fs_of(req)->tab;
 	static char buf[64 * 1024]; /* a worker serves one request at a time */
+	static const char *const fixed[DIR_FIXED] = {".", "..", STATS_NAME};
 	size_t used = 0;
 
 	(void)fi;
 	if (ino != FUSE_ROOT_ID) {
-		fuse_reply_err(req, ENOTDIR);
+		reply_err(req, ENOTDIR);
 		return;
 	}
 	if (size > sizeof(buf))
 		size = sizeof(buf);
 
-	for (uint64_t k = off < 0 ? 0 : off; k < 2 + tab->nzones; k++) {
-		struct stat st = {.st_mode = S_IFDIR};
+	for (uint64_t k = off < 0 ? 0 : off; k < DIR_FIXED + tab->nzones; k++) {
+		struct stat st = {.st_mode = S_IFREG};
 		const char *name;
 
-		if (k < 2) {
-			name = k == 0 ? "." : "..";
-			st.st_ino = FUSE_ROOT_ID;
+		if (k < DIR_FIXED) {
+			name = fixed[k];
+			st.st_ino = k < 2 ? FUSE_ROOT_ID : SHMFS_INO_STATS;
+			st.st_mode = k < 2 ? S_IFDIR : S_IFREG;
 		} else {
-			name = tab->entries[k - 2].conf.name;
-			st.st_ino = SHMFS_INO_ZONE0 + k - 2;
-			st.st_mode = S_IFREG;
+			name = tab->entries[k - DIR_FIXED].conf.name;
+			st.st_ino = tab->entries[k - DIR_FIXED].ino;
 		}
 		size_t n = fuse_add_direntry(req, buf + used, size - used, name,
 					     &st, k + 1);
@@ -214,24 +258,49 @@ static void reply_open_direct(fuse_req_t req, uint64_t fh)
 	fuse_reply_buf(req, (const char *)&out, sizeof(out));
 }
 
+static void open_stats(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct shmfs_fs *fs = fs_of(req);
+	uint64_t slot;
+	int err;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		reply_err(req, EACCES);
+		return;
+	}
+	err = shmfs_stats_open(fs->stats, fs->tab, &slot);
+	if (err) {
+		reply_err(req, -err);
+		return;
+	}
+	fi->fh = stats_fh(fs, slot);
+	fi->direct_io = 1;
+	fuse_reply_open(req, fi);
+}
+
 static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
-	struct shmfs_zone *zone = zone_of(req, ino);
+	struct shmfs_zonetab_entry *e;
 	int saverr = 0;
 
-	if (zone == NULL) {
+	if (ino == SHMFS_INO_STATS) {
+		open_stats(req, fi);
+		return;
+	}
+	e = entry_of(req, ino);
+	if (e == NULL) {
 		saverr = ino == FUSE_ROOT_ID ? EISDIR : ENOENT;
 		goto out;
 	}
 	/* FUSE_CAP_ATOMIC_O_TRUNC: O_TRUNC arrives here, not as a setattr. */
 	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY)
-		saverr = -shmfs_zone_truncate(zone, 0);
+		saverr = -shmfs_zone_truncate(&e->zone, 0);
 	if (saverr)
 		goto out;
 
-	fi->fh = ino - SHMFS_INO_ZONE0;
-	if (fs_of(req)->tab->entries[fi->fh].conf.cache == SHMFS_CACHE_PAGE) {
+	fi->fh = ino;
+	if (e->conf.cache == SHMFS_CACHE_PAGE) {
 		/*
 		 * Every change goes through this mount, so the kernel's cache
 		 * is never stale: keep it across opens.
@@ -244,26 +313,42 @@ static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 	return;
 
 out:
-	fuse_reply_err(req, saverr);
+	reply_err(req, saverr);
 }
 
 static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 			  off_t off, struct fuse_file_info *fi)
 {
-	struct shmfs_zone *zone = zone_of(req, ino);
+	struct shmfs_fs *fs = fs_of(req);
+	struct shmfs_zonetab_entry *e;
 	const void *p;
 	size_t n;
 	int saverr;
 
-	(void)fi;
-	if (zone == NULL) {
-		fuse_reply_err(req, EBADF);
+	if (ino == SHMFS_INO_STATS) {
+		uint64_t slot;
+
+		saverr = -stats_slot(fs, fi->fh, &slot);
+		if (saverr == 0)
+			saverr = -shmfs_stats_read(fs->stats, slot, off, size,
+						   &p, &n);
+		goto reply;
+	}
+	e = entry_of(req, ino);
+	if (e == NULL) {
+		reply_err(req, ESTALE);
 		return;
 	}
-	saverr = -shmfs_zone_read(zone, off, size, &p, &n);
+	saverr = -shmfs_zone_read(&e->zone, off, size, &p, &n);
+	if (saverr == 0) {
+		count(&e->zone.meta->reads, 1);
+		count(&e->zone.meta->bytes_out, n);
+		count(&fs->self->bytes_out, n);
+	}
 	shmfs_fault_point("read");
+reply:
 	if (saverr)
-		fuse_reply_err(req, saverr);
+		reply_err(req, saverr);
 	else
 		fuse_reply_buf(req, p, n); /* one writev from the mapping */
 }
@@ -271,20 +356,25 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 static void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			   size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct shmfs_zone *zone = zone_of(req, ino);
+	struct shmfs_fs *fs = fs_of(req);
+	struct shmfs_zonetab_entry *e = entry_of(req, ino);
 	size_t written;
 	int saverr;
 
-	if (zone == NULL) {
-		fuse_reply_err(req, EBADF);
+	if (e == NULL) {
+		reply_err(req, ino == SHMFS_INO_STATS ? EBADF : ESTALE);
 		return;
 	}
-	saverr = -shmfs_zone_write(zone, buf, size, off,
+	saverr = -shmfs_zone_write(&e->zone, buf, size, off,
 				   (fi->flags & O_APPEND) != 0, &written);
-	if (saverr)
-		fuse_reply_err(req, saverr);
-	else
-		fuse_reply_write(req, written);
+	if (saverr) {
+		reply_err(req, saverr);
+		return;
+	}
+	count(&e->zone.meta->writes, 1);
+	count(&e->zone.meta->bytes_in, written);
+	count(&fs->self->bytes_in, written);
+	fuse_reply_write(req, written);
 }
 
 static void shmfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -320,6 +410,17 @@ static void shmfs_op_flush(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+static void shmfs_op_release(fuse_req_t req, fuse_ino_t ino,
+			     struct fuse_file_info *fi)
+{
+	struct shmfs_fs *fs = fs_of(req);
+	uint64_t slot;
+
+	if (ino == SHMFS_INO_STATS && stats_slot(fs, fi->fh, &slot) == 0)
+		shmfs_stats_release(fs->stats, slot);
+	fuse_reply_err(req, 0);
+}
+
 static void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 			   struct fuse_file_info *fi)
 {
@@ -334,27 +435,27 @@ static void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 			   mode_t mode, dev_t rdev)
 {
 	(void)parent, (void)name, (void)mode, (void)rdev;
-	fuse_reply_err(req, EPERM);
+	reply_err(req, EPERM);
 }
 
 static void shmfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			   mode_t mode)
 {
 	(void)parent, (void)name, (void)mode;
-	fuse_reply_err(req, EPERM);
+	reply_err(req, EPERM);
 }
 
 static void shmfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	(void)parent, (void)name;
-	fuse_reply_err(req, EPERM);
+	reply_err(req, EPERM);
 }
 
 static void shmfs_op_symlink(fuse_req_t req, const char *link,
 			     fuse_ino_t parent, const char *name)
 {
 	(void)link, (void)parent, (void)name;
-	fuse_reply_err(req, EPERM);
+	reply_err(req, EPERM);
 }
 
 static void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -362,21 +463,21 @@ static void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			    unsigned int flags)
 {
 	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
-	fuse_reply_err(req, EPERM);
+	reply_err(req, EPERM);
 }
 
 static void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 			  const char *newname)
 {
 	(void)ino, (void)newparent, (void)newname;
-	fuse_reply_err(req, EPERM);
+	reply_err(req, EPERM);
 }
 
 static void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 			    mode_t mode, struct fuse_file_info *fi)
 {
 	(void)parent, (void)name, (void)mode, (void)fi;
-	fuse_reply_err(req, EPERM);
+	reply_err(req, EPERM);
 }
 
 const struct fuse_lowlevel_ops shmfs_ops = {
@@ -388,7 +489,7 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.read = shmfs_op_read,
 	.write = shmfs_op_write,
 	.flush = shmfs_op_flush,
-	.release = shmfs_op_flush,
+	.release = shmfs_op_release,
 	.fsync = shmfs_op_fsync,
 	.fsyncdir = shmfs_op_fsync,
 	.statfs = shmfs_op_statfs,

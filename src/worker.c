@@ -101,11 +101,10 @@ static void pin(unsigned slot, int cpu)
 			      cpu);
 }
 
-_Noreturn void shmfs_worker_run(struct fuse_session *se,
-				struct shmfs_zonetab *tab, unsigned slot,
-				pid_t master, int cpu)
+_Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
+				unsigned slot, pid_t master, int cpu)
 {
-	struct shmfs_worker_slot *ws = &tab->region->workers[slot];
+	struct shmfs_worker_slot *ws = &fs->tab->region->workers[slot];
 	struct fuse_buf buf = {.mem = NULL};
 	int status = SHMFS_WORKER_STOPPED;
 
@@ -120,8 +119,12 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se,
 	bool shared = !clone_device(se, slot);
 	atomic_store(&ws->unique, 0);
 	atomic_store(&ws->shared_fd, shared);
-	atomic_store(&ws->pid, getpid());
+	atomic_store(&ws->errors, 0);
+	atomic_store(&ws->bytes_in, 0);
+	atomic_store(&ws->bytes_out, 0);
 	atomic_store(&ws->requests, 0);
+	atomic_store(&ws->pid, getpid());
+	fs->self = ws; /* this process's copy of the userdata */
 	shmfs_log_debug("worker %u (pid %d) serving", slot, (int)getpid());
 
 	while (!stop) {

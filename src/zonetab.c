@@ -5,6 +5,7 @@
  * open-addressing hash of the names so that a lookup never scans.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,14 +24,21 @@ static uint64_t hash_name(const char *name, size_t len)
 	return h;
 }
 
-static int index_names(struct shmfs_zonetab *tab)
+static uint64_t hash_ino(uint64_t ino)
+{
+	return ino * 0x9e3779b97f4a7c15ULL;
+}
+
+/* Two open-addressing tables, by name and by inode number. */
+static int index_zones(struct shmfs_zonetab *tab)
 {
 	size_t nbuckets = 16;
 
 	while (nbuckets < 2 * tab->nzones)
 		nbuckets *= 2;
 	tab->buckets = calloc(nbuckets, sizeof(*tab->buckets));
-	if (tab->buckets == NULL)
+	tab->ino_buckets = calloc(nbuckets, sizeof(*tab->ino_buckets));
+	if (tab->buckets == NULL || tab->ino_buckets == NULL)
 		return -ENOMEM;
 	tab->bucket_mask = nbuckets - 1;
 
@@ -42,8 +50,24 @@ static int index_names(struct shmfs_zonetab *tab)
 		while (tab->buckets[b] != 0)
 			b = (b + 1) & tab->bucket_mask;
 		tab->buckets[b] = i + 1;
+		for (b = hash_ino(e->ino) & tab->bucket_mask;
+		     tab->ino_buckets[b] != 0; b = (b + 1) & tab->bucket_mask)
+			;
+		tab->ino_buckets[b] = i + 1;
 	}
 	return 0;
+}
+
+struct shmfs_zonetab_entry *
+shmfs_zonetab_by_ino(const struct shmfs_zonetab *tab, uint64_t ino)
+{
+	size_t b = hash_ino(ino) & tab->bucket_mask;
+
+	for (uint32_t i; (i = tab->ino_buckets[b]) != 0;
+	     b = (b + 1) & tab->bucket_mask)
+		if (tab->entries[i - 1].ino == ino)
+			return &tab->entries[i - 1];
+	return NULL;
 }
 
 long shmfs_zonetab_find(const struct shmfs_zonetab *tab, const char *name,
@@ -61,7 +85,8 @@ long shmfs_zonetab_find(const struct shmfs_zonetab *tab, const char *name,
 	return -ENOENT;
 }
 
-static int alloc_region(struct shmfs_zonetab *tab)
+static int alloc_region(struct shmfs_zonetab *tab,
+			const struct shmfs_zonetab *prev)
 {
 	struct shmfs_region *r;
 	int err;
@@ -76,11 +101,75 @@ static int alloc_region(struct shmfs_zonetab *tab)
 	r = tab->region = tab->region_shm.addr;
 	r->magic = SHMFS_REGION_MAGIC;
 	r->nzones = tab->nzones;
-	clock_gettime(CLOCK_REALTIME, &r->started);
+	if (prev == NULL) {
+		clock_gettime(CLOCK_REALTIME, &r->started);
+		r->next_ino = SHMFS_INO_ZONE0;
+		return 0;
+	}
+	/* What outlives a reload: the clock, the counters, the inode numbers.
+	 */
+	r->started = prev->region->started;
+	atomic_store(&r->reloads, atomic_load(&prev->region->reloads));
+	atomic_store(&r->respawns, atomic_load(&prev->region->respawns));
+	r->next_ino = prev->region->next_ino;
+	return 0;
+}
+
+static bool same_owner(const struct shmfs_zone_config *a,
+		       const struct shmfs_zone_config *b)
+{
+	return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid;
+}
+
+/*
+ * Fills e from prev's zone of the same name, old: the mapping itself if its
+ * size and backend are unchanged, else a copy of its bytes up to the smaller
+ * size; the length, times, counters, and the mode and owner unless the ini
+ * file changed them.
+ */
+static int carry_over(struct shmfs_zonetab_entry *e,
+		      const struct shmfs_zonetab_entry *old)
+{
+	struct shmfs_zone_meta *m = e->zone.meta;
+	const struct shmfs_zone_meta *om = old->zone.meta;
+	uint64_t length = atomic_load(&om->length);
+	int err;
+
+	e->ino = old->ino;
+	if (old->conf.size == e->conf.size &&
+	    old->conf.backend == e->conf.backend) {
+		e->shm = old->shm;
+		e->borrowed = true;
+	} else {
+		err = shmfs_shm_alloc(&e->shm);
+		if (err)
+			return err;
+		if (length > e->conf.size)
+			length = e->conf.size;
+		memcpy(e->shm.addr, old->shm.addr, length);
+		e->changed = true;
+	}
+	if (same_owner(&old->conf, &e->conf)) {
+		m->mode = om->mode;
+		m->uid = om->uid;
+		m->gid = om->gid;
+	} else {
+		e->changed = true;
+	}
+	e->changed |= old->conf.cache != e->conf.cache;
+	atomic_store(&m->length, length);
+	m->atime = om->atime;
+	m->mtime = om->mtime;
+	m->ctime = om->ctime;
+	atomic_store(&m->reads, atomic_load(&om->reads));
+	atomic_store(&m->writes, atomic_load(&om->writes));
+	atomic_store(&m->bytes_in, atomic_load(&om->bytes_in));
+	atomic_store(&m->bytes_out, atomic_load(&om->bytes_out));
 	return 0;
 }
 
 int shmfs_zonetab_create(const struct shmfs_config *cfg,
+			 const struct shmfs_zonetab *prev,
 			 struct shmfs_zonetab **tabp)
 {
 	struct shmfs_zonetab *tab;
@@ -92,33 +181,41 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 	tab->nzones = cfg->nzones;
 	tab->entries =
 		calloc(cfg->nzones ? cfg->nzones : 1, sizeof(*tab->entries));
-	err = tab->entries ? alloc_region(tab) : -ENOMEM;
+	err = tab->entries ? alloc_region(tab, prev) : -ENOMEM;
 	if (err)
 		goto fail;
 
 	for (size_t i = 0; i < tab->nzones; i++) {
 		struct shmfs_zonetab_entry *e = &tab->entries[i];
 		const struct shmfs_zone_config *zc = &cfg->zones[i];
+		long old = prev ? shmfs_zonetab_find(prev, zc->name,
+						     strlen(zc->name))
+				: -ENOENT;
 
 		e->conf = *zc;
 		e->namelen = strlen(zc->name);
 		e->shm.backend = zc->backend;
 		e->shm.size = zc->size;
 		e->shm.label = e->conf.name;
-		err = shmfs_shm_alloc(&e->shm);
-		if (err)
-			goto fail;
-		e->zone.data = e->shm.addr;
-		e->zone.capacity = zc->size;
 		e->zone.meta = &tab->region->zones[i];
 		err = shmfs_zone_meta_init(e->zone.meta, zc->mode, zc->uid,
 					   zc->gid);
 		if (err)
 			goto fail;
+		if (old >= 0) {
+			err = carry_over(e, &prev->entries[old]);
+		} else {
+			e->ino = tab->region->next_ino++;
+			err = shmfs_shm_alloc(&e->shm);
+		}
+		if (err)
+			goto fail;
+		e->zone.data = e->shm.addr;
+		e->zone.capacity = zc->size;
 		tab->capacity += zc->size;
 	}
 
-	err = index_names(tab);
+	err = index_zones(tab);
 	if (err)
 		goto fail;
 	*tabp = tab;
@@ -127,6 +224,19 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 fail:
 	shmfs_zonetab_destroy(tab);
 	return err;
+}
+
+void shmfs_zonetab_adopt(struct shmfs_zonetab *tab, struct shmfs_zonetab *prev)
+{
+	for (size_t i = 0; i < tab->nzones; i++) {
+		struct shmfs_zonetab_entry *e = &tab->entries[i];
+
+		if (!e->borrowed)
+			continue;
+		long old = shmfs_zonetab_find(prev, e->conf.name, e->namelen);
+		prev->entries[old].shm.addr = NULL;
+		e->borrowed = false;
+	}
 }
 
 void shmfs_zonetab_destroy(struct shmfs_zonetab *tab)
@@ -138,10 +248,12 @@ void shmfs_zonetab_destroy(struct shmfs_zonetab *tab)
 
 		if (e->zone.meta)
 			shmfs_zone_meta_destroy(e->zone.meta);
-		shmfs_shm_free(&e->shm);
+		if (!e->borrowed)
+			shmfs_shm_free(&e->shm);
 	}
 	shmfs_shm_free(&tab->region_shm);
 	free(tab->buckets);
+	free(tab->ino_buckets);
 	free(tab->entries);
 	free(tab);
 }

@@ -88,6 +88,13 @@ int shmfs_config_parse_string(const char *text, const char *file,
 int shmfs_config_load(const char *path, struct shmfs_config *cfg, char *err,
 		      size_t errlen);
 
+/*
+ * Loads path, or without one SHMFS_CONFIG_PATH if it exists, else the
+ * built-in shmfs_default_ini ("<built-in>"). As shmfs_config_load.
+ */
+int shmfs_config_load_default(const char *path, struct shmfs_config *cfg,
+			      char *err, size_t errlen);
+
 /* Frees what a successful parse allocated; safe on a zeroed config. */
 void shmfs_config_free(struct shmfs_config *cfg);
 

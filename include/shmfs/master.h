@@ -20,15 +20,21 @@ enum {
 };
 
 struct shmfs_master_opts {
-	const char *mountpoint;
-	unsigned workers; /* resolved: 1..SHMFS_WORKERS_MAX */
+	const char *mountpoint; /* absolute: the daemon leaves its cwd */
+	const char *config;	/* -c, read again on reload; NULL: default */
+	unsigned workers;	/* -w; 0: the configuration's */
 	bool foreground;
+	bool debug;
 	struct fuse_args *fuse_args; /* mount options, for fuse_session_new */
-	int pidfd; /* the locked pid file (cfg->pid) to write, or -1 */
+	const char *pidfile;	     /* for messages */
+	int pidfd; /* the locked pid file to write the master's pid in, or -1 */
 };
 
-/* Runs the daemon to its end; returns the exit status. */
-int shmfs_master_run(const struct shmfs_config *cfg,
+/*
+ * Runs the daemon to its end and returns the exit status. Takes over cfg
+ * (left zeroed): a reload replaces it.
+ */
+int shmfs_master_run(struct shmfs_config *cfg,
 		     const struct shmfs_master_opts *opts);
 
 #endif /* SHMFS_MASTER_H */

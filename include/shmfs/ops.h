@@ -11,11 +11,15 @@
 #include <fuse_lowlevel.h>
 #include <sys/types.h>
 
+#include "shmfs/stats.h"
 #include "shmfs/zonetab.h"
 
 /* The session's userdata: immutable once the pool is forked. */
 struct shmfs_fs {
 	struct shmfs_zonetab *tab;
+	struct shmfs_stats *stats;
+	uint64_t generation; /* of tab: the reload count when it was made */
+	struct shmfs_worker_slot *self; /* this worker's slot, set after fork */
 	uid_t uid; /* owner of the root directory: the daemon's */
 	gid_t gid;
 	double timeout; /* seconds the kernel may cache names and attributes */
@@ -27,9 +31,6 @@ struct shmfs_fs {
  * so nothing it caches goes stale.
  */
 #define SHMFS_CACHE_TIMEOUT 3600.0
-
-/* Inode numbers: the root is FUSE_ROOT_ID, zone i is i + SHMFS_INO_ZONE0. */
-#define SHMFS_INO_ZONE0 2
 
 extern const struct fuse_lowlevel_ops shmfs_ops;
 

@@ -9,7 +9,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/types.h>
 
-#include "shmfs/zonetab.h"
+#include "shmfs/ops.h"
 
 /* Exit statuses a worker leaves with; anything else is a crash. */
 enum {
@@ -24,8 +24,7 @@ enum {
  * The signal mask on entry is the master's (all blocked); the worker sets its
  * own. cpu >= 0 pins the worker to that CPU. Never returns.
  */
-_Noreturn void shmfs_worker_run(struct fuse_session *se,
-				struct shmfs_zonetab *tab, unsigned slot,
-				pid_t master, int cpu);
+_Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
+				unsigned slot, pid_t master, int cpu);
 
 #endif /* SHMFS_WORKER_H */

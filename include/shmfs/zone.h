@@ -32,6 +32,8 @@ struct shmfs_zone_meta {
 	uid_t uid;
 	gid_t gid;
 	struct timespec atime, mtime, ctime;
+	/* For /.stats: requests that reached a worker. */
+	_Atomic uint64_t reads, writes, bytes_in, bytes_out;
 };
 
 /* A process's view of a zone: where its bytes and its record are mapped. */

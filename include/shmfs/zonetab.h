@@ -30,14 +30,20 @@ struct shmfs_worker_slot {
 	 * of leaving the caller hung.
 	 */
 	_Atomic bool shared_fd;
-	_Atomic uint64_t unique; /* 0: none held */
+	_Atomic uint64_t unique;    /* 0: none held */
+	_Atomic uint64_t errors;    /* requests answered with an error */
+	_Atomic uint64_t bytes_in;  /* written into zones */
+	_Atomic uint64_t bytes_out; /* read from zones */
 };
 
 /* The shared region: fixed-size records, no pointers. */
 struct shmfs_region {
 	uint64_t magic;
 	uint64_t nzones;
-	struct timespec started;
+	struct timespec started; /* the first mount, kept across reloads */
+	_Atomic uint64_t reloads;
+	_Atomic uint64_t respawns;
+	uint64_t next_ino; /* inode numbers are never reused */
 	struct shmfs_worker_slot workers[SHMFS_WORKERS_MAX];
 	struct shmfs_zone_meta zones[]; /* nzones records */
 };
@@ -49,6 +55,9 @@ struct shmfs_zonetab_entry {
 	struct shmfs_shm shm;	/* how the data was allocated */
 	struct shmfs_zone_config conf;
 	size_t namelen;
+	uint64_t ino;  /* stable across reloads while the zone lives */
+	bool borrowed; /* shm belongs to the previous table (until adopted) */
+	bool changed;  /* differs from the previous table's zone of that name */
 };
 
 struct shmfs_zonetab {
@@ -56,18 +65,36 @@ struct shmfs_zonetab {
 	struct shmfs_region *region;
 	size_t nzones;
 	struct shmfs_zonetab_entry *entries;
-	uint64_t capacity; /* sum of the zones' capacities */
-	uint32_t *buckets; /* index + 1 of a zone, 0 for empty */
+	uint64_t capacity;     /* sum of the zones' capacities */
+	uint32_t *buckets;     /* by name: index + 1 of a zone, 0 for empty */
+	uint32_t *ino_buckets; /* by inode number, likewise */
 	size_t bucket_mask;
 };
+
+/* Inode numbers: the root is 1 (FUSE_ROOT_ID), the stats file 2, zones
+ * from SHMFS_INO_ZONE0 up. */
+#define SHMFS_INO_STATS 2
+#define SHMFS_INO_ZONE0 3
 
 /*
  * Allocates every zone of cfg with its backend and the shared region, and
  * indexes the names. A failed allocation is logged where it fails. Returns 0
  * or -errno with nothing left allocated.
+ *
+ * With prev (a reload; no worker may be running), a zone of the same name,
+ * size and backend keeps prev's mapping, inode number and metadata (mode and
+ * owner as changed at run time, unless the ini file changed them); a zone
+ * whose size or backend changed gets a new mapping holding prev's bytes up
+ * to the smaller size. On success, call shmfs_zonetab_adopt before
+ * destroying prev; on failure prev is untouched.
  */
 int shmfs_zonetab_create(const struct shmfs_config *cfg,
+			 const struct shmfs_zonetab *prev,
 			 struct shmfs_zonetab **tabp);
+
+/* Takes over the mappings tab borrowed from prev, so that destroying prev
+ * frees only what tab did not keep. */
+void shmfs_zonetab_adopt(struct shmfs_zonetab *tab, struct shmfs_zonetab *prev);
 
 /* Frees every zone and the region; NULL is ignored. */
 void shmfs_zonetab_destroy(struct shmfs_zonetab *tab);
@@ -78,5 +105,9 @@ void shmfs_zonetab_destroy(struct shmfs_zonetab *tab);
  */
 long shmfs_zonetab_find(const struct shmfs_zonetab *tab, const char *name,
 			size_t len);
+
+/* The zone with inode number ino, or NULL. O(1). */
+struct shmfs_zonetab_entry *
+shmfs_zonetab_by_ino(const struct shmfs_zonetab *tab, uint64_t ino);
 
 #endif /* SHMFS_ZONETAB_H */

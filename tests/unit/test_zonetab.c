@@ -26,7 +26,7 @@ static struct shmfs_zonetab *make(const char *ini, struct shmfs_config *cfg)
 	assert_int_equal(
 		shmfs_config_parse_string(ini, "t.ini", cfg, err, sizeof(err)),
 		0);
-	assert_int_equal(shmfs_zonetab_create(cfg, &tab), 0);
+	assert_int_equal(shmfs_zonetab_create(cfg, NULL, &tab), 0);
 	return tab;
 }
 
@@ -129,11 +129,108 @@ static void a_zone_that_cannot_be_allocated_fails_the_whole_table(void **state)
 						   sizeof(err)),
 			 0);
 	shmfs_log_open("/dev/null", LOG_ERR, true);
-	int res = shmfs_zonetab_create(&cfg, &tab);
+	int res = shmfs_zonetab_create(&cfg, NULL, &tab);
 	assert_true(res == -ENOMEM || res == -EINVAL); /* EINVAL: valgrind */
 	shmfs_log_close();
 	assert_null(tab);
 	shmfs_config_free(&cfg);
+}
+
+static struct shmfs_zonetab *reload(struct shmfs_zonetab *old, const char *ini,
+				    struct shmfs_config *cfg)
+{
+	struct shmfs_zonetab *tab = NULL;
+	char err[256];
+
+	assert_int_equal(
+		shmfs_config_parse_string(ini, "t.ini", cfg, err, sizeof(err)),
+		0);
+	assert_int_equal(shmfs_zonetab_create(cfg, old, &tab), 0);
+	shmfs_zonetab_adopt(tab, old);
+	return tab;
+}
+
+static void a_reload_keeps_resizes_drops_and_adds_zones(void **state)
+{
+	struct shmfs_config c1 = {0}, c2 = {0};
+	struct shmfs_zonetab *t1 =
+		make("[zone:same]\nsize = 8K\n"
+		     "[zone:grow]\nsize = 4K\n"
+		     "[zone:shrink]\nsize = 8K\n"
+		     "[zone:gone]\nsize = 4K\n"
+		     "[zone:chmod]\nsize = 4K\nmode = 0600\n",
+		     &c1);
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < t1->nzones; i++) {
+		struct shmfs_zone *z = &t1->entries[i].zone;
+		assert_int_equal(
+			shmfs_zone_write(z, "0123456789", 10, 4090, false, &n),
+			0);
+	}
+	struct shmfs_zone_attr a = {.set = SHMFS_ZONE_SET_MODE, .mode = 0644};
+	assert_int_equal(shmfs_zone_setattr(&t1->entries[0].zone, &a), 0);
+	void *same_data = t1->entries[0].zone.data;
+	uint64_t ino[5];
+	for (size_t i = 0; i < 5; i++)
+		ino[i] = t1->entries[i].ino;
+
+	struct shmfs_zonetab *t2 =
+		reload(t1,
+		       "[zone:new]\nsize = 4K\n"
+		       "[zone:same]\nsize = 8K\n"
+		       "[zone:grow]\nsize = 8K\n"
+		       "[zone:shrink]\nsize = 4K\n"
+		       "[zone:chmod]\nsize = 4K\nmode = 0640\n",
+		       &c2);
+	shmfs_zonetab_destroy(t1); /* frees "gone" and the old region */
+	shmfs_config_free(&c1);
+
+	long same = shmfs_zonetab_find(t2, "same", 4);
+	long grow = shmfs_zonetab_find(t2, "grow", 4);
+	long shrink = shmfs_zonetab_find(t2, "shrink", 6);
+	long chmod = shmfs_zonetab_find(t2, "chmod", 5);
+	long fresh = shmfs_zonetab_find(t2, "new", 3);
+	assert_int_equal(shmfs_zonetab_find(t2, "gone", 4), -ENOENT);
+
+	/* Unchanged: the very mapping, inode, length and run-time chmod. */
+	struct shmfs_zonetab_entry *e = &t2->entries[same];
+	assert_ptr_equal(e->zone.data, same_data);
+	assert_int_equal(e->ino, ino[0]);
+	assert_int_equal(shmfs_zone_length(&e->zone), 4100);
+	assert_int_equal(e->zone.meta->mode, 0644);
+	assert_false(e->changed);
+	assert_memory_equal(e->zone.data + 4090, "0123456789", 10);
+
+	/* Grown: a new mapping with every byte. */
+	e = &t2->entries[grow];
+	assert_int_equal(e->ino, ino[1]);
+	assert_true(e->changed);
+	assert_int_equal(e->zone.capacity, 8192);
+	assert_int_equal(shmfs_zone_length(&e->zone), 4096);
+	assert_memory_equal(e->zone.data + 4090, "012345", 6);
+
+	/* Shrunk: the bytes up to the smaller size. */
+	e = &t2->entries[shrink];
+	assert_int_equal(shmfs_zone_length(&e->zone), 4096);
+	assert_memory_equal(e->zone.data + 4090, "012345", 6);
+
+	/* The ini file changed the mode: it wins. */
+	e = &t2->entries[chmod];
+	assert_int_equal(e->zone.meta->mode, 0640);
+	assert_true(e->changed);
+
+	/* A new zone gets an inode number never used before. */
+	e = &t2->entries[fresh];
+	for (size_t i = 0; i < 5; i++)
+		assert_true(e->ino != ino[i]);
+	assert_int_equal(shmfs_zone_length(&e->zone), 0);
+	assert_ptr_equal(shmfs_zonetab_by_ino(t2, e->ino), e);
+	assert_null(shmfs_zonetab_by_ino(t2, ino[3]));
+
+	shmfs_zonetab_destroy(t2);
+	shmfs_config_free(&c2);
 }
 
 int main(void)
@@ -146,6 +243,7 @@ int main(void)
 		cmocka_unit_test(a_config_without_zones_makes_an_empty_table),
 		cmocka_unit_test(
 			a_zone_that_cannot_be_allocated_fails_the_whole_table),
+		cmocka_unit_test(a_reload_keeps_resizes_drops_and_adds_zones),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

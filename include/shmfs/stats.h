@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * /.stats: live figures as "name value" lines. A snapshot is rendered once,
+ * at open, into a slot of a shared arena, so that the reads of one open
+ * file, whichever workers serve them, see the same text.
+ */
+#ifndef SHMFS_STATS_H
+#define SHMFS_STATS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shmfs/shm.h"
+#include "shmfs/zonetab.h"
+
+/* How many /.stats opens may be live at once. */
+#define SHMFS_STATS_SLOTS 16
+
+struct shmfs_stats {
+	struct shmfs_shm shm; /* SHMFS_STATS_SLOTS slots of slot_size */
+	size_t slot_size;
+};
+
+/* Maps the arena, sized for tab's zones. Returns 0 or -errno. */
+int shmfs_stats_create(struct shmfs_stats *stats,
+		       const struct shmfs_zonetab *tab);
+
+void shmfs_stats_destroy(struct shmfs_stats *stats);
+
+/*
+ * Renders a snapshot of tab into a free slot; *fh names it. -ENFILE if
+ * every slot is taken.
+ */
+int shmfs_stats_open(struct shmfs_stats *stats, const struct shmfs_zonetab *tab,
+		     uint64_t *fh);
+
+/* The bytes of snapshot fh at off (none past its end): *p, *n. */
+int shmfs_stats_read(struct shmfs_stats *stats, uint64_t fh, off_t off,
+		     size_t size, const void **p, size_t *n);
+
+/* Frees snapshot fh. */
+void shmfs_stats_release(struct shmfs_stats *stats, uint64_t fh);
+
+/* Renders the text into buf (at most cap bytes); returns its length. */
+size_t shmfs_stats_render(const struct shmfs_zonetab *tab, char *buf,
+			  size_t cap);
+
+#endif /* SHMFS_STATS_H */
