@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	build-essential pkg-config meson ninja-build python3
 	libfuse3-dev fuse3 libinih-dev libcmocka-dev
-	clang clang-format procps psmisc util-linux
+	clang libclang-rt-14-dev clang-format procps psmisc util-linux
 )
 
 missing=()
