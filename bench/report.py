@@ -8,8 +8,12 @@
   report.py dd STDERR_FILE... print MB/s (1e6 bytes/s) from dd's summary
                               lines: total bytes / total seconds.
   report.py table TSV [--passthrough]
-                              print the results table. TSV lines:
+                              print the results table: medians of tmpfs,
+                              shmfs page, shmfs direct (and passthrough_ll),
+                              then each mode's per-round ratio to tmpfs
+                              (median, min, max). TSV lines:
                               round<TAB>target<TAB>item<TAB>value
+                              target: tmpfs, page, direct or pll
 """
 import json
 import re
@@ -84,6 +88,9 @@ def fmt(v):
     return f"{v:.1f}"
 
 
+MODES = [("page", "page"), ("direct", "direct")]
+
+
 def table(path, passthrough):
     data = {}  # (target, item) -> {round: value}
     for line in open(path):
@@ -102,21 +109,30 @@ def table(path, passthrough):
         b = data.get((den, item), {})
         return [a[r] / b[r] for r in sorted(a) if r in b and b[r] > 0]
 
-    head = ["work", "tmpfs (median)", "shmfs (median)",
-            "shmfs/tmpfs median", "min", "max"]
+    def rstats(r):
+        if not r:
+            return ["-", "-", "-"]
+        return [f"{statistics.median(r):.2f}", f"{min(r):.2f}",
+                f"{max(r):.2f}"]
+
+    head = ["work", "tmpfs", "shmfs page", "shmfs direct"]
     if passthrough:
-        head += ["passthrough_ll (median)", "shmfs/pll median"]
+        head += ["passthrough_ll"]
+    for _, name in MODES:
+        head += [f"{name}/tmpfs med", "min", "max"]
+    if passthrough:
+        head += ["direct/pll med"]
     rows = []
     for key, label in ITEMS:
-        r = ratios("shmfs", "tmpfs", key)
-        row = [label, fmt(med("tmpfs", key)), fmt(med("shmfs", key)),
-               f"{statistics.median(r):.2f}" if r else "-",
-               f"{min(r):.2f}" if r else "-",
-               f"{max(r):.2f}" if r else "-"]
+        row = [label, fmt(med("tmpfs", key)), fmt(med("page", key)),
+               fmt(med("direct", key))]
         if passthrough:
-            rp = ratios("shmfs", "pll", key)
-            row += [fmt(med("pll", key)),
-                    f"{statistics.median(rp):.2f}" if rp else "-"]
+            row += [fmt(med("pll", key))]
+        for target, _ in MODES:
+            row += rstats(ratios(target, "tmpfs", key))
+        if passthrough:
+            rp = ratios("direct", "pll", key)
+            row += [f"{statistics.median(rp):.2f}" if rp else "-"]
         rows.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
 

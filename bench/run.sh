@@ -4,11 +4,12 @@
 #   bench/run.sh [--rounds N] [--quick] [--pin] [--compare-passthrough]
 #                [--raw FILE]
 #
-# Each round mounts a fresh tmpfs and starts a fresh shmfs daemon, runs the
-# same work on both (interleaved item by item, the order of the targets
-# alternating between rounds), then tears both down. The table at the end
-# gives medians across rounds and the per-round ratio shmfs/tmpfs (median,
-# min, max). See bench/README.md.
+# Each round mounts a fresh tmpfs and starts one fresh shmfs daemon with
+# zones of both cache modes (cache = page and cache = direct), runs the same
+# work on tmpfs, the page zone and the direct zone (interleaved item by item,
+# the order of the targets reversed in even rounds), then tears both down.
+# The table gives medians across rounds and, for each mode, the per-round
+# ratio shmfs/tmpfs (median, min, max). See bench/README.md.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,7 +25,7 @@ PASSTHROUGH=0
 RAW_OUT=""
 
 usage() {
-	sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -177,11 +178,24 @@ gcc -O2 -Wall -o "$OPENLOOP" "$HERE/openloop.c" || die "cannot build openloop"
 cat >"$WORK/shmfs.ini" <<EOF
 [shmfs]
 workers = 2
-[zone:bench]
+[zone:bench-page]
 size = 128M
-[zone:small]
+cache = page
+[zone:bench-direct]
+size = 128M
+cache = direct
+[zone:small-page]
 size = 4K
+cache = page
+[zone:small-direct]
+size = 4K
+cache = direct
 EOF
+"$SHMFS" -t -c "$WORK/shmfs.ini" >"$WORK/zones.txt" ||
+	die "shmfs -t rejected the benchmark configuration"
+grep -Eq '^bench-page +anon +page ' "$WORK/zones.txt" &&
+	grep -Eq '^bench-direct +anon +direct ' "$WORK/zones.txt" ||
+	die "shmfs -t does not show the expected cache modes: $(cat "$WORK/zones.txt")"
 
 PLL_NOTE=""
 if [ "$PASSTHROUGH" = 1 ]; then
@@ -216,18 +230,21 @@ fi
 
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RAW"; }
 
-# file paths per target
+# file paths per target: tmpfs, page (shmfs zone with cache = page),
+# direct (shmfs zone with cache = direct), pll (passthrough_ll)
 big_file() {
 	case "$1" in
 	tmpfs) echo "$TMPFS_MNT/bench" ;;
-	shmfs) echo "$SHMFS_MNT/bench" ;;
+	page) echo "$SHMFS_MNT/bench-page" ;;
+	direct) echo "$SHMFS_MNT/bench-direct" ;;
 	pll) echo "$PLL_MNT/bench" ;;
 	esac
 }
 small_file() {
 	case "$1" in
 	tmpfs) echo "$TMPFS_MNT/small" ;;
-	shmfs) echo "$SHMFS_MNT/small" ;;
+	page) echo "$SHMFS_MNT/small-page" ;;
+	direct) echo "$SHMFS_MNT/small-direct" ;;
 	pll) echo "$PLL_MNT/small" ;;
 	esac
 }
@@ -311,7 +328,8 @@ start_round() {
 	SHMFS_PID=$!
 	wait_mount "$SHMFS_MNT" "$SHMFS_PID" shmfs
 	prefill tmpfs
-	prefill shmfs
+	prefill page
+	prefill direct
 	if [ "$PASSTHROUGH" = 1 ]; then
 		mkdir -p "$PLL_SRC"
 		"$PLL_BIN" -f -o "source=$PLL_SRC,cache=never" "$PLL_MNT" \
@@ -333,16 +351,30 @@ end_round() {
 	umount "$TMPFS_MNT"
 }
 
-# Data check (once per run): random bytes through dd must read back intact.
+# Data check (once per run): random bytes through dd must read back intact
+# from both zones. The page zone is compared twice: as cached, and after
+# dropping its cached pages (dd iflag=nocache count=0 = POSIX_FADV_DONTNEED on
+# the whole file), so that the second time the bytes come from the daemon.
 integrity_check() {
-	local src="$TMPFS_MNT/random" dst="$SHMFS_MNT/bench"
+	local src="$TMPFS_MNT/random" dst how ok=1
 	head -c "$FILE_BYTES" /dev/urandom >"$src"
-	dd if="$src" of="$dst" bs=1M conv=notrunc status=none
-	if cmp -s "$src" "$dst"; then
-		INTEGRITY="ok (64 MiB of random bytes written with dd read back identical)"
+	for dst in "$SHMFS_MNT/bench-page" "$SHMFS_MNT/bench-direct"; do
+		dd if="$src" of="$dst" bs=1M conv=notrunc status=none
+		for how in cached uncached; do
+			case "$dst:$how" in
+			*-direct:uncached) continue ;;
+			*:uncached) dd if="$dst" iflag=nocache count=0 status=none ;;
+			esac
+			if ! cmp -s "$src" "$dst"; then
+				ok=0
+				warn "integrity: $dst ($how) differs from what was written ($(cmp "$src" "$dst" 2>&1 | head -n 1))"
+			fi
+		done
+	done
+	if [ "$ok" = 1 ]; then
+		INTEGRITY="ok (64 MiB of random bytes written with dd read back identical from both zones; the page zone also after dropping its cache)"
 	else
 		INTEGRITY="FAILED"
-		warn "integrity: $dst differs from what was written ($(cmp "$src" "$dst" 2>&1 | head -n 1))"
 	fi
 	rm -f "$src"
 }
@@ -352,9 +384,13 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem_total=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 echo "shmfs benchmark  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "machine : $(nproc) CPUs (${cpu_model:-unknown}), $mem_total, kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
-echo "shmfs   : $("$SHMFS" -V | tr '\n' ' ')(workers = 2, backend anon, zone 128M, file ${FILE_SIZE_MB} MiB)"
+echo "shmfs   : $("$SHMFS" -V | tr '\n' ' ')(one mount, workers = 2, backend anon, zones 128M, file ${FILE_SIZE_MB} MiB)"
+echo "modes   : page = zone bench-page (cache = page: page cache, keep_cache, write-through)"
+echo "          direct = zone bench-direct (cache = direct: direct_io, parallel direct writes)"
+echo "          open loop on the 4K zones small-page / small-direct; shmfs -t -c says:"
+sed 's/^/            /' "$WORK/zones.txt"
 echo "tools   : $(fio --version), python3 $(python3 -c 'import platform; print(platform.python_version())')"
-echo "fio     : psync, direct=0 (shmfs zones are direct_io anyway), runtime ${RUNTIME}s time_based, norandommap; dd x${DD_REPS} per round; open loop ${RUNTIME}s"
+echo "fio     : psync, direct=0 (buffered; a direct zone is direct_io anyway), runtime ${RUNTIME}s time_based, norandommap; dd x${DD_REPS} per round; open loop ${RUNTIME}s"
 if [ "$PIN" = 1 ]; then
 	echo "CPUs    : --pin: fio, dd and the open loop run under 'taskset -c $PIN_CPU'; shmfs' master and workers, passthrough_ll and the kernel are NOT pinned"
 else
@@ -372,7 +408,7 @@ t_start=$(date +%s)
 for rnd in $(seq "$ROUNDS"); do
 	log "round $rnd/$ROUNDS"
 	start_round
-	targets=(tmpfs shmfs)
+	targets=(tmpfs page direct)
 	[ "$PASSTHROUGH" = 1 ] && targets+=(pll)
 	if [ $((rnd % 2)) = 0 ]; then
 		rev=()
@@ -400,7 +436,8 @@ else
 	python3 "$REPORT" table "$RAW"
 fi
 echo
-echo "ratio = shmfs / tmpfs per round (higher is better for shmfs; 1.00 = same)."
+echo "page = shmfs zone with cache = page, direct = zone with cache = direct, both on the same mount."
+echo "ratio = shmfs / tmpfs per round, for each mode (higher is better for shmfs; 1.00 = same)."
 echo "data check: $INTEGRITY"
 if [ -s "$WORK/shmfs.log" ]; then
 	echo "shmfs log: $(grep -c . "$WORK/shmfs.log") lines, $(grep -ciE 'warn|error|fail' "$WORK/shmfs.log" || true) mentioning warn/error/fail"
