@@ -128,6 +128,10 @@ static void fail(struct parser *p, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
+	/* Values are quoted back: a control byte must not reach a terminal. */
+	for (char *c = p->err; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 }
 
 static void fail_nomem(struct parser *p)

@@ -137,6 +137,8 @@ static const struct config_case cases[] = {
 	 "t.ini:2: pid: \"shmfs.pid\" is not an absolute path"},
 	{"pid_file_is_not_a_zone_key", "[zone:a]\nsize = 1\npid = /x\n",
 	 -EINVAL, "t.ini:3: unknown key \"pid\" in [zone:a]"},
+	{"control_bytes_are_not_quoted_back", "[zone:a]\nsize = 1\x1b[2J\n",
+	 -EINVAL, "t.ini:2: size: \"1?[2J\" is not a size"},
 	{"unknown_cache_mode_is_refused", "[zone:x]\ncache = writeback\n",
 	 -EINVAL,
 	 "t.ini:2: cache: \"writeback\" is not a cache mode (page, direct)"},
