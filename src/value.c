@@ -201,21 +201,21 @@ static int lookup_result(int ret, bool found)
 	return -ret;
 }
 
-int shmfs_value_uid(const char *s, uid_t *out)
+/*
+ * A user (group false) or group name or number as a 32-bit id. The
+ * getpwnam_r/getgrnam_r buffer grows on ERANGE, up to LOOKUP_BUF_MAX.
+ */
+static int lookup_id(const char *s, bool group, uint32_t *out)
 {
-	_Static_assert(sizeof(uid_t) == sizeof(uint32_t), "uid_t is 32 bits");
-	struct passwd pw, *res = NULL;
-	size_t len = lookup_buf_size(_SC_GETPW_R_SIZE_MAX);
+	size_t len = lookup_buf_size(group ? _SC_GETGR_R_SIZE_MAX
+					   : _SC_GETPW_R_SIZE_MAX);
+	struct passwd pw, *pwres = NULL;
+	struct group gr, *grres = NULL;
 	char *buf = NULL;
-	uint32_t id;
 	int ret;
 
-	if (all_digits(s)) {
-		ret = parse_id(s, &id);
-		if (ret == 0)
-			*out = (uid_t)id;
-		return ret;
-	}
+	if (all_digits(s))
+		return parse_id(s, out);
 	if (*s == '\0')
 		return -EINVAL;
 	for (;;) {
@@ -226,52 +226,38 @@ int shmfs_value_uid(const char *s, uid_t *out)
 			return -ENOMEM;
 		}
 		buf = nbuf;
-		ret = getpwnam_r(s, &pw, buf, len, &res);
+		ret = group ? getgrnam_r(s, &gr, buf, len, &grres)
+			    : getpwnam_r(s, &pw, buf, len, &pwres);
 		if (ret != ERANGE || len >= LOOKUP_BUF_MAX)
 			break;
 		len *= 2;
 	}
-	ret = lookup_result(ret, res != NULL);
+	ret = lookup_result(ret, group ? grres != NULL : pwres != NULL);
 	if (ret == 0)
-		*out = pw.pw_uid;
+		*out = group ? gr.gr_gid : pw.pw_uid;
 	free(buf);
+	return ret;
+}
+
+int shmfs_value_uid(const char *s, uid_t *out)
+{
+	_Static_assert(sizeof(uid_t) == sizeof(uint32_t), "uid_t is 32 bits");
+	uint32_t id;
+	int ret = lookup_id(s, false, &id);
+
+	if (ret == 0)
+		*out = id;
 	return ret;
 }
 
 int shmfs_value_gid(const char *s, gid_t *out)
 {
 	_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
-	struct group gr, *res = NULL;
-	size_t len = lookup_buf_size(_SC_GETGR_R_SIZE_MAX);
-	char *buf = NULL;
 	uint32_t id;
-	int ret;
+	int ret = lookup_id(s, true, &id);
 
-	if (all_digits(s)) {
-		ret = parse_id(s, &id);
-		if (ret == 0)
-			*out = (gid_t)id;
-		return ret;
-	}
-	if (*s == '\0')
-		return -EINVAL;
-	for (;;) {
-		char *nbuf = realloc(buf, len);
-
-		if (!nbuf) {
-			free(buf);
-			return -ENOMEM;
-		}
-		buf = nbuf;
-		ret = getgrnam_r(s, &gr, buf, len, &res);
-		if (ret != ERANGE || len >= LOOKUP_BUF_MAX)
-			break;
-		len *= 2;
-	}
-	ret = lookup_result(ret, res != NULL);
 	if (ret == 0)
-		*out = gr.gr_gid;
-	free(buf);
+		*out = id;
 	return ret;
 }
 

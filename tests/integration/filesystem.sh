@@ -508,16 +508,8 @@ sysv_segments_are_marked_for_removal_while_mounted() {
 		"ipcs -m -p: $(ipcs -m -p)"
 }
 
-unmount_stops_the_daemon_with_status_0() {
-	stop_daemon "$MNT" "$DAEMON_PID"
-}
 
-if ! start_daemon "$CONF" "$MNT" 2>"$WORK/start.err"; then
-	echo "not ok - daemon_mounts_the_zones"
-	sed 's/^/#   /' "$WORK/start.err"
-	exit 1
-fi
-echo "ok - daemon_mounts_the_zones ($BACKEND, cache $CACHE)"
+mount_or_bail "$CONF" "$MNT" "$BACKEND, cache $CACHE"
 wait_for_workers "$DAEMON_PID" 2 || true
 
 run_test zones_start_empty

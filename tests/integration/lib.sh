@@ -234,6 +234,23 @@ start_daemon() {
 	wait_mounted "$mnt" "$DAEMON_PID" "$DAEMON_LOG"
 }
 
+# mount_or_bail CONF MNT [NOTE]: starts the daemon that the whole script
+# tests; if it cannot mount, says why and ends the script, since no test
+# could run.
+mount_or_bail() {
+	if ! start_daemon "$1" "$2" 2>"$WORK/start.err"; then
+		echo "not ok - daemon_mounts_the_zones"
+		sed 's/^/#   /' "$WORK/start.err"
+		exit 1
+	fi
+	echo "ok - daemon_mounts_the_zones${3:+ ($3)}"
+}
+
+# The script's daemon (at $MNT, $DAEMON_PID) ends with 0 on fusermount3 -u.
+unmount_stops_the_daemon_with_status_0() {
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
 # stop_daemon MNT PID: fusermount3 -u, then requires the daemon to exit 0
 # within the deadline, leaving no mount and none of its workers.
 stop_daemon() {

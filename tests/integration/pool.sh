@@ -144,9 +144,6 @@ a_write_is_visible_at_once_to_many_readers() {
 	done
 }
 
-unmount_stops_the_daemon_with_status_0() {
-	stop_daemon "$MNT" "$DAEMON_PID"
-}
 
 more_than_one_worker_served_requests() {
 	local lines busy
@@ -188,12 +185,7 @@ auto_workers_is_one_per_online_cpu() {
 	stop_daemon "$mnt" "$DAEMON_PID"
 }
 
-if ! start_daemon "$CONF" "$MNT" 2>"$WORK/start.err"; then
-	echo "not ok - daemon_mounts_the_zones"
-	sed 's/^/#   /' "$WORK/start.err"
-	exit 1
-fi
-echo "ok - daemon_mounts_the_zones"
+mount_or_bail "$CONF" "$MNT"
 
 run_test ini_workers_gives_that_many_worker_children
 run_test master_is_named_shmfs_and_workers_shmfs_worker

@@ -185,16 +185,8 @@ PY
 }
 
 write_conf 2 "keep 8K" "grow 4K direct" "shrink 8K" "gone 4K"
-if ! start_daemon "$CONF" "$MNT" 2>"$WORK/start.err"; then
-	echo "not ok - daemon_mounts_the_zones"
-	sed 's/^/#   /' "$WORK/start.err"
-	exit 1
-fi
-echo "ok - daemon_mounts_the_zones"
+mount_or_bail "$CONF" "$MNT"
 
-unmount_stops_the_daemon_with_status_0() {
-	stop_daemon "$MNT" "$DAEMON_PID"
-}
 
 run_test_here a_reload_keeps_adds_drops_and_resizes_zones
 run_test_here an_invalid_file_is_reported_and_changes_nothing

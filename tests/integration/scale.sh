@@ -82,16 +82,8 @@ statfs_adds_up_every_zone() {
 	((free <= total)) || fail "free $free > total $total"
 }
 
-unmount_stops_the_daemon_with_status_0() {
-	stop_daemon "$MNT" "$DAEMON_PID"
-}
 
-if ! start_daemon "$CONF" "$MNT" 2>"$WORK/start.err"; then
-	echo "not ok - daemon_mounts_the_zones"
-	sed 's/^/#   /' "$WORK/start.err"
-	exit 1
-fi
-echo "ok - daemon_mounts_the_zones ($((NZONES + 1)) zones)"
+mount_or_bail "$CONF" "$MNT" "$((NZONES + 1)) zones"
 
 run_test all_zones_are_listed_once_in_order
 run_test every_zone_is_found_by_name

@@ -229,12 +229,7 @@ a_master_killed_outright_takes_its_workers_with_it() {
 	assert_not_mounted "$mnt"
 }
 
-if ! start_daemon "$CONF" "$MNT" 2>"$WORK/start.err"; then
-	echo "not ok - daemon_mounts_the_zones"
-	sed 's/^/#   /' "$WORK/start.err"
-	exit 1
-fi
-echo "ok - daemon_mounts_the_zones"
+mount_or_bail "$CONF" "$MNT"
 
 run_test_here a_killed_worker_is_logged_and_replaced_within_a_second
 run_test_here a_worker_that_keeps_dying_is_restarted_at_most_once_a_second
