@@ -18,7 +18,8 @@
 #   be alive and every zone intact;
 # - concurrent processes: four writers on disjoint regions of one zone while
 #   another process appends to a second zone, each checked against its own
-#   model; and two appenders whose records must never interleave.
+#   model; two appenders whose records must never interleave; and four
+#   processes that each write their own page and read it straight back.
 #
 # The random operations come from a seed that is printed; rerun a failure with
 # SHMFS_MODEL_SEED=SEED. SHMFS_MODEL_OPS sets the operations per zone.
@@ -85,6 +86,7 @@ cat >"$MODEL" <<'PY'
     model.py sha PATH
     model.py concurrent SEED OPS PATH CAPACITY APPEND_PATH APPEND_CAPACITY
     model.py appenders SEED PATH CAPACITY
+    model.py readback SEED PATH CAPACITY NPROC ITERATIONS
 """
 import ctypes
 import errno
@@ -748,6 +750,39 @@ def appenders(seed, path, cap):
     return 0
 
 
+def reader_writer(seed, i, path, iters):
+    """Writes 100 bytes into its own page and reads them straight back."""
+    rng = random.Random("%s:readback:%d" % (seed, i))
+    off = PAGE * (i + 1) + 10
+    fd = os.open(path, os.O_RDWR)
+    wrong = []
+    before = bytes(100)
+    for k in range(iters):
+        data = rng.randbytes(100)
+        same("process %d iteration %d: pwrite(100, %d)" % (i, k, off), attempt(os.pwrite, fd, data, off), 100)
+        got = os.pread(fd, 100, off)
+        if got != data:
+            wrong.append("iteration %d: pread(100, %d) got %s%s, expected %s (the next read: %s)" % (
+                k, off, show(got), " (the bytes before this write)" if got == before else "",
+                show(data), "right" if os.pread(fd, 100, off) == data else "still wrong"))
+        before = data
+    os.close(fd)
+    if wrong:
+        raise Mismatch("process %d: %d of %d reads right after its own pwrite were wrong; first: %s" % (
+            i, len(wrong), iters, "; ".join(wrong[:3])))
+
+
+def readback(seed, path, cap, nproc, iters):
+    """NPROC processes, each on its own page of a full-length zone (page
+    aligned, adjacent): every read right after a write must return it."""
+    os.truncate(path, 0)
+    os.truncate(path, cap)
+    if run_children([(reader_writer, (seed, i, path, iters)) for i in range(nproc)]):
+        return 1
+    print("%d processes x %d write-then-read on adjacent pages: all read back" % (nproc, iters))
+    return 0
+
+
 def main(argv):
     cmd = argv[1]
     try:
@@ -762,6 +797,8 @@ def main(argv):
             return concurrent(argv[2], int(argv[3]), argv[4], int(argv[5]), argv[6], int(argv[7]), argv[8])
         if cmd == "appenders":
             return appenders(argv[2], argv[3], int(argv[4]))
+        if cmd == "readback":
+            return readback(argv[2], argv[3], int(argv[4]), int(argv[5]), int(argv[6]))
     except Mismatch as e:
         print("MISMATCH: %s" % e, file=sys.stderr)
         return 1
@@ -837,20 +874,24 @@ two_appenders_never_split_or_overwrite_each_others_records() {
 		"${CAPACITY[sysv-page-64k]}"
 }
 
+# Four processes, each writing its own page and reading it straight back,
+# while the others do the same on the pages next to it: a read must never
+# return what was there before the process's own write, in either cache mode.
+own_writes_read_back_while_others_write_nearby_pages_page_cache() {
+	python3 "$MODEL" readback "$SEED" "$MNT/sysv-page-64k" \
+		"${CAPACITY[sysv-page-64k]}" 4 10000
+}
+
+own_writes_read_back_while_others_write_nearby_pages_direct() {
+	python3 "$MODEL" readback "$SEED" "$MNT/anon-direct-64k" \
+		"${CAPACITY[anon-direct-64k]}" 4 10000
+}
+
 the_daemon_and_its_workers_are_all_still_alive() {
 	daemon_is_healthy
 }
 
-unmount_stops_the_daemon_with_status_0() {
-	stop_daemon "$MNT" "$DAEMON_PID"
-}
-
-if ! start_daemon "$CONF" "$MNT" 2>"$WORK/start.err"; then
-	echo "not ok - daemon_mounts_the_zones"
-	sed 's/^/#   /' "$WORK/start.err"
-	exit 1
-fi
-echo "ok - daemon_mounts_the_zones"
+mount_or_bail "$CONF" "$MNT"
 wait_for_workers "$DAEMON_PID" 4 || true
 PROCESSES=$(daemon_processes)
 
@@ -861,6 +902,8 @@ run_test edge_offsets_and_lengths_give_exact_results
 run_test the_daemon_survived_the_edges_and_every_zone_is_intact
 run_test four_writers_on_disjoint_regions_and_an_appender_match_their_models
 run_test two_appenders_never_split_or_overwrite_each_others_records
+run_test own_writes_read_back_while_others_write_nearby_pages_page_cache
+run_test own_writes_read_back_while_others_write_nearby_pages_direct
 run_test the_daemon_and_its_workers_are_all_still_alive
 run_test_here unmount_stops_the_daemon_with_status_0
 run_test nothing_is_left_behind
