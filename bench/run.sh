@@ -25,7 +25,7 @@ PASSTHROUGH=0
 RAW_OUT=""
 
 usage() {
-	sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -193,9 +193,10 @@ cache = direct
 EOF
 "$SHMFS" -t -c "$WORK/shmfs.ini" >"$WORK/zones.txt" ||
 	die "shmfs -t rejected the benchmark configuration"
-grep -Eq '^bench-page +anon +page ' "$WORK/zones.txt" &&
-	grep -Eq '^bench-direct +anon +direct ' "$WORK/zones.txt" ||
+if ! grep -Eq '^bench-page +anon +page ' "$WORK/zones.txt" ||
+	! grep -Eq '^bench-direct +anon +direct ' "$WORK/zones.txt"; then
 	die "shmfs -t does not show the expected cache modes: $(cat "$WORK/zones.txt")"
+fi
 
 PLL_NOTE=""
 if [ "$PASSTHROUGH" = 1 ]; then
