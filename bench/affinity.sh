@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bench/affinity.sh [ROUNDS]: does cpu_affinity help? 4 KiB random direct
+# reads (fio psync, 3 s) from 1 and 2 processes, with the workers unpinned
+# (cpu_affinity = off) and pinned (auto: worker i on CPU i), alternating,
+# ROUNDS times (default 3); prints the median IOPS of each. fio itself is
+# never pinned. Leaves nothing mounted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}
+SHMFS=${SHMFS:-build/src/shmfs}
+[[ -x $SHMFS ]] || ninja -C build >/dev/null
+command -v fio >/dev/null || apt-get install -y -qq fio >/dev/null
+
+work=$(mktemp -d /tmp/shmfs-affinity.XXXXXX)
+pid=""
+cleanup() {
+	fusermount3 -u -q "$work/mnt" 2>/dev/null || umount -l "$work/mnt" 2>/dev/null || true
+	[[ -z $pid ]] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; } || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir "$work/mnt"
+
+run() { # AFFINITY JOBS: prints IOPS
+	printf '[shmfs]\nworkers = 2\ncpu_affinity = %s\n[zone:d]\nsize = 128M\ncache = direct\n' \
+		"$1" >"$work/shmfs.ini"
+	"$SHMFS" -f -c "$work/shmfs.ini" "$work/mnt" 2>/dev/null &
+	pid=$!
+	until mountpoint -q "$work/mnt"; do sleep 0.01; done
+	dd if=/dev/zero of="$work/mnt/d" bs=1M count=64 status=none
+	fio --name=r --filename="$work/mnt/d" --size=64M --rw=randread --bs=4k \
+		--ioengine=psync --runtime=3 --time_based --numjobs="$2" \
+		--group_reporting --invalidate=0 --create_on_open=0 \
+		--allow_file_create=0 --fallocate=none --file_append=0 \
+		--output-format=json 2>/dev/null |
+		python3 -c 'import json, sys; print(int(json.load(sys.stdin)["jobs"][0]["read"]["iops"]))'
+	fusermount3 -u "$work/mnt"
+	wait "$pid"
+	pid=""
+}
+
+declare -A res
+for ((r = 0; r < ROUNDS; r++)); do
+	for a in off auto; do
+		for j in 1 2; do
+			res[$a.$j]+="$(run "$a" "$j") "
+		done
+	done
+done
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+echo "cpu_affinity  1 process  2 processes   (median IOPS of $ROUNDS rounds; $(nproc) CPUs)"
+for a in off auto; do
+	printf '%-12s  %9s  %11s\n' "$a" "$(median "${res[$a.1]}")" "$(median "${res[$a.2]}")"
+done
