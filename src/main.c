@@ -53,18 +53,6 @@ static int send_signal(const struct shmfs_config *cfg, int sig)
 	return SHMFS_EXIT_USAGE;
 }
 
-/* -w N, or -w auto: one per online CPU. */
-static unsigned workers_of(unsigned workers)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (workers != 0)
-		return workers;
-	if (cpus < 1)
-		return 1;
-	return cpus > SHMFS_WORKERS_MAX ? SHMFS_WORKERS_MAX : (unsigned)cpus;
-}
-
 int main(int argc, char **argv)
 {
 	struct shmfs_config cfg = {0};
@@ -145,7 +133,8 @@ int main(int argc, char **argv)
 	struct shmfs_master_opts opts = {
 		.mountpoint = mountpoint,
 		.config = config ? config : cli.config,
-		.workers = cli.workers_set ? workers_of(cli.workers) : 0,
+		.workers_set = cli.workers_set,
+		.workers = cli.workers,
 		.foreground = cli.foreground,
 		.debug = cli.debug,
 		.fuse_args = &cli.fuse_args,

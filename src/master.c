@@ -113,7 +113,7 @@ static void configure_pool(struct master *m)
 {
 	const struct shmfs_config *cfg = &m->cfg;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned n = m->opts->workers ? m->opts->workers : cfg->workers;
+	unsigned n = m->opts->workers_set ? m->opts->workers : cfg->workers;
 
 	if (n == 0) /* auto: one per online CPU */
 		n = cpus < 1		       ? 1
@@ -145,8 +145,9 @@ static void invalidate(struct master *m, char **gone, size_t ngone,
 	struct fuse_session *se = m->pool.se;
 
 	for (size_t i = 0; i < ngone; i++)
-		fuse_lowlevel_notify_inval_entry(se, FUSE_ROOT_ID, gone[i],
-						 strlen(gone[i]));
+		if (gone[i] != NULL) /* NULL: strdup failed; ls may lag */
+			fuse_lowlevel_notify_inval_entry(
+				se, FUSE_ROOT_ID, gone[i], strlen(gone[i]));
 	for (size_t i = 0; i < tab->nzones; i++)
 		if (tab->entries[i].changed)
 			fuse_lowlevel_notify_inval_inode(

@@ -22,7 +22,8 @@ enum {
 struct shmfs_master_opts {
 	const char *mountpoint; /* absolute: the daemon leaves its cwd */
 	const char *config;	/* -c, read again on reload; NULL: default */
-	unsigned workers;	/* -w; 0: the configuration's */
+	bool workers_set;	/* -w given: it overrides "workers" */
+	unsigned workers;	/* -w: 1..256, or 0 for auto */
 	bool foreground;
 	bool debug;
 	struct fuse_args *fuse_args; /* mount options, for fuse_session_new */
