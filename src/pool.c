@@ -2,9 +2,10 @@
 /*
  * The pool of workers, kept whole by the master in the manner of nginx's
  * ngx_process_cycle.c: a worker that dies is logged with its decoded status
- * and forked again into its slot, but never sooner than a second after that
- * slot's last start (as s6-supervise), so a worker that dies at once does
- * not spin the machine.
+ * and forked again into its slot at once; but a slot whose workers keep
+ * dying within a second of their start is restarted at most once a second
+ * (as s6-supervise), so a worker that dies at once does not spin the
+ * machine.
  */
 #include <errno.h>
 #include <signal.h>
@@ -123,6 +124,11 @@ bool shmfs_pool_reap(struct shmfs_pool *pool, bool stopping)
 		if (slot < 0)
 			continue;
 		pool->pids[slot] = 0;
+		/* Died within a second of its start: one more quick death. */
+		if (shmfs_pool_now() - pool->started[slot] < RESPAWN_DELAY_NS)
+			pool->quick_deaths[slot]++;
+		else
+			pool->quick_deaths[slot] = 0;
 		answer_orphan(pool, slot);
 		atomic_store(&pool->fs->tab->region->workers[slot].pid, 0);
 		if (WIFEXITED(status) &&
@@ -144,7 +150,14 @@ long long shmfs_pool_respawn(struct shmfs_pool *pool)
 	for (unsigned i = 0; i < pool->nworkers; i++) {
 		if (pool->pids[i] != 0)
 			continue;
-		long long left = pool->started[i] + RESPAWN_DELAY_NS - t;
+		/*
+		 * A worker killed once is replaced at once; one that keeps
+		 * dying right after its start, at most once a second.
+		 */
+		long long left =
+			pool->quick_deaths[i] < 2
+				? 0
+				: pool->started[i] + RESPAWN_DELAY_NS - t;
 		if (left <= 0 && spawn(pool, i) == 0) {
 			atomic_fetch_add(&pool->fs->tab->region->respawns, 1);
 			continue;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The fork-pool as the master sees it: one slot per worker, forked,
- * reaped, replaced (at most once a second per slot) and stopped.
+ * reaped, replaced (at once, or at most once a second for a slot whose
+ * workers keep dying right after their start) and stopped.
  */
 #ifndef SHMFS_POOL_H
 #define SHMFS_POOL_H
@@ -22,6 +23,8 @@ struct shmfs_pool {
 	int pidfd; /* the master's locked pid file: closed in workers */
 	pid_t pids[SHMFS_WORKERS_MAX];	      /* 0: slot empty */
 	long long started[SHMFS_WORKERS_MAX]; /* monotonic ns of last fork */
+	/* Deaths in a row within a second of their start; 2+ throttles. */
+	unsigned quick_deaths[SHMFS_WORKERS_MAX];
 };
 
 /* Monotonic nanoseconds. */
@@ -37,8 +40,9 @@ int shmfs_pool_start(struct shmfs_pool *pool);
 bool shmfs_pool_reap(struct shmfs_pool *pool, bool stopping);
 
 /*
- * Forks workers into empty slots whose last start is a second old; returns
- * the nanoseconds until the next one may start, or -1 if none waits.
+ * Forks workers into empty slots, at once unless the slot's workers keep
+ * dying right after their start (then once its last start is a second
+ * old); returns the nanoseconds until the next one may start, or -1.
  */
 long long shmfs_pool_respawn(struct shmfs_pool *pool);
 

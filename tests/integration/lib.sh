@@ -26,6 +26,7 @@ DAEMON_PID=""
 CURRENT_TEST="" # process group of the test running now
 DAEMON_LOG=""
 EXIT_STATUS=""
+TEST_FAILED=0 # set by fail: run_test_here's functions run without errexit
 
 # ---------------------------------------------------------------- set-up
 
@@ -346,6 +347,7 @@ cleanup() {
 # fail MESSAGE...: states why a check failed; returns 1.
 fail() {
 	echo "$*" >&2
+	TEST_FAILED=1
 	return 1
 }
 
@@ -434,9 +436,15 @@ clean_up_after_test() {
 
 # run_test_here NAME: like run_test but in this shell, for checks that wait
 # on a daemon this shell started. NAME must return 1 on failure itself.
+#
+# Called as "$name" || rc=$?, NAME runs without errexit (bash ignores it in a
+# function called from a || list), so a failed check must not rely on it:
+# every check goes through fail (or an assert_*), which sets TEST_FAILED.
 run_test_here() {
 	local name=$1 out="$WORK/.test.out" rc=0
+	TEST_FAILED=0
 	"$name" >"$out" 2>&1 </dev/null || rc=$?
+	((TEST_FAILED == 0)) || ((rc != 0)) || rc=1
 	report "$name" "$rc" "$out"
 }
 

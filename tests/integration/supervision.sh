@@ -53,24 +53,29 @@ a_killed_worker_is_logged_and_replaced_within_a_second() {
 }
 
 a_worker_that_keeps_dying_is_restarted_at_most_once_a_second() {
-	local i w before after
+	local w before after start elapsed most
 	before=$(log_count "killed by signal 9")
 	# Kill whatever serves, as soon as it appears, for 2.5 s.
-	for ((i = 0; i < 50; i++)); do
+	start=${EPOCHREALTIME/./}
+	while ((${EPOCHREALTIME/./} - start < 2500000)); do
 		for w in $(worker_pids "$DAEMON_PID"); do
 			kill -KILL "$w" 2>/dev/null || true
 		done
-		sleep 0.05
+		sleep 0.02
 	done
+	elapsed=$(((${EPOCHREALTIME/./} - start + 999999) / 1000000))
 	after=$(log_count "killed by signal 9")
-	# 2 slots, 2.5 s: the first kill of each, then at most one start a
-	# second per slot: (1 + 3) * 2 = 8 deaths at the very most.
-	(((after - before) <= 8)) ||
-		fail "$((after - before)) workers died in 2.5 s: restarted too fast"
-	(((after - before) >= 2)) || fail "no worker was killed"
+	# Per slot: two quick deaths are replaced at once, then one start a
+	# second at most: 3 + elapsed seconds, over 2 slots.
+	most=$((2 * (3 + elapsed)))
+	(((after - before) <= most)) ||
+		fail "$((after - before)) workers died in ${elapsed} s: restarted" \
+			"faster than once a second (at most $most)"
+	(((after - before) >= 4)) || fail "only $((after - before)) deaths"
 	wait_for_workers "$DAEMON_PID" 2
 	track_pid $(worker_pids "$DAEMON_PID")
 	assert_eq ok "$(fsop truncate "$MNT/data" 0)" "served again"
+	echo "$((after - before)) deaths in ${elapsed} s (at most $most)"
 }
 
 # Writers fill their own 256 KiB regions of data with a pattern per round;
@@ -144,10 +149,10 @@ PY
 	wait "$load" || status=$?
 	assert_eq 0 "$status" "load generator"
 	echo "killed $killed workers"
-	((killed >= 10)) || fail "only $killed workers killed"
+	((killed >= 6)) || fail "only $killed workers killed"
 	wait_for_workers "$DAEMON_PID" 2
 	track_pid $(worker_pids "$DAEMON_PID")
-	cat "$WORK/load.out"
+	cat "$WORK/load.out" # writer/reader, rounds, worst wait in seconds
 	awk '$3 > 1.0 { bad = 1; print "process " $1 " waited " $3 " s" }
 		END { exit bad }' "$WORK/load.out" || fail "a caller waited over 1 s"
 	python3 - "$MNT/data" "$WORK/load.out" <<'PY'
