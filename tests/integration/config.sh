@@ -116,6 +116,24 @@ G 1073741824
 T 1099511627776" "$(squeezed "$OUT" | sed '1d;$d' | cut -d" " -f1,4)" "sizes"
 }
 
+# Without -c the daemon reads /etc/shmfs/shmfs.ini if it exists. Only
+# where that file does not exist yet: the test makes it and removes it.
+etc_shmfs_ini_is_read_when_no_file_is_given() {
+	if [[ -e /etc/shmfs ]]; then
+		echo "# /etc/shmfs exists; not touching it"
+		return 0
+	fi
+	trap 'rm -rf /etc/shmfs' EXIT
+	mkdir /etc/shmfs
+	printf '[zone:from-etc]\nsize = 8K\n' >/etc/shmfs/shmfs.ini
+	run_shmfs -t
+	rm -rf /etc/shmfs
+	assert_eq 0 "$STATUS" "exit status ($ERR)"
+	assert_contains "$(squeezed "$OUT")" "from-etc anon page 8192"
+	assert_match '^1 zone, 8192 bytes' "$(squeezed "$OUT" | tail -n 1)" \
+		"footer"
+}
+
 built_in_default_is_the_repository_shmfs_ini() {
 	if [[ -e /etc/shmfs/shmfs.ini ]]; then
 		echo "# /etc/shmfs/shmfs.ini exists; the built-in default is not used"
@@ -286,6 +304,7 @@ malformed_line_is_rejected() {
 run_test check_prints_the_zone_table
 run_test sizes_take_binary_suffixes_in_either_case_and_round_up_to_a_page
 run_test built_in_default_is_the_repository_shmfs_ini
+run_test etc_shmfs_ini_is_read_when_no_file_is_given
 run_test config_without_zones_mounts_an_empty_directory_with_a_warning
 run_test config_can_be_named_with_o_config
 run_test log_key_sends_messages_to_a_file
