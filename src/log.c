@@ -85,11 +85,6 @@ int shmfs_log_reopen(void)
 	return 0;
 }
 
-int shmfs_log_level(void)
-{
-	return log_max;
-}
-
 __attribute__((format(printf, 3, 0))) static void
 vlog(int level, int err, const char *fmt, va_list ap)
 {

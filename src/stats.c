@@ -73,8 +73,8 @@ static uint64_t get(const _Atomic uint64_t *v)
 	return atomic_load_explicit(v, memory_order_relaxed);
 }
 
-size_t shmfs_stats_render(const struct shmfs_zonetab *tab, char *buf,
-			  size_t cap)
+/* Renders the text into buf (at most cap bytes); returns its length. */
+static size_t render(const struct shmfs_zonetab *tab, char *buf, size_t cap)
 {
 	const struct shmfs_region *r = tab->region;
 	struct out o = {buf, cap, 0};
@@ -134,8 +134,7 @@ int shmfs_stats_open(struct shmfs_stats *stats, const struct shmfs_zonetab *tab,
 		if (!atomic_compare_exchange_strong(&s->owner, &free_slot,
 						    getpid()))
 			continue;
-		s->len = shmfs_stats_render(tab, s->text,
-					    stats->slot_size - sizeof(*s));
+		s->len = render(tab, s->text, stats->slot_size - sizeof(*s));
 		*fh = i;
 		return 0;
 	}

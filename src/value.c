@@ -274,17 +274,6 @@ int shmfs_value_log_level(const char *s, int *out)
 	return -EINVAL;
 }
 
-const char *shmfs_value_log_level_name(int level)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
-		if (log_levels[i].level == level)
-			return log_levels[i].name;
-	}
-	return NULL;
-}
-
 int shmfs_value_cpus(const char *s, unsigned short *cpus, unsigned max,
 		     unsigned *n)
 {

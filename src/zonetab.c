@@ -99,8 +99,6 @@ static int alloc_region(struct shmfs_zonetab *tab,
 		return err;
 
 	r = tab->region = tab->region_shm.addr;
-	r->magic = SHMFS_REGION_MAGIC;
-	r->nzones = tab->nzones;
 	if (prev == NULL) {
 		clock_gettime(CLOCK_REALTIME, &r->started);
 		r->next_ino = SHMFS_INO_ZONE0;

@@ -23,9 +23,6 @@ void shmfs_log_close(void);
 /* Reopens a log file (after rotation). Returns 0 or -errno. */
 int shmfs_log_reopen(void);
 
-/* The priority below which messages are dropped (LOG_DEBUG keeps all). */
-int shmfs_log_level(void);
-
 void shmfs_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -43,8 +43,4 @@ int shmfs_stats_read(struct shmfs_stats *stats, uint64_t fh, off_t off,
 /* Frees snapshot fh. */
 void shmfs_stats_release(struct shmfs_stats *stats, uint64_t fh);
 
-/* Renders the text into buf (at most cap bytes); returns its length. */
-size_t shmfs_stats_render(const struct shmfs_zonetab *tab, char *buf,
-			  size_t cap);
-
 #endif /* SHMFS_STATS_H */

@@ -50,10 +50,4 @@ int shmfs_value_cpus(const char *s, unsigned short *cpus, unsigned max,
 /* debug | info | notice | warn | error | alert, as syslog priorities. */
 int shmfs_value_log_level(const char *s, int *out);
 
-/*
- * The name of a syslog priority, as written in the ini file; NULL for one the
- * ini file cannot name (LOG_EMERG, LOG_CRIT).
- */
-const char *shmfs_value_log_level_name(int level);
-
 #endif /* SHMFS_VALUE_H */

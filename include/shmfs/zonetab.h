@@ -38,18 +38,13 @@ struct shmfs_worker_slot {
 
 /* The shared region: fixed-size records, no pointers. */
 struct shmfs_region {
-	uint64_t magic;
-	uint64_t nzones;
 	struct timespec started; /* the first mount, kept across reloads */
 	_Atomic uint64_t reloads;
 	_Atomic uint64_t respawns;
 	uint64_t next_ino; /* inode numbers are never reused */
 	struct shmfs_worker_slot workers[SHMFS_WORKERS_MAX];
-	struct shmfs_zone_meta zones[]; /* nzones records */
+	struct shmfs_zone_meta zones[]; /* one per zone of the table */
 };
-
-#define SHMFS_REGION_MAGIC 0x73686d6673726731ULL /* "shmfsrg1" */
-
 struct shmfs_zonetab_entry {
 	struct shmfs_zone zone; /* data and record as mapped here */
 	struct shmfs_shm shm;	/* how the data was allocated */

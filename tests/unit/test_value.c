@@ -259,8 +259,6 @@ static void log_levels_are_syslog_priorities_both_ways(void **state)
 		assert_int_equal(shmfs_value_log_level(cases[i].name, &level),
 				 0);
 		assert_int_equal(level, cases[i].level);
-		assert_string_equal(shmfs_value_log_level_name(cases[i].level),
-				    cases[i].name);
 	}
 }
 
@@ -273,8 +271,6 @@ static void unknown_log_level_is_invalid(void **state)
 	assert_int_equal(shmfs_value_log_level("DEBUG", &level), -EINVAL);
 	assert_int_equal(shmfs_value_log_level("", &level), -EINVAL);
 	assert_int_equal(level, -1);
-	assert_null(shmfs_value_log_level_name(LOG_EMERG));
-	assert_null(shmfs_value_log_level_name(LOG_CRIT));
 }
 
 static void cpu_affinity_is_off_auto_or_a_list_of_online_cpus(void **state)
