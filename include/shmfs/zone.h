@@ -32,8 +32,13 @@ struct shmfs_zone_meta {
 	uid_t uid;
 	gid_t gid;
 	struct timespec atime, mtime, ctime;
-	/* For /.stats: requests that reached a worker. */
-	_Atomic uint64_t reads, writes, bytes_in, bytes_out;
+	/*
+	 * For /.stats: requests that reached a worker. On a line of their
+	 * own, so that counting a read does not evict the length and lock
+	 * that every other worker's read of this zone loads.
+	 */
+	_Alignas(64) _Atomic uint64_t reads;
+	_Atomic uint64_t writes, bytes_in, bytes_out;
 };
 
 /* A process's view of a zone: where its bytes and its record are mapped. */

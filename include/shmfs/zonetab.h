@@ -20,9 +20,13 @@
 #include "shmfs/value.h"
 #include "shmfs/zone.h"
 
-/* One per worker process, written by its worker, read by the master. */
+/*
+ * One per worker process, written by its worker, read by the master. Each
+ * has its own cache line: a worker bumps its counters on every request and
+ * must not pull its neighbour's line away from it.
+ */
 struct shmfs_worker_slot {
-	_Atomic pid_t pid;
+	_Alignas(64) _Atomic pid_t pid;
 	_Atomic uint64_t requests; /* requests served */
 	/*
 	 * A worker on the shared descriptor (no clone) records the request it
