@@ -2,8 +2,8 @@
 /*
  * Command-line parsing with getopt_long. Mount options given with -o go to
  * libfuse untouched, except config=FILE, which is ours; shmfs always adds
- * default_permissions (the kernel enforces the zones' modes) and names
- * itself fsname=shmfs,subtype=shmfs.
+ * default_permissions (the kernel enforces the zones' modes) and nosuid,nodev
+ * (suid and dev are refused), and names itself fsname=shmfs,subtype=shmfs.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,7 +15,8 @@
 #include "shmfs/config.h"
 #include "shmfs/value.h"
 
-#define BASE_OPTS "default_permissions,fsname=shmfs,subtype=shmfs"
+/* nosuid,nodev: zone files are data; no one may run them setuid. */
+#define BASE_OPTS "default_permissions,nosuid,nodev,fsname=shmfs,subtype=shmfs"
 
 void shmfs_cli_usage(FILE *out)
 {
@@ -89,6 +90,14 @@ static int add_mount_opts(struct shmfs_cli *cli, const char *arg, char *err,
 				break;
 			}
 			continue;
+		}
+		if (strcmp(o, "suid") == 0 || strcmp(o, "dev") == 0) {
+			snprintf(err, errlen,
+				 "-o %s: shmfs always mounts nosuid,nodev "
+				 "(zone files hold data, not programs)",
+				 o);
+			res = -EINVAL;
+			break;
 		}
 		if (fuse_opt_add_arg(&cli->fuse_args, "-o") < 0 ||
 		    fuse_opt_add_arg(&cli->fuse_args, o) < 0) {

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -22,7 +23,7 @@
 
 _Static_assert(SHMFS_SIZE_MAX == (uint64_t)64 << 40, "messages say 64T");
 _Static_assert(SHMFS_WORKERS_MAX == 256, "messages say 1..256");
-_Static_assert(SHMFS_BACKEND_COUNT == 3, "messages name three backends");
+_Static_assert(SHMFS_BACKEND_COUNT == 4, "messages name four backends");
 
 #define IN_GLOBAL 1u
 #define IN_ZONE 2u
@@ -37,7 +38,7 @@ static const struct {
 			 "is not a number (1..256 or auto)",
 			 "is out of range (1..256 or auto)"},
 	[KEY_BACKEND] = {"backend", IN_GLOBAL | IN_ZONE,
-			 "is not a backend (anon, devzero, sysv)", NULL},
+			 "is not a backend (anon, devzero, sysv, memfd)", NULL},
 	[KEY_MODE] = {"mode", IN_GLOBAL | IN_ZONE, "is not an octal mode",
 		      "is out of range (max 07777)"},
 	[KEY_UID] = {"uid", IN_GLOBAL | IN_ZONE, "is not a user",
@@ -52,10 +53,14 @@ static const struct {
 		     "is not stderr, syslog or an absolute path", NULL},
 	[KEY_PID] = {"pid", IN_GLOBAL, "is not an absolute path", NULL},
 	[KEY_CACHE] = {"cache", IN_GLOBAL | IN_ZONE,
-		       "is not a cache mode (page, direct)", NULL},
+		       "is not a cache mode (page, direct, passthrough)", NULL},
 	[KEY_CPU_AFFINITY] = {"cpu_affinity", IN_GLOBAL,
 			      "is not off, auto or a list of CPU numbers",
 			      "names a CPU that is not online, or twice"},
+	[KEY_USER] = {"user", IN_GLOBAL, "is not a user",
+		      "is out of range (0..4294967294)"},
+	[KEY_GROUP] = {"group", IN_GLOBAL, "is not a group",
+		       "is out of range (0..4294967294)"},
 	[KEY_SIZE] = {"size", IN_ZONE, "is not a size",
 		      "is too large (max 64T)"},
 };
@@ -63,11 +68,12 @@ static const struct {
 static const char *const cache_names[] = {
 	[SHMFS_CACHE_PAGE] = "page",
 	[SHMFS_CACHE_DIRECT] = "direct",
+	[SHMFS_CACHE_PASSTHROUGH] = "passthrough",
 };
 
 const char *shmfs_config_cache_name(enum shmfs_cache cache)
 {
-	return cache <= SHMFS_CACHE_DIRECT ? cache_names[cache] : "?";
+	return cache <= SHMFS_CACHE_PASSTHROUGH ? cache_names[cache] : "?";
 }
 
 static int parse_cache(const char *value, enum shmfs_cache *cache)
@@ -120,6 +126,13 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 		break;
 	case KEY_MODE:
 		ret = shmfs_value_mode(value, z ? &z->mode : &cfg->mode);
+		if (ret == 0 && ((z ? z->mode : cfg->mode) & (S_ISUID | S_ISGID))) {
+			shmfs_config_fail(p, p->line,
+					  "mode: \"%s\" sets setuid or setgid: "
+					  "zone files hold data, not programs",
+					  value);
+			return;
+		}
 		break;
 	case KEY_UID:
 		ret = shmfs_value_uid(value, z ? &z->uid : &cfg->uid);
@@ -146,6 +159,13 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 			ret = -EINVAL;
 		else if (!(cfg->pid = strdup(value)))
 			ret = -ENOMEM;
+		break;
+	case KEY_USER:
+		ret = shmfs_value_user(value, &cfg->user, &cfg->group);
+		cfg->user_set = ret == 0;
+		break;
+	case KEY_GROUP:
+		ret = shmfs_value_gid(value, &p->group);
 		break;
 	case KEY_CACHE:
 		ret = parse_cache(value, z ? &z->cache : &cfg->cache);
@@ -223,6 +243,47 @@ static int handler(void *user, const char *section, const char *name,
 	return p->ret == 0;
 }
 
+/* user = and group = : the workers' ids. */
+static void resolve_user(struct parser *p)
+{
+	struct shmfs_config *cfg = p->cfg;
+	const int *line = p->global.key_line;
+
+	if (line[KEY_GROUP] && !line[KEY_USER])
+		shmfs_config_fail(p, line[KEY_GROUP], "group: needs user =");
+	else if (line[KEY_GROUP])
+		cfg->group = p->group;
+	else if (line[KEY_USER] && cfg->group == (gid_t)-1)
+		shmfs_config_fail(p, line[KEY_USER],
+				  "user: uid %u has no passwd entry: give "
+				  "group = too",
+				  (unsigned)cfg->user);
+}
+
+/*
+ * Passthrough needs a backing object that cannot grow past the zone: the
+ * kernel writes it for clients and would extend it past the end unseen. Of
+ * the backends only a memfd can be sealed against that, so a passthrough
+ * zone is a memfd unless the file says otherwise, and then it is an error.
+ */
+static void resolve_passthrough(struct parser *p, struct shmfs_zone_config *z,
+				const int *line)
+{
+	int at = line[KEY_BACKEND] ? line[KEY_BACKEND]
+				   : p->global.key_line[KEY_BACKEND];
+
+	if (z->cache != SHMFS_CACHE_PASSTHROUGH)
+		return;
+	if (!at)
+		z->backend = SHMFS_BACKEND_MEMFD;
+	else if (z->backend != SHMFS_BACKEND_MEMFD)
+		shmfs_config_fail(p, at,
+				  "[zone:%s]: cache = passthrough needs backend "
+				  "= memfd (only a memfd can be sealed so that "
+				  "a write past the end cannot grow the zone)",
+				  z->name);
+}
+
 /* Fills in zone defaults from [shmfs] and checks what needs every zone. */
 static void resolve(struct parser *p)
 {
@@ -230,6 +291,7 @@ static void resolve(struct parser *p)
 	uint64_t total = 0;
 	size_t i;
 
+	resolve_user(p);
 	for (i = 0; i < cfg->nzones && !p->ret; i++) {
 		struct shmfs_zone_config *z = &cfg->zones[i];
 		const int *line = p->zones[i].key_line;
@@ -255,6 +317,7 @@ static void resolve(struct parser *p)
 			z->gid = cfg->gid;
 		if (!line[KEY_CACHE])
 			z->cache = cfg->cache;
+		resolve_passthrough(p, z, line);
 	}
 }
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "shmfs/config.h"
 
@@ -24,6 +25,8 @@ enum key {
 	KEY_CACHE,
 	KEY_CPU_AFFINITY,
 	KEY_PID,
+	KEY_USER,
+	KEY_GROUP,
 	KEY_COUNT
 };
 
@@ -40,6 +43,7 @@ struct parser {
 	int line;     /* of the line last handed to inih */
 	bool pending; /* a key line went to inih, the handler has not seen it */
 	uint64_t page;
+	gid_t group; /* group =, applied once user = is known */
 	struct section global;
 	struct section *zones; /* parallel to cfg->zones */
 	size_t cap;

@@ -63,6 +63,16 @@ bool shmfs_fault_is(const char *point)
 	return find(point) != NULL;
 }
 
+bool shmfs_fault_take(const char *point)
+{
+	struct fault *f = find(point);
+
+	if (f == NULL || atomic_fetch_sub(f->budget, 1) <= 0)
+		return false;
+	shmfs_log_warn("fault injection: taking %s", point);
+	return true;
+}
+
 void shmfs_fault_point(const char *point)
 {
 	struct fault *f = find(point);

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdbool.h>
 
+#include "shmfs/file.h"
 #include "shmfs/log.h"
 
 enum dest { DEST_STDERR, DEST_SYSLOG, DEST_FILE };
@@ -28,11 +30,37 @@ static const char *const level_names[] = {
 	[LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
 };
 
+/* Who else writes the log file: workers under "user =" (see set_owner). */
+static bool owner_set;
+static uid_t owner_uid;
+static gid_t owner_gid;
+
+/*
+ * The log file is root's: never written through a link (see file.h). A
+ * root master hands it to the workers' user, as nginx does, so that they
+ * can open it again after rotation.
+ */
 static int open_file(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int fd = shmfs_file_open(path, O_WRONLY | O_APPEND | O_CREAT, 0640);
 
-	return fd < 0 ? -errno : fd;
+	if (fd >= 0 && owner_set && geteuid() == 0 &&
+	    fchown(fd, owner_uid, owner_gid) < 0) {
+		int err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+int shmfs_log_set_owner(uid_t uid, gid_t gid)
+{
+	owner_set = true;
+	owner_uid = uid;
+	owner_gid = gid;
+	if (log_dest != DEST_FILE || geteuid() != 0)
+		return 0;
+	return fchown(log_fd, uid, gid) < 0 ? -errno : 0;
 }
 
 int shmfs_log_open(const char *dest, int level, bool foreground)

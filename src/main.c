@@ -12,6 +12,7 @@
 
 #include "shmfs/cli.h"
 #include "shmfs/config.h"
+#include "shmfs/file.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
 #include "shmfs/pidfile.h"
@@ -43,8 +44,8 @@ static int send_signal(const struct shmfs_config *cfg, int sig)
 		shmfs_log_error("%s: pid %d is not a running shmfs", cfg->pid,
 				(int)pid);
 	else if (res < 0)
-		shmfs_log_sys(LOG_ERR, -res, "%s: no master to signal",
-			      cfg->pid);
+		shmfs_log_error("%s: no master to signal: %s", cfg->pid,
+				shmfs_file_strerror(res));
 	else if (kill(pid, sig) < 0)
 		shmfs_log_sys(LOG_ERR, errno, "kill(%d, %s) failed", (int)pid,
 			      strsignal(sig));
@@ -94,10 +95,16 @@ int main(int argc, char **argv)
 	}
 
 	int level = cli.debug ? LOG_DEBUG : cfg.log_level;
-	int res = shmfs_log_open(cli.foreground ? cfg.log : NULL, level, true);
+	/*
+	 * A log file is opened here, detached or not, so that a path that
+	 * cannot be written fails now, on the terminal, not after detaching.
+	 */
+	bool file = cfg.log != NULL && cfg.log[0] == '/';
+	int res = shmfs_log_open(cli.foreground || file ? cfg.log : NULL, level,
+				 true);
 	if (res < 0) {
-		shmfs_log_sys(LOG_ERR, -res, "%s: cannot open the log",
-			      cfg.log);
+		shmfs_log_error("%s: cannot open the log: %s", cfg.log,
+				shmfs_file_strerror(res));
 		goto out_config;
 	}
 	if (cfg.nzones == 0)
@@ -121,9 +128,13 @@ int main(int argc, char **argv)
 			shmfs_log_error("%s: held by pid %d: another shmfs?",
 					cfg.pid, (int)holder);
 			goto out_mountpoint;
+		} else if (res == -EPERM) {
+			shmfs_log_error("%s: owned by another user: refused",
+					cfg.pid);
+			goto out_mountpoint;
 		} else if (res < 0) {
-			shmfs_log_sys(LOG_ERR, -res, "%s: cannot lock",
-				      cfg.pid);
+			shmfs_log_error("%s: cannot lock: %s", cfg.pid,
+					shmfs_file_strerror(res));
 			goto out_mountpoint;
 		}
 	}

@@ -19,11 +19,15 @@
 #include "shmfs/fault.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
+#include "shmfs/passthrough.h"
 #include "shmfs/pidfile.h"
 #include "shmfs/pool.h"
 
 struct master {
 	const struct shmfs_master_opts *opts;
+	/* Why passthrough cannot be had (NULL: it can), and its errno. */
+	const char *no_passthrough;
+	int no_passthrough_err;
 	struct shmfs_config cfg; /* the running configuration, ours */
 	struct shmfs_fs fs;	 /* the session's userdata */
 	struct shmfs_stats stats;
@@ -58,11 +62,22 @@ fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
 	fuse_lines++;
 }
 
+/* True if some zone of tab asks for passthrough. */
+static bool wants_passthrough(const struct shmfs_zonetab *tab)
+{
+	for (size_t i = 0; i < tab->nzones; i++)
+		if (tab->entries[i].conf.cache == SHMFS_CACHE_PASSTHROUGH)
+			return true;
+	return false;
+}
+
 /*
  * Reads the first request, which must be INIT, and answers it here: the
  * negotiated connection then lives in the session every worker inherits.
+ * Passthrough is asked for in the reply if a zone wants it and the kernel
+ * offers it; otherwise m->no_passthrough says why.
  */
-static int handle_init(struct fuse_session *se)
+static int handle_init(struct master *m, struct fuse_session *se)
 {
 	struct fuse_buf buf = {.mem = NULL};
 	int res = fuse_session_receive_buf(se, &buf);
@@ -81,6 +96,10 @@ static int handle_init(struct fuse_session *se)
 		err = -EPROTO;
 		goto out;
 	}
+	if (!shmfs_passthrough_prepare(buf.mem, res,
+				       wants_passthrough(m->fs.tab),
+				       &m->no_passthrough))
+		m->no_passthrough_err = 0;
 	fuse_session_process_buf(se, &buf);
 	if (fuse_session_exited(se)) {
 		shmfs_log_error("FUSE INIT failed: the kernel refused the "
@@ -90,6 +109,75 @@ static int handle_init(struct fuse_session *se)
 out:
 	free(buf.mem);
 	return err;
+}
+
+/*
+ * Registers the memfd of every passthrough zone of tab that has no backing
+ * id yet. Where passthrough cannot be had, such zones run in page mode,
+ * keeping their fixed size, and one line says why.
+ */
+static void serve_passthrough(struct master *m, struct shmfs_zonetab *tab)
+{
+	struct fuse_session *se = m->pool.se;
+	size_t n = 0, fallback = 0;
+
+	if (m->no_passthrough == NULL && !shmfs_passthrough_negotiated())
+		m->no_passthrough = "the INIT reply could not ask for it";
+	for (size_t i = 0; i < tab->nzones; i++) {
+		struct shmfs_zonetab_entry *e = &tab->entries[i];
+
+		if (e->cache != SHMFS_CACHE_PASSTHROUGH || e->backing_id > 0)
+			continue;
+		int id = m->no_passthrough ? -EPERM
+			 : shmfs_fault_is("no_passthrough")
+				 ? -EPERM
+				 : shmfs_passthrough_open_backing(se, e->zone.fd);
+		if (id < 0 && m->no_passthrough == NULL) {
+			m->no_passthrough = "ioctl(FUSE_DEV_IOC_BACKING_OPEN) "
+					    "failed; it needs CAP_SYS_ADMIN in "
+					    "the initial user namespace";
+			m->no_passthrough_err = -id;
+		}
+		if (id < 0) {
+			e->cache = SHMFS_CACHE_PAGE;
+			fallback++;
+			continue;
+		}
+		e->backing_id = id;
+		n++;
+	}
+	if (fallback > 0 && m->no_passthrough_err)
+		shmfs_log_sys(LOG_WARNING, m->no_passthrough_err,
+			      "passthrough unavailable: %s: %zu zone%s served "
+			      "in page mode, fixed size kept",
+			      m->no_passthrough, fallback,
+			      fallback == 1 ? "" : "s");
+	else if (fallback > 0)
+		shmfs_log_warn("passthrough unavailable: %s: %zu zone%s served "
+			       "in page mode, fixed size kept",
+			       m->no_passthrough, fallback,
+			       fallback == 1 ? "" : "s");
+	if (n > 0)
+		shmfs_log_info("passthrough: %zu zone%s served by the kernel", n,
+			       n == 1 ? "" : "s");
+}
+
+/*
+ * After a reload: the backing ids of old's zones whose memory tab did not
+ * keep are closed (files open on them keep their memfd until closed).
+ */
+static void close_backings(struct master *m, const struct shmfs_zonetab *old,
+			   const struct shmfs_zonetab *tab)
+{
+	for (size_t i = 0; i < old->nzones; i++) {
+		const struct shmfs_zonetab_entry *e = &old->entries[i];
+		long k = shmfs_zonetab_find(tab, e->conf.name, e->namelen);
+
+		if (e->backing_id > 0 &&
+		    (k < 0 || tab->entries[k].backing_id != e->backing_id))
+			shmfs_passthrough_close_backing(m->pool.se,
+							e->backing_id);
+	}
 }
 
 /* Waits for the next event; returns the signal taken, or 0 on timeout. */
@@ -122,6 +210,20 @@ static void configure_pool(struct master *m)
 	m->pool.nworkers = n;
 	m->pool.ncpus = cfg->ncpus;
 	memcpy(m->pool.cpus, cfg->cpus, sizeof(m->pool.cpus));
+
+	/* As nginx: user = means something only to a master started as root. */
+	m->pool.user_set = cfg->user_set && geteuid() == 0;
+	m->pool.uid = cfg->user;
+	m->pool.gid = cfg->group;
+	if (cfg->user_set && !m->pool.user_set)
+		shmfs_log_warn("%s: user = is ignored: the master does not run "
+			       "as root, and workers keep its ids",
+			       cfg->file);
+	if (m->pool.user_set && shmfs_log_set_owner(cfg->user, cfg->group) < 0)
+		shmfs_log_sys(LOG_WARNING, errno,
+			      "fchown of the log to uid %u failed: workers "
+			      "cannot reopen it",
+			      (unsigned)cfg->user);
 }
 
 /* Points the session at a zone table and its stats arena. */
@@ -148,10 +250,15 @@ static void invalidate(struct master *m, char **gone, size_t ngone,
 		if (gone[i] != NULL) /* NULL: strdup failed; ls may lag */
 			fuse_lowlevel_notify_inval_entry(
 				se, FUSE_ROOT_ID, gone[i], strlen(gone[i]));
-	for (size_t i = 0; i < tab->nzones; i++)
-		if (tab->entries[i].changed)
-			fuse_lowlevel_notify_inval_inode(
-				se, tab->entries[i].ino, 0, 0);
+	for (size_t i = 0; i < tab->nzones; i++) {
+		const struct shmfs_zonetab_entry *e = &tab->entries[i];
+
+		if (e->renumbered) /* the name now leads to a new inode */
+			fuse_lowlevel_notify_inval_entry(
+				se, FUSE_ROOT_ID, e->conf.name, e->namelen);
+		else if (e->changed)
+			fuse_lowlevel_notify_inval_inode(se, e->ino, 0, 0);
+	}
 	fuse_lowlevel_notify_inval_inode(se, FUSE_ROOT_ID, 0, 0);
 }
 
@@ -211,6 +318,8 @@ static void reload(struct master *m)
 	}
 
 	shmfs_zonetab_adopt(tab, old);
+	serve_passthrough(m, tab);
+	close_backings(m, old, tab);
 	atomic_fetch_add(&tab->region->reloads, 1);
 	char **gone = gone_names(old, tab, &ngone);
 	shmfs_stats_destroy(&m->stats);
@@ -322,12 +431,15 @@ static int serve(struct master *m)
 	sigset_t set, old;
 	int ready = -1;
 
-	if (handle_init(m->pool.se) < 0)
+	if (handle_init(m, m->pool.se) < 0)
 		return SHMFS_EXIT_MOUNT;
+	serve_passthrough(m, m->fs.tab);
 	if (!opts->foreground) {
 		if (daemonize(&ready) < 0)
 			return SHMFS_EXIT_MOUNT;
-		shmfs_log_open(m->cfg.log, m->cfg.log_level, false);
+		/* A log file is open already (see main); syslog starts now. */
+		if (m->cfg.log == NULL || m->cfg.log[0] != '/')
+			shmfs_log_open(m->cfg.log, m->cfg.log_level, false);
 	}
 	if (opts->pidfd >= 0 && shmfs_pidfile_write(opts->pidfd) < 0) {
 		shmfs_log_sys(LOG_ERR, errno, "%s: cannot write the pid",
@@ -405,6 +517,8 @@ int shmfs_master_run(struct shmfs_config *cfg,
 			shmfs_log_error("cannot mount on %s", opts->mountpoint);
 		goto out_session;
 	}
+	if (shmfs_passthrough_install(m.pool.se) < 0)
+		m.no_passthrough = "fuse_session_custom_io failed";
 
 	status = serve(&m);
 	/* Unmount first so that nothing new arrives, then let workers go. */

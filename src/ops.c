@@ -14,6 +14,7 @@
 
 #include "shmfs/fault.h"
 #include "shmfs/ops.h"
+#include "shmfs/passthrough.h"
 #include "shmfs/zone.h"
 
 #define STATS_NAME ".stats"
@@ -318,7 +319,15 @@ static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 		goto out;
 
 	fi->fh = ino;
-	if (e->conf.cache == SHMFS_CACHE_PAGE) {
+	if (e->cache == SHMFS_CACHE_PASSTHROUGH) {
+		/* Always passthrough: the kernel never mixes modes on an inode. */
+		struct shmfs_fuse_open_out out;
+
+		shmfs_passthrough_open_out(&out, fi->fh, e->backing_id);
+		fuse_reply_buf(req, (const char *)&out, sizeof(out));
+		return;
+	}
+	if (e->cache == SHMFS_CACHE_PAGE) {
 		/*
 		 * Every change goes through this mount, so the kernel's cache
 		 * is never stale: keep it across opens.
@@ -404,7 +413,7 @@ static void shmfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 	(void)ino;
 	for (size_t i = 0; i < tab->nzones; i++)
-		used += shmfs_zone_length(&tab->entries[i].zone);
+		used += shmfs_zone_used(&tab->entries[i].zone);
 
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = page;

@@ -9,9 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "shmfs/file.h"
 #include "shmfs/pidfile.h"
 
 /* The pid written in fd's file, or 0. */
@@ -30,22 +33,46 @@ static pid_t read_pid(int fd)
 	return (pid_t)pid;
 }
 
+/* True if path still names the file open at fd (not unlinked or replaced). */
+static bool still_named(const char *path, int fd)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int shmfs_pidfile_lock(const char *path, int *fd, pid_t *holder)
 {
-	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-
 	*holder = 0;
-	if (f < 0)
-		return -errno;
-	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
-		int err = errno;
+	for (;;) {
+		struct stat st;
+		int f = shmfs_file_open(path, O_RDWR | O_CREAT, 0644);
 
-		*holder = read_pid(f);
+		if (f < 0)
+			return f;
+		/* Someone else's file in a shared directory: not ours to write. */
+		if (fstat(f, &st) < 0 || st.st_uid != geteuid()) {
+			close(f);
+			return -EPERM;
+		}
+		if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+			int err = errno;
+
+			*holder = read_pid(f);
+			close(f);
+			return -err;
+		}
+		/*
+		 * A master that was stopping unlinked the file between our
+		 * open and our lock: lock the path's new file instead.
+		 */
+		if (still_named(path, f)) {
+			*fd = f;
+			return 0;
+		}
 		close(f);
-		return -err;
 	}
-	*fd = f;
-	return 0;
 }
 
 int shmfs_pidfile_write(int fd)
@@ -70,11 +97,11 @@ void shmfs_pidfile_remove(const char *path, int fd)
 int shmfs_pidfile_read(const char *path, pid_t *pid)
 {
 	char proc[64], comm[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = shmfs_file_open(path, O_RDONLY, 0);
 	FILE *f;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	*pid = read_pid(fd);
 	close(fd);
 	if (*pid == 0)

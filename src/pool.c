@@ -17,6 +17,7 @@
 
 #include "shmfs/log.h"
 #include "shmfs/pool.h"
+#include "shmfs/privsep.h"
 #include "shmfs/worker.h"
 
 /* A worker that dies this soon after starting is restarted no faster. */
@@ -50,10 +51,18 @@ static int spawn(struct shmfs_pool *pool, unsigned slot)
 		return -err;
 	}
 	if (pid == 0) {
+		struct shmfs_worker_opts opts = {
+			.slot = slot,
+			.master = master,
+			.cpu = worker_cpu(pool, slot),
+			.user_set = pool->user_set,
+			.uid = pool->uid,
+			.gid = pool->gid,
+		};
+
 		if (pool->pidfd >= 0)
 			close(pool->pidfd);
-		shmfs_worker_run(pool->se, pool->fs, slot, master,
-				 worker_cpu(pool, slot));
+		shmfs_worker_run(pool->se, pool->fs, &opts);
 	}
 
 	pool->pids[slot] = pid;
@@ -69,9 +78,22 @@ static long find_slot(const struct shmfs_pool *pool, pid_t pid)
 	return -1;
 }
 
-static void log_exit(unsigned slot, pid_t pid, int status)
+static void log_exit(const struct shmfs_pool *pool, unsigned slot, pid_t pid,
+		     int status)
 {
-	if (WIFSIGNALED(status))
+	const struct shmfs_worker_slot *ws =
+		&pool->fs->tab->region->workers[slot];
+	char name[64];
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SHMFS_WORKER_SECCOMP) {
+		int nr = atomic_load(&ws->violation);
+
+		shmfs_log_error("worker %u (pid %d) made system call %d (%s), "
+				"which the seccomp filter denies: replaced",
+				slot, (int)pid, nr,
+				shmfs_privsep_syscall_name(nr, name,
+							   sizeof(name)));
+	} else if (WIFSIGNALED(status))
 		shmfs_log_error("worker %u (pid %d) killed by signal %d%s",
 				slot, (int)pid, WTERMSIG(status),
 				WCOREDUMP(status) ? " (core dumped)" : "");
@@ -136,7 +158,7 @@ bool shmfs_pool_reap(struct shmfs_pool *pool, bool stopping)
 			unmounted = true;
 		else if (!stopping &&
 			 !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-			log_exit(slot, pid, status);
+			log_exit(pool, slot, pid, status);
 	}
 	return unmounted;
 }

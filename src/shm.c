@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
@@ -14,6 +15,9 @@
 
 #include "shmfs/log.h"
 #include "shmfs/shm.h"
+
+/* memfd_create(2): names are at most 249 bytes (and a NUL). */
+#define MFD_NAME_MAX 250
 
 /* One line per failure: the zone, the call, the size and errno. */
 #define shm_fail(shm, err, fmt, ...)                                           \
@@ -104,10 +108,65 @@ static void sysv_free(struct shmfs_shm *shm)
 		shmfs_log_sys(LOG_ALERT, errno, "shmdt(%p) failed", shm->addr);
 }
 
+/*
+ * A memfd can be sealed: F_SEAL_GROW makes a write past the end fail (EPERM)
+ * even when the kernel writes it for a client (passthrough), where the
+ * daemon never sees the write to refuse it.
+ */
+static int memfd_alloc(struct shmfs_shm *shm)
+{
+	char name[MFD_NAME_MAX];
+	int fd, err;
+
+	snprintf(name, sizeof(name), "shmfs:%s",
+		 shm->label ? shm->label : "zone");
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		err = errno;
+		shm_fail(shm, err, "memfd_create(\"%s\") failed", name);
+		return -err;
+	}
+	if (ftruncate(fd, shm->size) < 0) {
+		err = errno;
+		shm_fail(shm, err, "ftruncate(memfd, %zu) failed", shm->size);
+		goto fail;
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) <
+	    0) {
+		err = errno;
+		shm_fail(shm, err, "fcntl(memfd, F_ADD_SEALS) failed%s", "");
+		goto fail;
+	}
+	void *p = mmap(NULL, shm->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		       0);
+	if (p == MAP_FAILED) {
+		err = errno;
+		shm_fail(shm, err, "mmap(memfd, MAP_SHARED, %zu) failed",
+			 shm->size);
+		goto fail;
+	}
+	shm->addr = p;
+	shm->fd = fd;
+	return 0;
+fail:
+	close(fd);
+	return -err;
+}
+
+static void memfd_free(struct shmfs_shm *shm)
+{
+	unmap(shm);
+	if (close(shm->fd) < 0)
+		shmfs_log_sys(LOG_ALERT, errno, "close(memfd %d) failed",
+			      shm->fd);
+	shm->fd = -1;
+}
+
 static const struct backend backends[SHMFS_BACKEND_COUNT] = {
 	[SHMFS_BACKEND_ANON] = {"anon", anon_alloc, unmap},
 	[SHMFS_BACKEND_DEVZERO] = {"devzero", devzero_alloc, unmap},
 	[SHMFS_BACKEND_SYSV] = {"sysv", sysv_alloc, sysv_free},
+	[SHMFS_BACKEND_MEMFD] = {"memfd", memfd_alloc, memfd_free},
 };
 
 const char *shmfs_shm_backend_name(enum shmfs_backend backend)
@@ -128,6 +187,7 @@ int shmfs_shm_backend_parse(const char *name, enum shmfs_backend *backend)
 
 int shmfs_shm_alloc(struct shmfs_shm *shm)
 {
+	shm->fd = -1;
 	if (shm->backend >= SHMFS_BACKEND_COUNT || shm->size == 0)
 		return -EINVAL;
 	return backends[shm->backend].alloc(shm);

@@ -112,7 +112,7 @@ static size_t render(const struct shmfs_zonetab *tab, char *buf, size_t cap)
 		put(&o, "zone.%s.backend %s\n", z,
 		    shmfs_shm_backend_name(e->conf.backend));
 		put(&o, "zone.%s.cache %s\n", z,
-		    shmfs_config_cache_name(e->conf.cache));
+		    shmfs_config_cache_name(e->cache));
 		put(&o, "zone.%s.capacity %" PRIu64 "\n", z, e->zone.capacity);
 		put(&o, "zone.%s.length %" PRIu64 "\n", z, get(&m->length));
 		put(&o, "zone.%s.reads %" PRIu64 "\n", z, get(&m->reads));

@@ -202,20 +202,28 @@ static int lookup_result(int ret, bool found)
 }
 
 /*
- * A user (group false) or group name or number as a 32-bit id. The
- * getpwnam_r/getgrnam_r buffer grows on ERANGE, up to LOOKUP_BUF_MAX.
+ * A user (group false) or group name or number as a 32-bit id; for a user,
+ * *primary (if not NULL) gets its passwd group, or (uint32_t)-1 for a number
+ * that has no passwd entry. The getpwnam_r/getgrnam_r buffer grows on
+ * ERANGE, up to LOOKUP_BUF_MAX.
  */
-static int lookup_id(const char *s, bool group, uint32_t *out)
+static int lookup_id(const char *s, bool group, uint32_t *out,
+		     uint32_t *primary)
 {
 	size_t len = lookup_buf_size(group ? _SC_GETGR_R_SIZE_MAX
 					   : _SC_GETPW_R_SIZE_MAX);
 	struct passwd pw, *pwres = NULL;
 	struct group gr, *grres = NULL;
+	bool number = all_digits(s);
 	char *buf = NULL;
 	int ret;
 
-	if (all_digits(s))
-		return parse_id(s, out);
+	if (number) {
+		ret = parse_id(s, out);
+		if (ret < 0 || primary == NULL)
+			return ret;
+		*primary = (uint32_t)-1;
+	}
 	if (*s == '\0')
 		return -EINVAL;
 	for (;;) {
@@ -226,15 +234,23 @@ static int lookup_id(const char *s, bool group, uint32_t *out)
 			return -ENOMEM;
 		}
 		buf = nbuf;
-		ret = group ? getgrnam_r(s, &gr, buf, len, &grres)
-			    : getpwnam_r(s, &pw, buf, len, &pwres);
+		if (group)
+			ret = getgrnam_r(s, &gr, buf, len, &grres);
+		else if (number)
+			ret = getpwuid_r(*out, &pw, buf, len, &pwres);
+		else
+			ret = getpwnam_r(s, &pw, buf, len, &pwres);
 		if (ret != ERANGE || len >= LOOKUP_BUF_MAX)
 			break;
 		len *= 2;
 	}
 	ret = lookup_result(ret, group ? grres != NULL : pwres != NULL);
-	if (ret == 0)
+	if (number) /* a uid without a passwd entry is still a uid */
+		ret = ret == -ENOENT ? 0 : ret;
+	else if (ret == 0)
 		*out = group ? gr.gr_gid : pw.pw_uid;
+	if (ret == 0 && primary && pwres)
+		*primary = pw.pw_gid;
 	free(buf);
 	return ret;
 }
@@ -243,10 +259,22 @@ int shmfs_value_uid(const char *s, uid_t *out)
 {
 	_Static_assert(sizeof(uid_t) == sizeof(uint32_t), "uid_t is 32 bits");
 	uint32_t id;
-	int ret = lookup_id(s, false, &id);
+	int ret = lookup_id(s, false, &id, NULL);
 
 	if (ret == 0)
 		*out = id;
+	return ret;
+}
+
+int shmfs_value_user(const char *s, uid_t *uid, gid_t *gid)
+{
+	uint32_t id, primary;
+	int ret = lookup_id(s, false, &id, &primary);
+
+	if (ret == 0) {
+		*uid = id;
+		*gid = primary;
+	}
 	return ret;
 }
 
@@ -254,7 +282,7 @@ int shmfs_value_gid(const char *s, gid_t *out)
 {
 	_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
 	uint32_t id;
-	int ret = lookup_id(s, true, &id);
+	int ret = lookup_id(s, true, &id, NULL);
 
 	if (ret == 0)
 		*out = id;

@@ -19,6 +19,7 @@
 
 #include "shmfs/fault.h"
 #include "shmfs/log.h"
+#include "shmfs/privsep.h"
 #include "shmfs/worker.h"
 
 static volatile sig_atomic_t stop, reopen;
@@ -101,22 +102,47 @@ static void pin(unsigned slot, int cpu)
 			      cpu);
 }
 
-_Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
-				unsigned slot, pid_t master, int cpu)
+/* If the master dies outright, no worker serves on alone. */
+static void die_with(pid_t master)
 {
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master)
+		_exit(SHMFS_WORKER_STOPPED);
+}
+
+/*
+ * Everything a worker needs is in hand (the device clone, the mappings, the
+ * log): give up the rest. Changing ids clears the parent-death signal, so
+ * it is set again.
+ */
+static void drop_privileges(struct shmfs_worker_slot *ws,
+			    const struct shmfs_worker_opts *opts)
+{
+	atomic_store(&ws->violation, -1);
+	if (shmfs_privsep_drop(opts->user_set, opts->uid, opts->gid) < 0)
+		_exit(SHMFS_WORKER_FAILED);
+	die_with(opts->master);
+	if (shmfs_privsep_seccomp(&ws->violation, SHMFS_WORKER_SECCOMP) < 0)
+		_exit(SHMFS_WORKER_FAILED);
+	if (shmfs_fault_take("forbidden_syscall"))
+		(void)getpgrp();
+}
+
+_Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
+				const struct shmfs_worker_opts *opts)
+{
+	unsigned slot = opts->slot;
 	struct shmfs_worker_slot *ws = &fs->tab->region->workers[slot];
 	struct fuse_buf buf = {.mem = NULL};
 	int status = SHMFS_WORKER_STOPPED;
 
 	prctl(PR_SET_NAME, "shmfs-worker");
-	/* If the master dies outright, no worker serves on alone. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	setup_signals();
-	if (getppid() != master)
-		_exit(SHMFS_WORKER_STOPPED);
+	die_with(opts->master);
 
-	pin(slot, cpu);
+	pin(slot, opts->cpu);
 	bool shared = !clone_device(se, slot);
+	drop_privileges(ws, opts);
 	atomic_store(&ws->unique, 0);
 	atomic_store(&ws->shared_fd, shared);
 	atomic_store(&ws->errors, 0);

@@ -55,7 +55,7 @@ int shmfs_zone_meta_init(struct shmfs_zone_meta *meta, mode_t mode, uid_t uid,
 		return -err;
 
 	atomic_init(&meta->length, 0);
-	meta->mode = mode & 07777;
+	meta->mode = mode & SHMFS_ZONE_MODE_MASK;
 	meta->uid = uid;
 	meta->gid = gid;
 	now(&meta->mtime);
@@ -124,6 +124,19 @@ uint64_t shmfs_zone_length(const struct shmfs_zone *zone)
 	return atomic_load_explicit(&zone->meta->length, memory_order_acquire);
 }
 
+uint64_t shmfs_zone_used(const struct shmfs_zone *zone)
+{
+	struct stat st;
+
+	if (!zone->fixed)
+		return shmfs_zone_length(zone);
+	if (zone->fd < 0 || fstat(zone->fd, &st) < 0)
+		return zone->capacity;
+	return (uint64_t)st.st_blocks * 512 < zone->capacity
+		       ? (uint64_t)st.st_blocks * 512
+		       : zone->capacity;
+}
+
 int shmfs_zone_read(const struct shmfs_zone *zone, off_t off, size_t size,
 		    const void **p, size_t *n)
 {
@@ -158,7 +171,8 @@ int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 	if (size == 0)
 		goto out;
 	if (start >= zone->capacity) {
-		err = -ENOSPC;
+		/* A fixed-size zone fails as its sealed memfd does. */
+		err = zone->fixed ? -EPERM : -ENOSPC;
 		goto out;
 	}
 
@@ -208,6 +222,21 @@ static void set_length(struct shmfs_zone *zone, uint64_t length)
 	m->ctime = m->mtime;
 }
 
+/*
+ * Truncating a fixed-size zone, with the lock held: to 0 gives every page
+ * back (reads see zeros, st_blocks drops), to its capacity only touches the
+ * times.
+ */
+static void clear(struct shmfs_zone *zone, bool to_zero)
+{
+	struct shmfs_zone_meta *m = zone->meta;
+
+	if (to_zero)
+		zero_range(zone, 0, zone->capacity);
+	now(&m->mtime);
+	m->ctime = m->mtime;
+}
+
 int shmfs_zone_truncate(struct shmfs_zone *zone, off_t length)
 {
 	struct shmfs_zone_attr attr = {
@@ -229,15 +258,20 @@ int shmfs_zone_setattr(struct shmfs_zone *zone,
 			return -EINVAL;
 		if ((uint64_t)attr->size > zone->capacity)
 			return -EFBIG;
+		if (zone->fixed && attr->size != 0 &&
+		    (uint64_t)attr->size != zone->capacity)
+			return -EPERM;
 	}
 	err = zone_lock(zone);
 	if (err)
 		return err;
 
-	if (attr->set & SHMFS_ZONE_SET_SIZE)
+	if ((attr->set & SHMFS_ZONE_SET_SIZE) && zone->fixed)
+		clear(zone, attr->size == 0);
+	else if (attr->set & SHMFS_ZONE_SET_SIZE)
 		set_length(zone, attr->size);
 	if (attr->set & SHMFS_ZONE_SET_MODE)
-		m->mode = attr->mode & 07777;
+		m->mode = attr->mode & SHMFS_ZONE_MODE_MASK;
 	if (attr->set & SHMFS_ZONE_SET_UID)
 		m->uid = attr->uid;
 	if (attr->set & SHMFS_ZONE_SET_GID)
@@ -255,6 +289,7 @@ int shmfs_zone_setattr(struct shmfs_zone *zone,
 int shmfs_zone_stat(struct shmfs_zone *zone, struct stat *st)
 {
 	struct shmfs_zone_meta *m = zone->meta;
+	struct stat obj;
 	int err = zone_lock(zone);
 
 	if (err)
@@ -271,5 +306,7 @@ int shmfs_zone_stat(struct shmfs_zone *zone, struct stat *st)
 
 	st->st_blksize = page_size();
 	st->st_blocks = page_up(st->st_size) / 512;
+	if (zone->fd >= 0 && fstat(zone->fd, &obj) == 0)
+		st->st_blocks = obj.st_blocks;
 	return 0;
 }

@@ -125,19 +125,29 @@ static bool same_owner(const struct shmfs_zone_config *a,
  * size; the length, times, counters, and the mode and owner unless the ini
  * file changed them.
  */
-static int carry_over(struct shmfs_zonetab_entry *e,
+static int carry_over(struct shmfs_zonetab *tab,
+		      struct shmfs_zonetab_entry *e,
 		      const struct shmfs_zonetab_entry *old)
 {
 	struct shmfs_zone_meta *m = e->zone.meta;
 	const struct shmfs_zone_meta *om = old->zone.meta;
 	uint64_t length = atomic_load(&om->length);
+	bool same = old->conf.size == e->conf.size &&
+		    old->conf.backend == e->conf.backend;
+	bool was_pt = old->cache == SHMFS_CACHE_PASSTHROUGH;
+	bool is_pt = e->conf.cache == SHMFS_CACHE_PASSTHROUGH;
 	int err;
 
 	e->ino = old->ino;
-	if (old->conf.size == e->conf.size &&
-	    old->conf.backend == e->conf.backend) {
+	if ((was_pt || is_pt) && (!same || was_pt != is_pt)) {
+		e->ino = tab->region->next_ino++;
+		e->renumbered = true;
+	}
+	if (same) {
 		e->shm = old->shm;
 		e->borrowed = true;
+		if (is_pt && was_pt)
+			e->backing_id = old->backing_id;
 	} else {
 		err = shmfs_shm_alloc(&e->shm);
 		if (err)
@@ -200,8 +210,9 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 					   zc->gid);
 		if (err)
 			goto fail;
+		e->cache = zc->cache;
 		if (old >= 0) {
-			err = carry_over(e, &prev->entries[old]);
+			err = carry_over(tab, e, &prev->entries[old]);
 		} else {
 			e->ino = tab->region->next_ino++;
 			err = shmfs_shm_alloc(&e->shm);
@@ -210,6 +221,10 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 			goto fail;
 		e->zone.data = e->shm.addr;
 		e->zone.capacity = zc->size;
+		e->zone.fd = e->shm.fd;
+		e->zone.fixed = shmfs_zone_config_fixed(zc);
+		if (e->zone.fixed) /* as long as its memory, from the start */
+			atomic_store(&e->zone.meta->length, zc->size);
 		tab->capacity += zc->size;
 	}
 

@@ -33,6 +33,8 @@ enum shmfs_cache {
 			   */
 	SHMFS_CACHE_DIRECT, /* direct I/O: every read and write reaches a worker
 			     */
+	SHMFS_CACHE_PASSTHROUGH, /* the kernel serves I/O and mmap from the
+				    zone's memfd; no request per read/write */
 };
 
 /* The cache mode's name as written in the ini file. */
@@ -48,6 +50,16 @@ struct shmfs_zone_config {
 	gid_t gid;
 	int line; /* of the section header */
 };
+
+/*
+ * Fixed-size zones: st_size is the capacity from the start, as for a SysV
+ * segment, because bytes reach them without the daemon (passthrough), so
+ * there is no length of what was written to keep.
+ */
+static inline bool shmfs_zone_config_fixed(const struct shmfs_zone_config *z)
+{
+	return z->cache == SHMFS_CACHE_PASSTHROUGH;
+}
 
 struct shmfs_config {
 	char *file;	  /* as named in messages ("shmfs.ini", "<built-in>") */
@@ -67,6 +79,14 @@ struct shmfs_config {
 	unsigned short cpus[SHMFS_CPUS_MAX];
 	char *log; /* NULL: stderr in the foreground, syslog detached */
 	char *pid; /* the pid file; NULL: none */
+	/*
+	 * user = and group =: the ids workers run as once they hold the
+	 * device. Without user =, workers keep the master's ids, with no
+	 * capabilities.
+	 */
+	bool user_set;
+	uid_t user;
+	gid_t group;
 	size_t nzones;
 	struct shmfs_zone_config *zones;
 };

@@ -8,6 +8,8 @@
  *   write_locked  a write half copied into a zone, its lock held
  *   truncate_locked  a shrink half done, the lock held
  *   no_clone      (not a death) workers keep the shared /dev/fuse descriptor
+ *   forbidden_syscall  a worker, once under its seccomp filter, makes a
+ *                 system call outside the allow-list (it dies of that)
  * Without the option every call here compiles to nothing.
  */
 #ifndef SHMFS_FAULT_H
@@ -26,6 +28,9 @@ void shmfs_fault_point(const char *point);
 /* True if SHMFS_FAULT names point (for switches like no_clone). */
 bool shmfs_fault_is(const char *point);
 
+/* True, once per count, if SHMFS_FAULT names point: the caller misbehaves. */
+bool shmfs_fault_take(const char *point);
+
 #else
 
 static inline void shmfs_fault_init(void)
@@ -38,6 +43,12 @@ static inline void shmfs_fault_point(const char *point)
 }
 
 static inline bool shmfs_fault_is(const char *point)
+{
+	(void)point;
+	return false;
+}
+
+static inline bool shmfs_fault_take(const char *point)
 {
 	(void)point;
 	return false;

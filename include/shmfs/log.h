@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <syslog.h>
+#include <sys/types.h>
 
 /*
  * Chooses where messages go and which are kept. dest is NULL (stderr when
@@ -19,6 +20,13 @@ int shmfs_log_open(const char *dest, int level, bool foreground);
 
 /* Closes a log file or syslog; later messages go to stderr. */
 void shmfs_log_close(void);
+
+/*
+ * From now on a log file (the current one, and those opened later by a
+ * process running as root) belongs to uid and gid: the workers' user can
+ * then open it again after rotation. Returns 0 or -errno from fchown.
+ */
+int shmfs_log_set_owner(uid_t uid, gid_t gid);
 
 /* Reopens a log file (after rotation). Returns 0 or -errno. */
 int shmfs_log_reopen(void);

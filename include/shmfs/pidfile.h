@@ -10,9 +10,11 @@
 #include <sys/types.h>
 
 /*
- * Opens and locks path (flock, kept across fork) and returns the descriptor
- * in *fd. -EWOULDBLOCK if another process holds it (its pid in *holder, or
- * 0 if unreadable); other failures -errno.
+ * Opens or creates path as shmfs_file_open does (never through a symbolic
+ * link, only a regular file) and locks it (flock, kept across fork); the
+ * descriptor is in *fd. Returns 0; -EWOULDBLOCK if another process holds it
+ * (its pid in *holder, or 0 if unreadable); -EPERM if another user owns
+ * the file; as shmfs_file_open (see shmfs_file_strerror); or -errno.
  */
 int shmfs_pidfile_lock(const char *path, int *fd, pid_t *holder);
 

@@ -21,6 +21,9 @@ struct shmfs_pool {
 	unsigned ncpus; /* cpu_affinity: worker i on cpus[i % ncpus] */
 	unsigned short cpus[SHMFS_CPUS_MAX];
 	int pidfd; /* the master's locked pid file: closed in workers */
+	bool user_set; /* user =: workers switch to uid and gid */
+	uid_t uid;
+	gid_t gid;
 	pid_t pids[SHMFS_WORKERS_MAX];	      /* 0: slot empty */
 	long long started[SHMFS_WORKERS_MAX]; /* monotonic ns of last fork */
 	/* Deaths in a row within a second of their start; 2+ throttles. */

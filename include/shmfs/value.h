@@ -36,6 +36,12 @@ int shmfs_value_workers(const char *s, unsigned *out);
  */
 int shmfs_value_uid(const char *s, uid_t *out);
 
+/*
+ * A user as shmfs_value_uid, and its passwd group in *gid: (gid_t)-1 for a
+ * number that has no passwd entry.
+ */
+int shmfs_value_user(const char *s, uid_t *uid, gid_t *gid);
+
 /* A group name or a number, as shmfs_value_uid. Unknown name: -ENOENT. */
 int shmfs_value_gid(const char *s, gid_t *out);
 

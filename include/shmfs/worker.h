@@ -7,6 +7,7 @@
 #define SHMFS_WORKER_H
 
 #include <fuse_lowlevel.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "shmfs/ops.h"
@@ -16,15 +17,26 @@ enum {
 	SHMFS_WORKER_STOPPED = 0,   /* asked to stop (SIGTERM/SIGINT) */
 	SHMFS_WORKER_UNMOUNTED = 3, /* the connection ended: unmounted */
 	SHMFS_WORKER_FAILED = 4,    /* could not start or read the device */
+	SHMFS_WORKER_SECCOMP = 5,   /* made a system call outside the filter */
+};
+
+/* How one worker starts. */
+struct shmfs_worker_opts {
+	unsigned slot;
+	pid_t master;
+	int cpu; /* >= 0: pinned there */
+	bool user_set; /* user =: switch to uid and gid */
+	uid_t uid;
+	gid_t gid;
 };
 
 /*
- * Runs in a freshly forked child of master: names the process
- * "shmfs-worker", takes its own /dev/fuse clone and serves until the end.
- * The signal mask on entry is the master's (all blocked); the worker sets its
- * own. cpu >= 0 pins the worker to that CPU. Never returns.
+ * Runs in a freshly forked child of opts->master: names the process
+ * "shmfs-worker", takes its own /dev/fuse clone, drops its privileges (see
+ * privsep.h) and serves until the end. The signal mask on entry is the
+ * master's (all blocked); the worker sets its own. Never returns.
  */
 _Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
-				unsigned slot, pid_t master, int cpu);
+				const struct shmfs_worker_opts *opts);
 
 #endif /* SHMFS_WORKER_H */

@@ -19,6 +19,13 @@
 #include <sys/types.h>
 #include <time.h>
 
+/*
+ * The permission bits a zone may carry: never setuid or setgid. Zone files
+ * hold data, not programs, and a passthrough write never reaches the daemon
+ * to clear the bits, so chmod and the config cannot set them at all.
+ */
+#define SHMFS_ZONE_MODE_MASK (07777 & ~(S_ISUID | S_ISGID))
+
 /* The shared record of a zone; lives in the shared region, never copied. */
 struct shmfs_zone_meta {
 	pthread_mutex_t lock; /* robust, process-shared: guards what follows */
@@ -46,6 +53,12 @@ struct shmfs_zone {
 	struct shmfs_zone_meta *meta;
 	unsigned char *data;
 	uint64_t capacity; /* a multiple of the page size */
+	int fd;		   /* the memory's own file (a memfd), or -1 */
+	/*
+	 * Fixed size (passthrough): the length is the capacity from the
+	 * start; truncating to 0 clears the zone and keeps its size.
+	 */
+	bool fixed;
 };
 
 /* What shmfs_zone_setattr changes; set is a mask of SHMFS_ZONE_SET_*. */
@@ -81,6 +94,12 @@ void shmfs_zone_meta_destroy(struct shmfs_zone_meta *meta);
 uint64_t shmfs_zone_length(const struct shmfs_zone *zone);
 
 /*
+ * Bytes in use, for statfs: the length, or for a fixed-size zone the pages
+ * its memory really holds (at most the capacity).
+ */
+uint64_t shmfs_zone_used(const struct shmfs_zone *zone);
+
+/*
  * Where a read of size bytes at off lands: *p and *n describe the bytes below
  * the length (n is 0 at or past it: EOF). Nothing is copied; the caller
  * replies straight from *p. Returns 0, or -EINVAL for a negative offset.
@@ -100,7 +119,9 @@ int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 /*
  * Sets the length. Growing reads back zeros; shrinking frees the tail's
  * pages (MADV_REMOVE) and zeroes the rest of the last page. -EFBIG past the
- * capacity, -EINVAL if negative.
+ * capacity, -EINVAL if negative. A fixed-size zone keeps its size: 0 clears
+ * it (every byte zero, every page given back), its capacity changes
+ * nothing, any other length is -EPERM (as ftruncate of a sealed memfd).
  */
 int shmfs_zone_truncate(struct shmfs_zone *zone, off_t length);
 
@@ -112,7 +133,11 @@ int shmfs_zone_truncate(struct shmfs_zone *zone, off_t length);
 int shmfs_zone_setattr(struct shmfs_zone *zone,
 		       const struct shmfs_zone_attr *attr);
 
-/* Fills st from the record (a regular file; st_ino is the caller's). */
+/*
+ * Fills st from the record (a regular file; st_ino is the caller's).
+ * st_blocks counts the pages in use: the object's own count where the zone
+ * has a file (fd), else the length rounded up to a page.
+ */
 int shmfs_zone_stat(struct shmfs_zone *zone, struct stat *st);
 
 #endif /* SHMFS_ZONE_H */

@@ -38,6 +38,8 @@ struct shmfs_worker_slot {
 	_Atomic uint64_t errors;    /* requests answered with an error */
 	_Atomic uint64_t bytes_in;  /* written into zones */
 	_Atomic uint64_t bytes_out; /* read from zones */
+	/* The system call that broke the seccomp filter (the worker died). */
+	_Atomic int violation;
 };
 
 /* The shared region: fixed-size records, no pointers. */
@@ -57,6 +59,19 @@ struct shmfs_zonetab_entry {
 	uint64_t ino;  /* stable across reloads while the zone lives */
 	bool borrowed; /* shm belongs to the previous table (until adopted) */
 	bool changed;  /* differs from the previous table's zone of that name */
+	/*
+	 * A new file under the old name: a passthrough zone whose memory was
+	 * replaced (resized) or that entered or left passthrough. The kernel
+	 * never mixes backings or modes on one inode, so it gets a new inode
+	 * number; descriptors open on the old one keep the old memory.
+	 */
+	bool renumbered;
+	/*
+	 * The cache mode the zone really runs in: conf.cache, or page where
+	 * passthrough could not be had (the master's fallback, before fork).
+	 */
+	enum shmfs_cache cache;
+	int backing_id; /* passthrough: the memfd's id on the connection */
 };
 
 struct shmfs_zonetab {

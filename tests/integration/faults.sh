@@ -5,7 +5,9 @@
 # that dies while it holds a request makes that request fail at once (never
 # a hang), on its own /dev/fuse clone and on the shared descriptor alike; a
 # worker that dies holding a zone's lock leaves nothing locked and no stray
-# bytes past the length; the pool is whole again afterwards.
+# bytes past the length; a worker that makes a system call its seccomp
+# filter denies dies, is logged with the call, and is replaced; the pool is
+# whole again afterwards.
 # Tests are functions that run_test calls by name.
 # shellcheck disable=SC2317
 set -euo pipefail
@@ -111,9 +113,25 @@ PY
 	stop_daemon "$MNT" "$DAEMON_PID"
 }
 
+a_worker_making_a_denied_system_call_is_logged_and_replaced() {
+	with_fault forbidden_syscall:1 seccomp
+	local i
+	for ((i = 0; i < 40; i++)); do
+		grep -q "seccomp filter denies" "$DAEMON_LOG" && break
+		sleep 0.05
+	done
+	assert_match "worker [01] \(pid [0-9]+\) made system call [0-9]+ \(getpgrp\), which the seccomp filter denies: replaced" \
+		"$(grep "seccomp" "$DAEMON_LOG")" "the master's line"
+	wait_for_workers "$DAEMON_PID" 2
+	echo after >"$MNT/d"
+	assert_eq after "$(cat "$MNT/d")" "the pool serves again"
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
 run_test_here a_read_held_by_a_dying_worker_fails_at_once
 run_test_here a_read_held_on_the_shared_descriptor_is_answered_by_the_master
 run_test_here a_worker_dying_in_a_write_with_the_lock_held_leaves_it_usable
 run_test_here a_worker_dying_in_a_shrink_leaves_the_tail_zero
+run_test_here a_worker_making_a_denied_system_call_is_logged_and_replaced
 run_test nothing_is_left_behind
 finish

@@ -47,7 +47,7 @@ static void a_mountpoint_alone_runs_detached_with_our_mount_options(void **s)
 	assert_false(cli.workers_set);
 	assert_null(cli.config);
 	assert_string_equal(joined(&cli),
-			    "-odefault_permissions,fsname=shmfs,subtype=shmfs");
+			    "-odefault_permissions,nosuid,nodev,fsname=shmfs,subtype=shmfs");
 	shmfs_cli_free(&cli);
 }
 
@@ -66,7 +66,7 @@ static void every_option_is_understood(void **s)
 	assert_true(cli.workers_set);
 	assert_int_equal(cli.workers, 3);
 	assert_string_equal(joined(&cli),
-			    "-odefault_permissions,fsname=shmfs,subtype=shmfs "
+			    "-odefault_permissions,nosuid,nodev,fsname=shmfs,subtype=shmfs "
 			    "-o allow_other");
 	shmfs_cli_free(&cli);
 
@@ -91,7 +91,7 @@ static void config_is_taken_out_of_mount_options(void **s)
 			 0);
 	assert_string_equal(cli.config, "/etc/z.ini");
 	assert_string_equal(joined(&cli),
-			    "-odefault_permissions,fsname=shmfs,subtype=shmfs "
+			    "-odefault_permissions,nosuid,nodev,fsname=shmfs,subtype=shmfs "
 			    "-o ro -o allow_other");
 	shmfs_cli_free(&cli);
 }
@@ -166,6 +166,13 @@ static void misuse_is_one_clear_error(void **s)
 		 "-t and -s do not go together"},
 		{ARGC("-o", "config=", "/m"), ARGV("-o", "config=", "/m"),
 		 "-o config= needs a file"},
+		{ARGC("-o", "allow_other,suid", "/m"),
+		 ARGV("-o", "allow_other,suid", "/m"),
+		 "-o suid: shmfs always mounts nosuid,nodev (zone files hold "
+		 "data, not programs)"},
+		{ARGC("-o", "dev", "/m"), ARGV("-o", "dev", "/m"),
+		 "-o dev: shmfs always mounts nosuid,nodev (zone files hold "
+		 "data, not programs)"},
 	};
 
 	(void)s;

@@ -119,6 +119,15 @@ static const struct config_case cases[] = {
 	 -EINVAL, "t.ini:6: size: total of all zones is too large (max 64T)"},
 	{"non_octal_mode_is_refused", "[zone:x]\nsize = 1\nmode = 0999\n",
 	 -EINVAL, "t.ini:3: mode: \"0999\" is not an octal mode"},
+	{"setuid_mode_is_refused", "[zone:x]\nsize = 1\nmode = 04755\n",
+	 -EINVAL,
+	 "t.ini:3: mode: \"04755\" sets setuid or setgid: zone files hold "
+	 "data, not programs"},
+	{"setgid_default_mode_is_refused", "[shmfs]\nmode = 02770\n", -EINVAL,
+	 "t.ini:2: mode: \"02770\" sets setuid or setgid: zone files hold "
+	 "data, not programs"},
+	{"sticky_mode_is_accepted", "[zone:x]\nsize = 1\nmode = 01666\n", 0,
+	 NULL},
 	{"mode_above_07777_is_refused", "[shmfs]\nmode = 10000\n", -EINVAL,
 	 "t.ini:2: mode: \"10000\" is out of range (max 07777)"},
 	{"zero_workers_is_refused", "[shmfs]\nworkers = 0\n", -EINVAL,
@@ -141,12 +150,37 @@ static const struct config_case cases[] = {
 	 -EINVAL, "t.ini:2: size: \"1?[2J\" is not a size"},
 	{"unknown_cache_mode_is_refused", "[zone:x]\ncache = writeback\n",
 	 -EINVAL,
-	 "t.ini:2: cache: \"writeback\" is not a cache mode (page, direct)"},
+	 "t.ini:2: cache: \"writeback\" is not a cache mode (page, direct, "
+	 "passthrough)"},
+	{"passthrough_zone_on_anon_is_refused_at_its_backend",
+	 "[zone:x]\nsize = 1\nbackend = anon\ncache = passthrough\n", -EINVAL,
+	 "t.ini:3: [zone:x]: cache = passthrough needs backend = memfd (only a "
+	 "memfd can be sealed so that a write past the end cannot grow the "
+	 "zone)"},
+	{"passthrough_default_on_a_sysv_default_is_refused_at_the_backend",
+	 "[shmfs]\nbackend = sysv\ncache = passthrough\n[zone:x]\nsize = 1\n",
+	 -EINVAL,
+	 "t.ini:2: [zone:x]: cache = passthrough needs backend = memfd (only a "
+	 "memfd can be sealed so that a write past the end cannot grow the "
+	 "zone)"},
+	{"group_without_user_is_refused", "[shmfs]\ngroup = 0\n", -EINVAL,
+	 "t.ini:2: group: needs user ="},
+	{"numeric_user_without_passwd_entry_needs_a_group",
+	 "[shmfs]\nuser = 4321\n", -EINVAL,
+	 "t.ini:2: user: uid 4321 has no passwd entry: give group = too"},
+	{"unknown_user_is_refused", "[shmfs]\nuser = no-such-user\n", -EINVAL,
+	 "t.ini:2: user: \"no-such-user\" is not a user"},
+	{"user_in_a_zone_is_refused", "[zone:x]\nsize = 1\nuser = nobody\n",
+	 -EINVAL, "t.ini:3: unknown key \"user\" in [zone:x]"},
+	{"passthrough_on_memfd_is_accepted",
+	 "[zone:x]\nsize = 1\nbackend = memfd\ncache = passthrough\n", 0,
+	 NULL},
 	{"cache_given_twice_is_refused",
 	 "[shmfs]\ncache = page\ncache = direct\n", -EINVAL,
 	 "t.ini:3: key \"cache\" given twice (first at line 2)"},
 	{"unknown_backend_is_refused", "[zone:x]\nbackend = tmpfs\n", -EINVAL,
-	 "t.ini:2: backend: \"tmpfs\" is not a backend (anon, devzero, sysv)"},
+	 "t.ini:2: backend: \"tmpfs\" is not a backend (anon, devzero, sysv, "
+	 "memfd)"},
 	{"unknown_log_level_is_refused", "[shmfs]\nlog_level = verbose\n",
 	 -EINVAL,
 	 "t.ini:2: log_level: \"verbose\" is not a log level (debug, info, "
@@ -274,6 +308,41 @@ static void globals_apply_to_zones_before_and_after_them(void **state)
 	assert_int_equal(cfg.zones[1].uid, 0);
 	assert_int_equal(cfg.zones[1].gid, 0);
 	assert_int_equal(cfg.zones[1].line, 13);
+	shmfs_config_free(&cfg);
+}
+
+static void passthrough_zones_are_memfd_and_fixed_size(void **state)
+{
+	struct shmfs_config cfg;
+
+	(void)state;
+	parse_ok("[shmfs]\ncache = passthrough\n[zone:a]\nsize = 1\n"
+		 "[zone:b]\nsize = 1\ncache = page\n",
+		 &cfg);
+	assert_int_equal(cfg.zones[0].cache, SHMFS_CACHE_PASSTHROUGH);
+	assert_int_equal(cfg.zones[0].backend, SHMFS_BACKEND_MEMFD);
+	assert_true(shmfs_zone_config_fixed(&cfg.zones[0]));
+	assert_int_equal(cfg.zones[1].backend, SHMFS_BACKEND_ANON);
+	assert_false(shmfs_zone_config_fixed(&cfg.zones[1]));
+	shmfs_config_free(&cfg);
+}
+
+static void user_and_group_name_the_workers_ids(void **state)
+{
+	struct shmfs_config cfg;
+
+	(void)state;
+	parse_ok("[shmfs]\nuser = nobody\n", &cfg);
+	assert_true(cfg.user_set);
+	assert_int_equal(cfg.user, 65534);
+	assert_int_equal(cfg.group, 65534); /* nobody's passwd group */
+	shmfs_config_free(&cfg);
+	parse_ok("[shmfs]\nuser = 4321\ngroup = 0\n", &cfg);
+	assert_int_equal(cfg.user, 4321);
+	assert_int_equal(cfg.group, 0);
+	shmfs_config_free(&cfg);
+	parse_ok("[shmfs]\n", &cfg);
+	assert_false(cfg.user_set);
 	shmfs_config_free(&cfg);
 }
 
@@ -525,6 +594,8 @@ static void freeing_a_zeroed_config_is_safe(void **state)
 static const struct CMUnitTest others[] = {
 	cmocka_unit_test(missing_keys_take_the_defaults),
 	cmocka_unit_test(globals_apply_to_zones_before_and_after_them),
+		cmocka_unit_test(passthrough_zones_are_memfd_and_fixed_size),
+		cmocka_unit_test(user_and_group_name_the_workers_ids),
 	cmocka_unit_test(zones_keep_file_order),
 	cmocka_unit_test(sizes_are_rounded_up_to_a_page),
 	cmocka_unit_test(zone_name_of_255_bytes_is_accepted_and_256_refused),

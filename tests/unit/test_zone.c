@@ -41,6 +41,7 @@ static int setup(void **state)
 	f->zone.data = f->data.addr;
 	f->zone.meta = f->meta.addr;
 	f->zone.capacity = CAP;
+	f->zone.fd = f->data.fd;
 	if (shmfs_zone_meta_init(f->zone.meta, 0640, 1, 2) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(f->buf); i++)
@@ -261,13 +262,32 @@ static void setattr_changes_mode_owner_and_times_at_once(void **state)
 
 	assert_int_equal(shmfs_zone_setattr(&f->zone, &a), 0);
 	assert_int_equal(shmfs_zone_stat(&f->zone, &st), 0);
-	assert_int_equal(st.st_mode, S_IFREG | 04755);
+	assert_int_equal(st.st_mode, S_IFREG | 0755); /* never setuid */
 	assert_int_equal(st.st_uid, 7);
 	assert_int_equal(st.st_gid, 8);
 	assert_int_equal(st.st_atim.tv_sec, 100);
 	assert_int_equal(st.st_mtim.tv_nsec, 2);
 	assert_true(st.st_ctim.tv_sec > 200);
 	assert_int_equal(st.st_size, 0);
+}
+
+static void setuid_and_setgid_bits_never_stick(void **state)
+{
+	struct fixture *f = *state;
+	struct shmfs_zone_attr a = {
+		.set = SHMFS_ZONE_SET_MODE,
+		.mode = 07777,
+	};
+	struct shmfs_zone_meta m;
+	struct stat st;
+
+	assert_int_equal(shmfs_zone_setattr(&f->zone, &a), 0);
+	assert_int_equal(shmfs_zone_stat(&f->zone, &st), 0);
+	assert_int_equal(st.st_mode, S_IFREG | 01777);
+
+	assert_int_equal(shmfs_zone_meta_init(&m, 06755, 0, 0), 0);
+	assert_int_equal(m.mode, 0755);
+	shmfs_zone_meta_destroy(&m);
 }
 
 static void a_failed_setattr_changes_nothing(void **state)
@@ -360,6 +380,7 @@ int main(void)
 		T(truncating_past_the_capacity_fails_with_efbig),
 		T(write_and_truncate_change_mtime_and_ctime),
 		T(setattr_changes_mode_owner_and_times_at_once),
+		T(setuid_and_setgid_bits_never_stick),
 		T(a_failed_setattr_changes_nothing),
 		T(a_childs_write_is_seen_by_the_parent),
 		T(a_lock_holder_that_dies_leaves_nothing_locked),

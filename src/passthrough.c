@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The passthrough protocol (see passthrough.h), in one place so that the
+ * FUSE handlers read like hello_ll.c. The INIT patch is a pure function of
+ * the reply's bytes; the hook applies it to the one reply whose unique is
+ * INIT's, in the master, before the kernel processes it (inside writev).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "shmfs/log.h"
+#include "shmfs/passthrough.h"
+
+static struct {
+	uint64_t init_unique; /* INIT's request, while its reply is armed */
+	bool armed;
+	bool negotiated;
+} pt;
+
+static ssize_t hook_read(int fd, void *buf, size_t len, void *userdata)
+{
+	(void)userdata;
+	return read(fd, buf, len);
+}
+
+static ssize_t hook_writev(int fd, struct iovec *iov, int count,
+			   void *userdata)
+{
+	(void)userdata;
+	if (pt.armed && count >= 2 &&
+	    iov[0].iov_len == sizeof(struct fuse_out_header)) {
+		const struct fuse_out_header *out = iov[0].iov_base;
+
+		if (out->unique == pt.init_unique) {
+			pt.armed = false;
+			pt.negotiated =
+				out->error == 0 &&
+				shmfs_passthrough_patch_init(iov[1].iov_base,
+							     iov[1].iov_len) ==
+					0;
+		}
+	}
+	return writev(fd, iov, count);
+}
+
+int shmfs_passthrough_install(struct fuse_session *se)
+{
+	static const struct fuse_custom_io io = {
+		.read = hook_read,
+		.writev = hook_writev,
+	};
+	int res = fuse_session_custom_io(se, &io, fuse_session_fd(se));
+
+	if (res < 0)
+		shmfs_log_sys(LOG_ERR, -res, "fuse_session_custom_io failed");
+	return res;
+}
+
+bool shmfs_passthrough_prepare(const void *request, size_t len, bool want,
+			       const char **why)
+{
+	const struct fuse_in_header *in = request;
+	const struct fuse_init_in *init = (const void *)(in + 1);
+
+	*why = NULL;
+	if (!want)
+		return false;
+	if (len < sizeof(*in) + offsetof(struct fuse_init_in, flags2) +
+			  sizeof(init->flags2) ||
+	    !(init->flags & FUSE_INIT_EXT) ||
+	    !(init->flags2 & SHMFS_FUSE_PASSTHROUGH_FLAGS2)) {
+		*why = "the kernel does not offer FUSE passthrough";
+		return false;
+	}
+	pt.init_unique = in->unique;
+	pt.armed = true;
+	return true;
+}
+
+bool shmfs_passthrough_negotiated(void)
+{
+	return pt.negotiated;
+}
+
+int shmfs_passthrough_patch_init(void *init_out, size_t len)
+{
+	unsigned char *p = init_out;
+	uint32_t flags, flags2, depth = 1;
+
+	if (len < SHMFS_INIT_OUT_MAX_STACK_DEPTH + sizeof(depth))
+		return -EINVAL;
+	memcpy(&flags, p + SHMFS_INIT_OUT_FLAGS, sizeof(flags));
+	memcpy(&flags2, p + SHMFS_INIT_OUT_FLAGS2, sizeof(flags2));
+	flags |= FUSE_INIT_EXT;
+	flags &= ~FUSE_WRITEBACK_CACHE;
+	flags2 |= SHMFS_FUSE_PASSTHROUGH_FLAGS2;
+	memcpy(p + SHMFS_INIT_OUT_FLAGS, &flags, sizeof(flags));
+	memcpy(p + SHMFS_INIT_OUT_FLAGS2, &flags2, sizeof(flags2));
+	memcpy(p + SHMFS_INIT_OUT_MAX_STACK_DEPTH, &depth, sizeof(depth));
+	return 0;
+}
+
+int shmfs_passthrough_open_backing(struct fuse_session *se, int fd)
+{
+	struct shmfs_fuse_backing_map map = {.fd = fd};
+	int id = ioctl(fuse_session_fd(se), SHMFS_FUSE_DEV_IOC_BACKING_OPEN,
+		       &map);
+
+	return id < 0 ? -errno : id;
+}
+
+void shmfs_passthrough_close_backing(struct fuse_session *se, int id)
+{
+	uint32_t backing_id = (uint32_t)id;
+
+	if (id > 0 && ioctl(fuse_session_fd(se),
+			    SHMFS_FUSE_DEV_IOC_BACKING_CLOSE, &backing_id) < 0)
+		shmfs_log_sys(LOG_WARNING, errno,
+			      "ioctl(FUSE_DEV_IOC_BACKING_CLOSE, %d) failed",
+			      id);
+}
+
+void shmfs_passthrough_open_out(struct shmfs_fuse_open_out *out, uint64_t fh,
+				int backing_id)
+{
+	memset(out, 0, sizeof(*out));
+	out->fh = fh;
+	/* No FLUSH on close: nothing is cached in the daemon to flush. */
+	out->open_flags = SHMFS_FOPEN_PASSTHROUGH | FOPEN_NOFLUSH;
+	out->backing_id = backing_id;
+}

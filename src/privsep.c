@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Dropping a worker's privileges, in the order that keeps each step
+ * possible: the bounding set needs CAP_SETPCAP, so it goes first; the ids
+ * next (setuid also clears the permitted set); the remaining capabilities,
+ * NO_NEW_PRIVS, and last the seccomp filter, built with libseccomp (a
+ * filter for every architecture quirk is not code we want to own).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#include "shmfs/log.h"
+#include "shmfs/privsep.h"
+
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct head = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {0};
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL) {
+		int err = errno;
+		shmfs_log_sys(LOG_ERR, err,
+			      "prctl(PR_CAP_AMBIENT_CLEAR_ALL) failed");
+		return -err;
+	}
+	if (syscall(SYS_capset, &head, data) < 0) {
+		int err = errno;
+		shmfs_log_sys(LOG_ERR, err, "capset(0) failed");
+		return -err;
+	}
+	return 0;
+}
+
+/* Needs CAP_SETPCAP, which a non-root master never had: then it is empty. */
+static void drop_bounding_set(void)
+{
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM)
+			shmfs_log_sys(LOG_WARNING, errno,
+				      "prctl(PR_CAPBSET_DROP, %d) failed", cap);
+}
+
+static int switch_ids(uid_t uid, gid_t gid)
+{
+	if (setgroups(1, &gid) < 0) {
+		int err = errno;
+		shmfs_log_sys(LOG_ERR, err, "setgroups(1, [%u]) failed",
+			      (unsigned)gid);
+		return -err;
+	}
+	if (setresgid(gid, gid, gid) < 0) {
+		int err = errno;
+		shmfs_log_sys(LOG_ERR, err, "setresgid(%u) failed",
+			      (unsigned)gid);
+		return -err;
+	}
+	if (setresuid(uid, uid, uid) < 0) {
+		int err = errno;
+		shmfs_log_sys(LOG_ERR, err, "setresuid(%u) failed",
+			      (unsigned)uid);
+		return -err;
+	}
+	return 0;
+}
+
+int shmfs_privsep_drop(bool user_set, uid_t uid, gid_t gid)
+{
+	int err;
+
+	drop_bounding_set();
+	if (user_set && (err = switch_ids(uid, gid)) < 0)
+		return err;
+	err = drop_capabilities();
+	if (err)
+		return err;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		err = errno;
+		shmfs_log_sys(LOG_ERR, err, "prctl(PR_SET_NO_NEW_PRIVS) failed");
+		return -err;
+	}
+	return 0;
+}
+
+/*
+ * What a worker calls, found with strace -f over the whole test suite:
+ * libfuse's request loop and replies, the zone code (madvise, fallocate,
+ * lseek and fstat of a zone's object), malloc, the robust locks, signals,
+ * the clock, and logging (a file, or syslog's socket).
+ */
+static const int allowed[] = {
+	SCMP_SYS(read),
+	SCMP_SYS(readv),
+	SCMP_SYS(pread64),
+	SCMP_SYS(write),
+	SCMP_SYS(writev),
+	SCMP_SYS(pwrite64),
+	SCMP_SYS(lseek),
+	SCMP_SYS(close),
+	SCMP_SYS(fstat),
+	SCMP_SYS(newfstatat),
+	SCMP_SYS(fcntl),
+	SCMP_SYS(dup2),
+	SCMP_SYS(dup3),
+	SCMP_SYS(mmap),
+	SCMP_SYS(munmap),
+	SCMP_SYS(mremap),
+	SCMP_SYS(mprotect),
+	SCMP_SYS(brk),
+	SCMP_SYS(madvise),
+	SCMP_SYS(fallocate),
+	SCMP_SYS(futex),
+	SCMP_SYS(clock_gettime),
+	SCMP_SYS(clock_nanosleep),
+	SCMP_SYS(nanosleep),
+	SCMP_SYS(gettimeofday),
+	SCMP_SYS(getpid),
+	SCMP_SYS(getppid),
+	SCMP_SYS(gettid),
+	SCMP_SYS(getuid),
+	SCMP_SYS(geteuid),
+	SCMP_SYS(getgid),
+	SCMP_SYS(getegid),
+	SCMP_SYS(rt_sigaction),
+	SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(restart_syscall),
+	SCMP_SYS(sched_yield),
+	SCMP_SYS(exit),
+	SCMP_SYS(exit_group),
+	SCMP_SYS(socket), /* syslog(3) reconnecting */
+	SCMP_SYS(connect),
+	SCMP_SYS(sendto),
+#ifdef SHMFS_FAULT_INJECTION
+	SCMP_SYS(tgkill), /* raise(SIGKILL) at a fault point */
+#endif
+};
+
+/* The only open a worker makes: its log file, again after rotation. */
+#define LOG_OPEN_FLAGS                                                         \
+	(O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |  \
+	 O_CLOEXEC)
+
+static _Atomic int *violation_slot;
+static int violation_status;
+
+static void on_sigsys(int sig, siginfo_t *info, void *ctx)
+{
+	(void)sig;
+	(void)ctx;
+	atomic_store(violation_slot, info->si_syscall);
+	_exit(violation_status);
+}
+
+int shmfs_privsep_seccomp(_Atomic int *violation, int exit_status)
+{
+	struct sigaction sa = {
+		.sa_sigaction = on_sigsys,
+		.sa_flags = SA_SIGINFO,
+	};
+	scmp_filter_ctx ctx;
+	int err = 0;
+
+	violation_slot = violation;
+	violation_status = exit_status;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) < 0) {
+		err = -errno;
+		shmfs_log_sys(LOG_ERR, -err, "sigaction(SIGSYS) failed");
+		return err;
+	}
+	tzset(); /* reads /etc/localtime now, not under the filter */
+
+	ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (ctx == NULL) {
+		shmfs_log_error("seccomp_init failed");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(*allowed) && !err; i++)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				       SCMP_A2(SCMP_CMP_EQ, LOG_OPEN_FLAGS));
+	if (!err)
+		err = seccomp_load(ctx);
+	if (err)
+		shmfs_log_sys(LOG_ERR, -err, "loading the seccomp filter failed");
+	seccomp_release(ctx);
+	return err;
+}
+
+const char *shmfs_privsep_syscall_name(int nr, char *buf, size_t len)
+{
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+	snprintf(buf, len, "%s", name ? name : "?");
+	free(name);
+	return buf;
+}
