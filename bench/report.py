@@ -88,7 +88,7 @@ def fmt(v):
     return f"{v:.1f}"
 
 
-MODES = [("page", "page"), ("direct", "direct")]
+MODES = [("page", "page"), ("direct", "direct"), ("kpt", "kernel pt")]
 
 
 def table(path, passthrough):
@@ -115,7 +115,7 @@ def table(path, passthrough):
         return [f"{statistics.median(r):.2f}", f"{min(r):.2f}",
                 f"{max(r):.2f}"]
 
-    head = ["work", "tmpfs", "shmfs page", "shmfs direct"]
+    head = ["work", "tmpfs", "shmfs page", "shmfs direct", "shmfs kernel pt"]
     if passthrough:
         head += ["passthrough_ll"]
     for _, name in MODES:
@@ -125,7 +125,7 @@ def table(path, passthrough):
     rows = []
     for key, label in ITEMS:
         row = [label, fmt(med("tmpfs", key)), fmt(med("page", key)),
-               fmt(med("direct", key))]
+               fmt(med("direct", key)), fmt(med("kpt", key))]
         if passthrough:
             row += [fmt(med("pll", key))]
         for target, _ in MODES:

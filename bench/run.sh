@@ -190,6 +190,12 @@ cache = page
 [zone:small-direct]
 size = 4K
 cache = direct
+[zone:bench-kpt]
+size = ${FILE_SIZE_MB}M
+cache = passthrough
+[zone:small-kpt]
+size = 4K
+cache = passthrough
 EOF
 "$SHMFS" -t -c "$WORK/shmfs.ini" >"$WORK/zones.txt" ||
 	die "shmfs -t rejected the benchmark configuration"
@@ -238,6 +244,7 @@ big_file() {
 	tmpfs) echo "$TMPFS_MNT/bench" ;;
 	page) echo "$SHMFS_MNT/bench-page" ;;
 	direct) echo "$SHMFS_MNT/bench-direct" ;;
+	kpt) echo "$SHMFS_MNT/bench-kpt" ;;
 	pll) echo "$PLL_MNT/bench" ;;
 	esac
 }
@@ -246,6 +253,7 @@ small_file() {
 	tmpfs) echo "$TMPFS_MNT/small" ;;
 	page) echo "$SHMFS_MNT/small-page" ;;
 	direct) echo "$SHMFS_MNT/small-direct" ;;
+	kpt) echo "$SHMFS_MNT/small-kpt" ;;
 	pll) echo "$PLL_MNT/small" ;;
 	esac
 }
@@ -331,6 +339,7 @@ start_round() {
 	prefill tmpfs
 	prefill page
 	prefill direct
+	prefill kpt
 	if [ "$PASSTHROUGH" = 1 ]; then
 		mkdir -p "$PLL_SRC"
 		"$PLL_BIN" -f -o "source=$PLL_SRC,cache=never" "$PLL_MNT" \
@@ -409,7 +418,7 @@ t_start=$(date +%s)
 for rnd in $(seq "$ROUNDS"); do
 	log "round $rnd/$ROUNDS"
 	start_round
-	targets=(tmpfs page direct)
+	targets=(tmpfs page direct kpt)
 	[ "$PASSTHROUGH" = 1 ] && targets+=(pll)
 	if [ $((rnd % 2)) = 0 ]; then
 		rev=()
@@ -437,7 +446,8 @@ else
 	python3 "$REPORT" table "$RAW"
 fi
 echo
-echo "page = shmfs zone with cache = page, direct = zone with cache = direct, both on the same mount."
+echo "page = shmfs zone with cache = page, direct = zone with cache = direct, kernel pt = zone with"
+echo "cache = passthrough (the kernel serves it from the zone's memfd), all on the same mount."
 echo "ratio = shmfs / tmpfs per round, for each mode (higher is better for shmfs; 1.00 = same)."
 echo "data check: $INTEGRITY"
 if [ -s "$WORK/shmfs.log" ]; then

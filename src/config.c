@@ -126,7 +126,8 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 		break;
 	case KEY_MODE:
 		ret = shmfs_value_mode(value, z ? &z->mode : &cfg->mode);
-		if (ret == 0 && ((z ? z->mode : cfg->mode) & (S_ISUID | S_ISGID))) {
+		if (ret == 0 &&
+		    ((z ? z->mode : cfg->mode) & (S_ISUID | S_ISGID))) {
 			shmfs_config_fail(p, p->line,
 					  "mode: \"%s\" sets setuid or setgid: "
 					  "zone files hold data, not programs",
@@ -264,12 +265,16 @@ static void resolve_user(struct parser *p)
  * Passthrough needs a backing object that cannot grow past the zone: the
  * kernel writes it for clients and would extend it past the end unseen. Of
  * the backends only a memfd can be sealed against that, so a passthrough
- * zone is a memfd unless the file says otherwise, and then it is an error.
+ * zone is a memfd. A backend named beside its cache mode (in the zone, or
+ * in [shmfs] when the zone takes both from there) must be memfd; the
+ * [shmfs] default backend does not apply to a zone that asks for
+ * passthrough itself.
  */
 static void resolve_passthrough(struct parser *p, struct shmfs_zone_config *z,
 				const int *line)
 {
 	int at = line[KEY_BACKEND] ? line[KEY_BACKEND]
+		 : line[KEY_CACHE] ? 0
 				   : p->global.key_line[KEY_BACKEND];
 
 	if (z->cache != SHMFS_CACHE_PASSTHROUGH)
@@ -277,11 +282,12 @@ static void resolve_passthrough(struct parser *p, struct shmfs_zone_config *z,
 	if (!at)
 		z->backend = SHMFS_BACKEND_MEMFD;
 	else if (z->backend != SHMFS_BACKEND_MEMFD)
-		shmfs_config_fail(p, at,
-				  "[zone:%s]: cache = passthrough needs backend "
-				  "= memfd (only a memfd can be sealed so that "
-				  "a write past the end cannot grow the zone)",
-				  z->name);
+		shmfs_config_fail(
+			p, at,
+			"[zone:%s]: cache = passthrough needs backend "
+			"= memfd (only a memfd can be sealed so that "
+			"a write past the end cannot grow the zone)",
+			z->name);
 }
 
 /* Fills in zone defaults from [shmfs] and checks what needs every zone. */
@@ -458,7 +464,8 @@ static int wider(int width, uint64_t v)
 
 void shmfs_config_print(const struct shmfs_config *cfg, FILE *out)
 {
-	int wname = 4, wbackend = 7, wbytes = 5, wuid = 3, wgid = 3, n;
+	int wname = 4, wbackend = 7, wcache = 6, wbytes = 5, wuid = 3, wgid = 3;
+	int n;
 	const struct shmfs_zone_config *z;
 	uint64_t total = 0;
 
@@ -469,19 +476,21 @@ void shmfs_config_print(const struct shmfs_config *cfg, FILE *out)
 		wname = n > wname ? n : wname;
 		n = (int)strlen(shmfs_shm_backend_name(z->backend));
 		wbackend = n > wbackend ? n : wbackend;
+		n = (int)strlen(shmfs_config_cache_name(z->cache));
+		wcache = n > wcache ? n : wcache;
 		wbytes = wider(wbytes, z->size);
 		wuid = wider(wuid, z->uid);
 		wgid = wider(wgid, z->gid);
 		total += z->size;
 	}
-	fprintf(out, "%-*s %-*s %-6s %*s MODE %*s %*s\n", wname, "NAME",
-		wbackend, "BACKEND", "CACHE", wbytes, "BYTES", wuid, "UID",
-		wgid, "GID");
+	fprintf(out, "%-*s %-*s %-*s %*s MODE %*s %*s\n", wname, "NAME",
+		wbackend, "BACKEND", wcache, "CACHE", wbytes, "BYTES", wuid,
+		"UID", wgid, "GID");
 	for (size_t i = 0; i < cfg->nzones; i++) {
 		z = &cfg->zones[i];
-		fprintf(out, "%-*s %-*s %-6s %*" PRIu64 " %04o %*u %*u\n",
+		fprintf(out, "%-*s %-*s %-*s %*" PRIu64 " %04o %*u %*u\n",
 			wname, z->name, wbackend,
-			shmfs_shm_backend_name(z->backend),
+			shmfs_shm_backend_name(z->backend), wcache,
 			shmfs_config_cache_name(z->cache), wbytes, z->size,
 			(unsigned)(z->mode & 07777), wuid, (unsigned)z->uid,
 			wgid, (unsigned)z->gid);

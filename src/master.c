@@ -131,7 +131,8 @@ static void serve_passthrough(struct master *m, struct shmfs_zonetab *tab)
 		int id = m->no_passthrough ? -EPERM
 			 : shmfs_fault_is("no_passthrough")
 				 ? -EPERM
-				 : shmfs_passthrough_open_backing(se, e->zone.fd);
+				 : shmfs_passthrough_open_backing(se,
+								  e->zone.fd);
 		if (id < 0 && m->no_passthrough == NULL) {
 			m->no_passthrough = "ioctl(FUSE_DEV_IOC_BACKING_OPEN) "
 					    "failed; it needs CAP_SYS_ADMIN in "
@@ -158,8 +159,8 @@ static void serve_passthrough(struct master *m, struct shmfs_zonetab *tab)
 			       m->no_passthrough, fallback,
 			       fallback == 1 ? "" : "s");
 	if (n > 0)
-		shmfs_log_info("passthrough: %zu zone%s served by the kernel", n,
-			       n == 1 ? "" : "s");
+		shmfs_log_info("passthrough: %zu zone%s served by the kernel",
+			       n, n == 1 ? "" : "s");
 }
 
 /*

@@ -320,7 +320,8 @@ static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 
 	fi->fh = ino;
 	if (e->cache == SHMFS_CACHE_PASSTHROUGH) {
-		/* Always passthrough: the kernel never mixes modes on an inode. */
+		/* Always passthrough: the kernel never mixes modes on an inode.
+		 */
 		struct shmfs_fuse_open_out out;
 
 		shmfs_passthrough_open_out(&out, fi->fh, e->backing_id);

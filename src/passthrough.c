@@ -25,8 +25,7 @@ static ssize_t hook_read(int fd, void *buf, size_t len, void *userdata)
 	return read(fd, buf, len);
 }
 
-static ssize_t hook_writev(int fd, struct iovec *iov, int count,
-			   void *userdata)
+static ssize_t hook_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	(void)userdata;
 	if (pt.armed && count >= 2 &&
@@ -37,9 +36,8 @@ static ssize_t hook_writev(int fd, struct iovec *iov, int count,
 			pt.armed = false;
 			pt.negotiated =
 				out->error == 0 &&
-				shmfs_passthrough_patch_init(iov[1].iov_base,
-							     iov[1].iov_len) ==
-					0;
+				shmfs_passthrough_patch_init(
+					iov[1].iov_base, iov[1].iov_len) == 0;
 		}
 	}
 	return writev(fd, iov, count);
@@ -68,7 +66,7 @@ bool shmfs_passthrough_prepare(const void *request, size_t len, bool want,
 	if (!want)
 		return false;
 	if (len < sizeof(*in) + offsetof(struct fuse_init_in, flags2) +
-			  sizeof(init->flags2) ||
+			    sizeof(init->flags2) ||
 	    !(init->flags & FUSE_INIT_EXT) ||
 	    !(init->flags2 & SHMFS_FUSE_PASSTHROUGH_FLAGS2)) {
 		*why = "the kernel does not offer FUSE passthrough";

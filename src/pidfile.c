@@ -51,7 +51,8 @@ int shmfs_pidfile_lock(const char *path, int *fd, pid_t *holder)
 
 		if (f < 0)
 			return f;
-		/* Someone else's file in a shared directory: not ours to write. */
+		/* Someone else's file in a shared directory: not ours to write.
+		 */
 		if (fstat(f, &st) < 0 || st.st_uid != geteuid()) {
 			close(f);
 			return -EPERM;

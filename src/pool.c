@@ -88,11 +88,11 @@ static void log_exit(const struct shmfs_pool *pool, unsigned slot, pid_t pid,
 	if (WIFEXITED(status) && WEXITSTATUS(status) == SHMFS_WORKER_SECCOMP) {
 		int nr = atomic_load(&ws->violation);
 
-		shmfs_log_error("worker %u (pid %d) made system call %d (%s), "
-				"which the seccomp filter denies: replaced",
-				slot, (int)pid, nr,
-				shmfs_privsep_syscall_name(nr, name,
-							   sizeof(name)));
+		shmfs_log_error(
+			"worker %u (pid %d) made system call %d (%s), "
+			"which the seccomp filter denies: replaced",
+			slot, (int)pid, nr,
+			shmfs_privsep_syscall_name(nr, name, sizeof(name)));
 	} else if (WIFSIGNALED(status))
 		shmfs_log_error("worker %u (pid %d) killed by signal %d%s",
 				slot, (int)pid, WTERMSIG(status),

@@ -89,7 +89,8 @@ int shmfs_privsep_drop(bool user_set, uid_t uid, gid_t gid)
 		return err;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		err = errno;
-		shmfs_log_sys(LOG_ERR, err, "prctl(PR_SET_NO_NEW_PRIVS) failed");
+		shmfs_log_sys(LOG_ERR, err,
+			      "prctl(PR_SET_NO_NEW_PRIVS) failed");
 		return -err;
 	}
 	return 0;
@@ -197,7 +198,8 @@ int shmfs_privsep_seccomp(_Atomic int *violation, int exit_status)
 	if (!err)
 		err = seccomp_load(ctx);
 	if (err)
-		shmfs_log_sys(LOG_ERR, -err, "loading the seccomp filter failed");
+		shmfs_log_sys(LOG_ERR, -err,
+			      "loading the seccomp filter failed");
 	seccomp_release(ctx);
 	return err;
 }

@@ -125,8 +125,7 @@ static bool same_owner(const struct shmfs_zone_config *a,
  * size; the length, times, counters, and the mode and owner unless the ini
  * file changed them.
  */
-static int carry_over(struct shmfs_zonetab *tab,
-		      struct shmfs_zonetab_entry *e,
+static int carry_over(struct shmfs_zonetab *tab, struct shmfs_zonetab_entry *e,
 		      const struct shmfs_zonetab_entry *old)
 {
 	struct shmfs_zone_meta *m = e->zone.meta;

@@ -20,7 +20,7 @@ struct shmfs_pool {
 	unsigned nworkers;
 	unsigned ncpus; /* cpu_affinity: worker i on cpus[i % ncpus] */
 	unsigned short cpus[SHMFS_CPUS_MAX];
-	int pidfd; /* the master's locked pid file: closed in workers */
+	int pidfd;     /* the master's locked pid file: closed in workers */
 	bool user_set; /* user =: workers switch to uid and gid */
 	uid_t uid;
 	gid_t gid;

@@ -24,7 +24,7 @@ enum {
 struct shmfs_worker_opts {
 	unsigned slot;
 	pid_t master;
-	int cpu; /* >= 0: pinned there */
+	int cpu;       /* >= 0: pinned there */
 	bool user_set; /* user =: switch to uid and gid */
 	uid_t uid;
 	gid_t gid;

@@ -128,10 +128,25 @@ a_worker_making_a_denied_system_call_is_logged_and_replaced() {
 	stop_daemon "$MNT" "$DAEMON_PID"
 }
 
+a_forced_passthrough_failure_falls_back_to_page_mode_once() {
+	local conf=$WORK/pt.ini
+	printf '[shmfs]\nworkers = 2\n[zone:p]\nsize = 64K\ncache = passthrough\n' >"$conf"
+	MNT=$WORK/pt
+	SHMFS_FAULT=no_passthrough start_daemon "$conf" "$MNT"
+	assert_eq 1 "$(grep -c "passthrough unavailable" "$DAEMON_LOG")" \
+		"fallback lines"
+	assert_eq page "$(awk '$1 == "zone.p.cache" { print $2 }' "$MNT/.stats")"
+	echo hello >"$MNT/p"
+	assert_eq hello "$(head -n 1 "$MNT/p")" "the zone serves"
+	assert_eq 65536 "$(file_size "$MNT/p")" "fixed size in page mode"
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
 run_test_here a_read_held_by_a_dying_worker_fails_at_once
 run_test_here a_read_held_on_the_shared_descriptor_is_answered_by_the_master
 run_test_here a_worker_dying_in_a_write_with_the_lock_held_leaves_it_usable
 run_test_here a_worker_dying_in_a_shrink_leaves_the_tail_zero
 run_test_here a_worker_making_a_denied_system_call_is_logged_and_replaced
+run_test_here a_forced_passthrough_failure_falls_back_to_page_mode_once
 run_test nothing_is_left_behind
 finish

@@ -46,8 +46,8 @@ static void a_mountpoint_alone_runs_detached_with_our_mount_options(void **s)
 	assert_false(cli.foreground);
 	assert_false(cli.workers_set);
 	assert_null(cli.config);
-	assert_string_equal(joined(&cli),
-			    "-odefault_permissions,nosuid,nodev,fsname=shmfs,subtype=shmfs");
+	assert_string_equal(joined(&cli), "-odefault_permissions,nosuid,nodev,"
+					  "fsname=shmfs,subtype=shmfs");
 	shmfs_cli_free(&cli);
 }
 
@@ -65,9 +65,10 @@ static void every_option_is_understood(void **s)
 	assert_false(cli.debug);
 	assert_true(cli.workers_set);
 	assert_int_equal(cli.workers, 3);
-	assert_string_equal(joined(&cli),
-			    "-odefault_permissions,nosuid,nodev,fsname=shmfs,subtype=shmfs "
-			    "-o allow_other");
+	assert_string_equal(
+		joined(&cli),
+		"-odefault_permissions,nosuid,nodev,fsname=shmfs,subtype=shmfs "
+		"-o allow_other");
 	shmfs_cli_free(&cli);
 
 	assert_int_equal(PARSE(&cli, err, "--config", "y.ini", "--workers",
@@ -90,9 +91,10 @@ static void config_is_taken_out_of_mount_options(void **s)
 			       "ro,config=/etc/z.ini,allow_other", "/m"),
 			 0);
 	assert_string_equal(cli.config, "/etc/z.ini");
-	assert_string_equal(joined(&cli),
-			    "-odefault_permissions,nosuid,nodev,fsname=shmfs,subtype=shmfs "
-			    "-o ro -o allow_other");
+	assert_string_equal(
+		joined(&cli),
+		"-odefault_permissions,nosuid,nodev,fsname=shmfs,subtype=shmfs "
+		"-o ro -o allow_other");
 	shmfs_cli_free(&cli);
 }
 

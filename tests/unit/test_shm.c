@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ipc.h>
+#include <sys/stat.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -179,6 +181,58 @@ static void devzero_too_large_fails_and_says_so(void **state)
 	too_large(SHMFS_BACKEND_DEVZERO, "mmap(/dev/zero, MAP_SHARED");
 }
 
+static void memfd_memory_is_zeroed_and_shared_with_a_child(void **state)
+{
+	(void)state;
+	memory_is_zeroed_and_shared_with_a_child(SHMFS_BACKEND_MEMFD);
+}
+
+static void
+memfd_is_named_sealed_at_its_size_and_closed_when_freed(void **state)
+{
+	struct shmfs_shm shm = {
+		.size = 1 << 16,
+		.backend = SHMFS_BACKEND_MEMFD,
+		.label = "zone-a",
+	};
+	char link[64], target[128] = "";
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(shmfs_shm_alloc(&shm), 0);
+	assert_true(shm.fd >= 0);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", shm.fd);
+	assert_true(readlink(link, target, sizeof(target) - 1) > 0);
+	assert_string_equal(target, "/memfd:shmfs:zone-a (deleted)");
+	assert_int_equal(fstat(shm.fd, &st), 0);
+	assert_int_equal(st.st_size, 1 << 16);
+	assert_int_equal(fcntl(shm.fd, F_GET_SEALS),
+			 F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+	/* Nothing can store a byte past the zone or cut it short. */
+	assert_int_equal(pwrite(shm.fd, "x", 1, 1 << 16), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(ftruncate(shm.fd, 1 << 17), -1);
+	assert_int_equal(ftruncate(shm.fd, 4096), -1);
+	/* The descriptor and the mapping are the same memory. */
+	assert_int_equal(pwrite(shm.fd, "abc", 3, 4096), 3);
+	assert_memory_equal((char *)shm.addr + 4096, "abc", 3);
+
+	int fd = shm.fd;
+	shmfs_shm_free(&shm);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	assert_int_equal(shm.fd, -1);
+}
+
+static void other_backends_have_no_file(void **state)
+{
+	struct shmfs_shm shm = {.size = 4096, .backend = SHMFS_BACKEND_ANON};
+
+	(void)state;
+	assert_int_equal(shmfs_shm_alloc(&shm), 0);
+	assert_int_equal(shm.fd, -1);
+	shmfs_shm_free(&shm);
+}
+
 static void zero_size_or_unknown_backend_is_refused(void **state)
 {
 	struct shmfs_shm shm = {.size = 0, .backend = SHMFS_BACKEND_ANON};
@@ -220,6 +274,11 @@ int main(void)
 			anon_too_large_fails_and_says_so, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			devzero_too_large_fails_and_says_so, setup, teardown),
+		cmocka_unit_test(
+			memfd_memory_is_zeroed_and_shared_with_a_child),
+		cmocka_unit_test(
+			memfd_is_named_sealed_at_its_size_and_closed_when_freed),
+		cmocka_unit_test(other_backends_have_no_file),
 		cmocka_unit_test(zero_size_or_unknown_backend_is_refused),
 		cmocka_unit_test(backend_names_round_trip),
 	};

@@ -50,6 +50,26 @@ static int setup(void **state)
 	return 0;
 }
 
+/* A fixed-size zone on a memfd, as a passthrough zone is. */
+static int setup_fixed(void **state)
+{
+	struct fixture *f;
+
+	if (setup(state) < 0)
+		return -1;
+	f = *state;
+	shmfs_shm_free(&f->data);
+	f->data =
+		(struct shmfs_shm){.size = CAP, .backend = SHMFS_BACKEND_MEMFD};
+	if (shmfs_shm_alloc(&f->data) < 0)
+		return -1;
+	f->zone.data = f->data.addr;
+	f->zone.fd = f->data.fd;
+	f->zone.fixed = true;
+	atomic_store(&f->zone.meta->length, CAP);
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -271,6 +291,66 @@ static void setattr_changes_mode_owner_and_times_at_once(void **state)
 	assert_int_equal(st.st_size, 0);
 }
 
+static void a_fixed_zone_is_as_long_as_its_capacity_from_the_start(void **state)
+{
+	struct fixture *f = *state;
+	const void *p;
+	size_t n;
+	struct stat st;
+
+	assert_int_equal(shmfs_zone_stat(&f->zone, &st), 0);
+	assert_int_equal(st.st_size, CAP);
+	assert_int_equal(st.st_blocks, 0); /* nothing in use yet */
+	assert_int_equal(shmfs_zone_read(&f->zone, 0, 2 * CAP, &p, &n), 0);
+	assert_int_equal(n, CAP);
+	assert_int_equal(shmfs_zone_used(&f->zone), 0);
+}
+
+static void
+writing_a_fixed_zone_counts_its_pages_and_keeps_its_size(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+	size_t written;
+
+	assert_int_equal(
+		shmfs_zone_write(&f->zone, f->buf, 5000, 100, false, &written),
+		0);
+	assert_int_equal(written, 5000);
+	assert_int_equal(shmfs_zone_stat(&f->zone, &st), 0);
+	assert_int_equal(st.st_size, CAP);
+	assert_int_equal(st.st_blocks, 2 * 4096 / 512);
+	assert_int_equal(shmfs_zone_used(&f->zone), 2 * 4096);
+	/* Past the end fails as the sealed memfd does. */
+	assert_int_equal(
+		shmfs_zone_write(&f->zone, f->buf, 1, CAP, false, &written),
+		-EPERM);
+	assert_int_equal(shmfs_zone_write(&f->zone, f->buf, 10, CAP - 4, false,
+					  &written),
+			 0);
+	assert_int_equal(written, 4);
+}
+
+static void truncating_a_fixed_zone_clears_it_or_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+	size_t written;
+
+	assert_int_equal(
+		shmfs_zone_write(&f->zone, f->buf, CAP, 0, false, &written), 0);
+	assert_int_equal(shmfs_zone_truncate(&f->zone, 5), -EPERM);
+	assert_int_equal(shmfs_zone_truncate(&f->zone, CAP + 1), -EFBIG);
+	assert_int_equal(shmfs_zone_truncate(&f->zone, CAP), 0);
+	assert_memory_equal(f->zone.data, f->buf, CAP); /* kept */
+	assert_int_equal(shmfs_zone_truncate(&f->zone, 0), 0);
+	assert_int_equal(shmfs_zone_stat(&f->zone, &st), 0);
+	assert_int_equal(st.st_size, CAP);
+	assert_int_equal(st.st_blocks, 0); /* every page given back */
+	for (size_t i = 0; i < CAP; i++)
+		assert_int_equal(f->zone.data[i], 0);
+}
+
 static void setuid_and_setgid_bits_never_stick(void **state)
 {
 	struct fixture *f = *state;
@@ -381,6 +461,15 @@ int main(void)
 		T(write_and_truncate_change_mtime_and_ctime),
 		T(setattr_changes_mode_owner_and_times_at_once),
 		T(setuid_and_setgid_bits_never_stick),
+		cmocka_unit_test_setup_teardown(
+			a_fixed_zone_is_as_long_as_its_capacity_from_the_start,
+			setup_fixed, teardown),
+		cmocka_unit_test_setup_teardown(
+			writing_a_fixed_zone_counts_its_pages_and_keeps_its_size,
+			setup_fixed, teardown),
+		cmocka_unit_test_setup_teardown(
+			truncating_a_fixed_zone_clears_it_or_fails, setup_fixed,
+			teardown),
 		T(a_failed_setattr_changes_nothing),
 		T(a_childs_write_is_seen_by_the_parent),
 		T(a_lock_holder_that_dies_leaves_nothing_locked),
