@@ -62,20 +62,12 @@ fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
 	fuse_lines++;
 }
 
-/* True if some zone of tab asks for passthrough. */
-static bool wants_passthrough(const struct shmfs_zonetab *tab)
-{
-	for (size_t i = 0; i < tab->nzones; i++)
-		if (tab->entries[i].conf.cache == SHMFS_CACHE_PASSTHROUGH)
-			return true;
-	return false;
-}
-
 /*
  * Reads the first request, which must be INIT, and answers it here: the
  * negotiated connection then lives in the session every worker inherits.
- * Passthrough is asked for in the reply if a zone wants it and the kernel
- * offers it; otherwise m->no_passthrough says why.
+ * Passthrough is asked for whenever the kernel offers it, so that a reload
+ * can add passthrough zones to a mount that had none; otherwise
+ * m->no_passthrough says why.
  */
 static int handle_init(struct master *m, struct fuse_session *se)
 {
@@ -96,10 +88,7 @@ static int handle_init(struct master *m, struct fuse_session *se)
 		err = -EPROTO;
 		goto out;
 	}
-	if (!shmfs_passthrough_prepare(buf.mem, res,
-				       wants_passthrough(m->fs.tab),
-				       &m->no_passthrough))
-		m->no_passthrough_err = 0;
+	shmfs_passthrough_prepare(buf.mem, res, true, &m->no_passthrough);
 	fuse_session_process_buf(se, &buf);
 	if (fuse_session_exited(se)) {
 		shmfs_log_error("FUSE INIT failed: the kernel refused the "
@@ -112,33 +101,47 @@ out:
 }
 
 /*
+ * A backing id for a zone's memfd, or -errno. The first failure becomes
+ * the reason for every later zone (m->no_passthrough), so that one cause
+ * is logged once, not once per zone.
+ */
+static int open_backing(struct master *m, const struct shmfs_zone *zone)
+{
+	int id;
+
+	if (m->no_passthrough)
+		return -EPERM;
+	if (!shmfs_passthrough_negotiated()) {
+		m->no_passthrough = "the INIT reply could not ask for it";
+		return -EPROTO;
+	}
+	id = shmfs_fault_is("no_passthrough")
+		     ? -EPERM
+		     : shmfs_passthrough_open_backing(m->pool.se, zone->fd);
+	if (id < 0) {
+		m->no_passthrough = "ioctl(FUSE_DEV_IOC_BACKING_OPEN) failed; "
+				    "it needs CAP_SYS_ADMIN in the initial "
+				    "user namespace";
+		m->no_passthrough_err = -id;
+	}
+	return id;
+}
+
+/*
  * Registers the memfd of every passthrough zone of tab that has no backing
  * id yet. Where passthrough cannot be had, such zones run in page mode,
  * keeping their fixed size, and one line says why.
  */
 static void serve_passthrough(struct master *m, struct shmfs_zonetab *tab)
 {
-	struct fuse_session *se = m->pool.se;
 	size_t n = 0, fallback = 0;
 
-	if (m->no_passthrough == NULL && !shmfs_passthrough_negotiated())
-		m->no_passthrough = "the INIT reply could not ask for it";
 	for (size_t i = 0; i < tab->nzones; i++) {
 		struct shmfs_zonetab_entry *e = &tab->entries[i];
 
 		if (e->cache != SHMFS_CACHE_PASSTHROUGH || e->backing_id > 0)
 			continue;
-		int id = m->no_passthrough ? -EPERM
-			 : shmfs_fault_is("no_passthrough")
-				 ? -EPERM
-				 : shmfs_passthrough_open_backing(se,
-								  e->zone.fd);
-		if (id < 0 && m->no_passthrough == NULL) {
-			m->no_passthrough = "ioctl(FUSE_DEV_IOC_BACKING_OPEN) "
-					    "failed; it needs CAP_SYS_ADMIN in "
-					    "the initial user namespace";
-			m->no_passthrough_err = -id;
-		}
+		int id = open_backing(m, &e->zone);
 		if (id < 0) {
 			e->cache = SHMFS_CACHE_PAGE;
 			fallback++;
@@ -147,17 +150,13 @@ static void serve_passthrough(struct master *m, struct shmfs_zonetab *tab)
 		e->backing_id = id;
 		n++;
 	}
-	if (fallback > 0 && m->no_passthrough_err)
+	/* An errno of 0 adds nothing to the line. */
+	if (fallback > 0)
 		shmfs_log_sys(LOG_WARNING, m->no_passthrough_err,
 			      "passthrough unavailable: %s: %zu zone%s served "
 			      "in page mode, fixed size kept",
 			      m->no_passthrough, fallback,
 			      fallback == 1 ? "" : "s");
-	else if (fallback > 0)
-		shmfs_log_warn("passthrough unavailable: %s: %zu zone%s served "
-			       "in page mode, fixed size kept",
-			       m->no_passthrough, fallback,
-			       fallback == 1 ? "" : "s");
 	if (n > 0)
 		shmfs_log_info("passthrough: %zu zone%s served by the kernel",
 			       n, n == 1 ? "" : "s");

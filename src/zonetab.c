@@ -133,7 +133,11 @@ static int carry_over(struct shmfs_zonetab *tab, struct shmfs_zonetab_entry *e,
 	uint64_t length = atomic_load(&om->length);
 	bool same = old->conf.size == e->conf.size &&
 		    old->conf.backend == e->conf.backend;
-	bool was_pt = old->cache == SHMFS_CACHE_PASSTHROUGH;
+	/*
+	 * Configured modes, not the ones run: a zone that fell back to page
+	 * mode (no passthrough on this mount) stays the same inode.
+	 */
+	bool was_pt = old->conf.cache == SHMFS_CACHE_PASSTHROUGH;
 	bool is_pt = e->conf.cache == SHMFS_CACHE_PASSTHROUGH;
 	int err;
 
@@ -145,8 +149,7 @@ static int carry_over(struct shmfs_zonetab *tab, struct shmfs_zonetab_entry *e,
 	if (same) {
 		e->shm = old->shm;
 		e->borrowed = true;
-		if (is_pt && was_pt)
-			e->backing_id = old->backing_id;
+		e->backing_id = old->backing_id; /* 0 unless passthrough */
 	} else {
 		err = shmfs_shm_alloc(&e->shm);
 		if (err)

@@ -115,11 +115,7 @@ PY
 
 a_worker_making_a_denied_system_call_is_logged_and_replaced() {
 	with_fault forbidden_syscall:1 seccomp
-	local i
-	for ((i = 0; i < 40; i++)); do
-		grep -q "seccomp filter denies" "$DAEMON_LOG" && break
-		sleep 0.05
-	done
+	wait_for_line "$DAEMON_LOG" "seccomp filter denies"
 	assert_match "worker [01] \(pid [0-9]+\) made system call [0-9]+ \(getpgrp\), which the seccomp filter denies: replaced" \
 		"$(grep "seccomp" "$DAEMON_LOG")" "the master's line"
 	wait_for_workers "$DAEMON_PID" 2

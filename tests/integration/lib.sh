@@ -166,6 +166,18 @@ stop_pid() {
 	wait_gone "$pid" 5
 }
 
+# wait_for_line FILE REGEX [SECONDS]: waits until a line of FILE (a log)
+# matches REGEX (grep -E); fails, with the file's tail, after the deadline.
+wait_for_line() {
+	local file=$1 regex=$2 secs=${3:-$DEADLINE} i
+	for ((i = 0; i < secs * 20; i++)); do
+		grep -qE -- "$regex" "$file" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "no line matching /$regex/ in $file after ${secs}s:" \
+		"$(tail -n 5 "$file" 2>/dev/null)"
+}
+
 # ---------------------------------------------------------------- mounts
 
 # True if something is mounted at MNT.

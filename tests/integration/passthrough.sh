@@ -245,11 +245,7 @@ PY
 	sleep 0.3
 	sed -i 's/^size  = 64K/size  = 128K/; s/^\[zone:gone\]/[zone:added]/' "$conf"
 	kill -HUP "$pid"
-	for ((i = 0; i < 100; i++)); do
-		grep -q "reloaded" "$DAEMON_LOG" && break
-		sleep 0.05
-	done
-	grep -q "reloaded" "$DAEMON_LOG" || fail "no reload: $(cat "$DAEMON_LOG")"
+	wait_for_line "$DAEMON_LOG" "reloaded"
 	echo >"$WORK/go"
 	wait "$helper" || fail "helper failed: $(cat "$WORK/helper.out")"
 	assert_eq 131072 "$(file_size "$mnt/small")" "size of the resized zone"

@@ -88,11 +88,7 @@ an_invalid_file_is_reported_and_changes_nothing() {
 		"$WORK/shmfs.pid" >"$CONF"
 	"$SHMFS" -s reload -c "$CONF" 2>/dev/null || true
 	kill -HUP "$DAEMON_PID"
-	for ((i = 0; i < 40; i++)); do
-		grep -q "reload: .*shmfs.ini:5: size: \"12Q\" is not a size" \
-			"$DAEMON_LOG" && break
-		sleep 0.05
-	done
+	wait_for_line "$DAEMON_LOG" 'reload: .*shmfs.ini:5: size: "12Q" is not a size'
 	assert_contains "$(cat "$DAEMON_LOG")" \
 		'shmfs.ini:5: size: "12Q" is not a size; keeping the running configuration'
 	assert_eq "$before" "$(ls -A "$MNT" | xargs)" "zones after"

@@ -212,10 +212,7 @@ with_user_workers_run_as_that_user_and_serve() {
 	# A rotated log is reopened by the workers too.
 	mv "$WORK/user.log" "$WORK/user.log.1"
 	kill -USR1 "$pid"
-	for ((i = 0; i < 40; i++)); do
-		grep -q "log reopened" "$WORK/user.log" 2>/dev/null && break
-		sleep 0.05
-	done
+	wait_for_line "$WORK/user.log" "log reopened"
 	assert_eq "$NOBODY" "$(stat -c %u "$WORK/user.log")" "owner of the new log"
 	stop_daemon "$mnt" "$pid"
 	assert_eq 2 "$(grep -c "requests served" "$WORK/user.log")" \

@@ -183,7 +183,7 @@ pid_file_names_the_master_and_a_second_daemon_is_refused() {
 }
 
 signal_reopen_reopens_the_log_of_master_and_workers() {
-	local conf=$WORK/logged.ini mnt=$WORK/mnt-log pid i
+	local conf=$WORK/logged.ini mnt=$WORK/mnt-log pid
 	sed "s|^log_level.*|&\nlog = $WORK/shmfs.log|; s|^pid .*|pid = $WORK/logged.pid|" \
 		"$CONF" >"$conf"
 	start_daemon "$conf" "$mnt"
@@ -191,11 +191,7 @@ signal_reopen_reopens_the_log_of_master_and_workers() {
 	wait_for_workers "$pid" 2
 	mv "$WORK/shmfs.log" "$WORK/shmfs.log.1"
 	"$SHMFS" -s reopen -c "$conf"
-	for ((i = 0; i < 40; i++)); do
-		grep -q "log reopened" "$WORK/shmfs.log" 2>/dev/null && break
-		sleep 0.05
-	done
-	assert_contains "$(cat "$WORK/shmfs.log")" "log reopened"
+	wait_for_line "$WORK/shmfs.log" "log reopened"
 	sleep 0.1 # the workers reopen at their next wake-up
 	stop_daemon "$mnt" "$pid"
 	assert_eq 2 "$(grep -c "requests served" "$WORK/shmfs.log")" \

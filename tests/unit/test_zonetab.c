@@ -231,6 +231,70 @@ static void a_reload_keeps_resizes_drops_and_adds_zones(void **state)
 	shmfs_config_free(&c2);
 }
 
+/*
+ * The kernel never mixes backings on one inode: a passthrough zone whose
+ * memfd is replaced, or that enters or leaves passthrough, is a new inode;
+ * one kept as it was keeps its inode, memfd and backing id, also when it
+ * runs in page mode for want of passthrough.
+ */
+static void a_reload_renumbers_a_passthrough_zone_only_when_it_must(void **s)
+{
+	struct shmfs_config c1 = {0}, c2 = {0}, c3 = {0};
+	struct shmfs_zonetab *t1 =
+		make("[zone:kept]\nsize = 4K\ncache = passthrough\n"
+		     "[zone:fell]\nsize = 4K\ncache = passthrough\n"
+		     "[zone:grown]\nsize = 4K\ncache = passthrough\n"
+		     "[zone:left]\nsize = 4K\ncache = passthrough\n",
+		     &c1);
+	uint64_t ino[4];
+
+	(void)s;
+	for (size_t i = 0; i < 4; i++) {
+		ino[i] = t1->entries[i].ino;
+		assert_true(t1->entries[i].zone.fixed);
+		assert_true(t1->entries[i].zone.fd >= 0);
+		assert_int_equal(shmfs_zone_length(&t1->entries[i].zone), 4096);
+		t1->entries[i].backing_id =
+			(int)i + 1; /* as the master would */
+	}
+	t1->entries[1].cache = SHMFS_CACHE_PAGE; /* the master's fallback */
+	t1->entries[1].backing_id = 0;
+	int kept_fd = t1->entries[0].zone.fd;
+
+	struct shmfs_zonetab *t2 =
+		reload(t1,
+		       "[zone:kept]\nsize = 4K\ncache = passthrough\n"
+		       "[zone:fell]\nsize = 4K\ncache = passthrough\n"
+		       "[zone:grown]\nsize = 8K\ncache = passthrough\n"
+		       "[zone:left]\nsize = 4K\nbackend = memfd\n",
+		       &c2);
+	shmfs_zonetab_destroy(t1);
+	shmfs_config_free(&c1);
+
+	assert_int_equal(t2->entries[0].ino, ino[0]);
+	assert_false(t2->entries[0].renumbered);
+	assert_int_equal(t2->entries[0].zone.fd, kept_fd);
+	assert_int_equal(t2->entries[0].backing_id, 1);
+	assert_int_equal(t2->entries[1].ino, ino[1]);
+	assert_false(t2->entries[1].renumbered);
+	assert_true(t2->entries[2].renumbered);
+	assert_true(t2->entries[2].ino > ino[3]);
+	assert_int_equal(t2->entries[2].backing_id, 0); /* to register */
+	assert_int_equal(shmfs_zone_length(&t2->entries[2].zone), 8192);
+	assert_true(t2->entries[3].renumbered);
+	assert_false(t2->entries[3].zone.fixed);
+
+	/* Leaving passthrough and coming back is a new inode each time. */
+	struct shmfs_zonetab *t3 = reload(
+		t2, "[zone:left]\nsize = 4K\ncache = passthrough\n", &c3);
+	assert_true(t3->entries[0].renumbered);
+	assert_true(t3->entries[0].ino > t2->entries[3].ino);
+	shmfs_zonetab_destroy(t2);
+	shmfs_config_free(&c2);
+	shmfs_zonetab_destroy(t3);
+	shmfs_config_free(&c3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +306,8 @@ int main(void)
 		cmocka_unit_test(
 			a_zone_that_cannot_be_allocated_fails_the_whole_table),
 		cmocka_unit_test(a_reload_keeps_resizes_drops_and_adds_zones),
+		cmocka_unit_test(
+			a_reload_renumbers_a_passthrough_zone_only_when_it_must),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
