@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <linux/fuse.h>
 
@@ -178,6 +179,24 @@ static void close_backings(struct master *m, const struct shmfs_zonetab *old,
 			shmfs_passthrough_close_backing(m->pool.se,
 							e->backing_id);
 	}
+}
+
+/*
+ * Every zone keeps its memory's file open (holes, st_blocks, passthrough),
+ * so the soft limit on descriptors rises to the hard one, as nginx's
+ * worker_rlimit_nofile would; a zone past it just has no file (-1).
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		shmfs_log_sys(LOG_WARNING, errno,
+			      "setrlimit(RLIMIT_NOFILE, %llu) failed",
+			      (unsigned long long)rl.rlim_max);
 }
 
 /* Waits for the next event; returns the signal taken, or 0 on timeout. */
@@ -494,6 +513,7 @@ int shmfs_master_run(struct shmfs_config *cfg,
 	fuse_set_log_func(fuse_log_to_ours);
 	shmfs_fault_init();
 	configure_pool(&m);
+	raise_nofile();
 	if (shmfs_zonetab_create(&m.cfg, NULL, &tab) < 0)
 		goto out_config;
 	if (shmfs_stats_create(&stats, tab) < 0) {

@@ -349,9 +349,10 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct shmfs_fs *fs = fs_of(req);
 	struct shmfs_zonetab_entry *e;
+	struct iovec iov[SHMFS_ZONE_PIECES_MAX];
 	const void *p;
 	size_t n;
-	int saverr;
+	int saverr, pieces;
 
 	if (ino == SHMFS_INO_STATS) {
 		uint64_t slot;
@@ -374,11 +375,20 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		count(&fs->self->bytes_out, n);
 	}
 	shmfs_fault_point("read");
+	if (saverr)
+		goto reply;
+	/* Holes come from a zero buffer: reading them allocates nothing. */
+	pieces = shmfs_zone_pieces(&e->zone, p, n, iov, SHMFS_ZONE_PIECES_MAX);
+	if (pieces > 1) {
+		fuse_reply_iov(req, iov, pieces);
+		return;
+	}
+	p = pieces ? iov[0].iov_base : p;
 reply:
 	if (saverr)
 		reply_err(req, saverr);
 	else
-		fuse_reply_buf(req, p, n); /* one writev from the mapping */
+		fuse_reply_buf(req, p, n); /* one writev, no allocation */
 }
 
 static void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,

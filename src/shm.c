@@ -32,6 +32,30 @@ struct backend {
 	void (*free)(struct shmfs_shm *shm);
 };
 
+/*
+ * The shmem file behind a shared mapping, for lseek(SEEK_HOLE) and fstat:
+ * reading a hole through the mapping would allocate the page, reading the
+ * file's holes tells where not to. /proc/self/map_files needs
+ * CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE); without it there is none. A
+ * SysV segment's file answers lseek with noop_llseek (always 0), so the
+ * size check refuses it rather than have every byte look like a hole.
+ */
+static int object_fd(const struct shmfs_shm *shm)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
+		 (unsigned long)shm->addr,
+		 (unsigned long)shm->addr + shm->size);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) != (off_t)shm->size) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static int anon_alloc(struct shmfs_shm *shm)
 {
 	void *p = mmap(NULL, shm->size, PROT_READ | PROT_WRITE,
@@ -43,6 +67,7 @@ static int anon_alloc(struct shmfs_shm *shm)
 		return -err;
 	}
 	shm->addr = p;
+	shm->fd = object_fd(shm);
 	return 0;
 }
 
@@ -72,6 +97,7 @@ static int devzero_alloc(struct shmfs_shm *shm)
 		return -err;
 	}
 	shm->addr = p;
+	shm->fd = object_fd(shm);
 	return 0;
 }
 
@@ -153,20 +179,11 @@ fail:
 	return -err;
 }
 
-static void memfd_free(struct shmfs_shm *shm)
-{
-	unmap(shm);
-	if (close(shm->fd) < 0)
-		shmfs_log_sys(LOG_ALERT, errno, "close(memfd %d) failed",
-			      shm->fd);
-	shm->fd = -1;
-}
-
 static const struct backend backends[SHMFS_BACKEND_COUNT] = {
 	[SHMFS_BACKEND_ANON] = {"anon", anon_alloc, unmap},
 	[SHMFS_BACKEND_DEVZERO] = {"devzero", devzero_alloc, unmap},
 	[SHMFS_BACKEND_SYSV] = {"sysv", sysv_alloc, sysv_free},
-	[SHMFS_BACKEND_MEMFD] = {"memfd", memfd_alloc, memfd_free},
+	[SHMFS_BACKEND_MEMFD] = {"memfd", memfd_alloc, unmap},
 };
 
 const char *shmfs_shm_backend_name(enum shmfs_backend backend)
@@ -199,4 +216,8 @@ void shmfs_shm_free(struct shmfs_shm *shm)
 		return;
 	backends[shm->backend].free(shm);
 	shm->addr = NULL;
+	if (shm->fd >= 0 && close(shm->fd) < 0)
+		shmfs_log_sys(LOG_ALERT, errno,
+			      "close(%d) of a zone's file failed", shm->fd);
+	shm->fd = -1;
 }

@@ -153,6 +153,56 @@ int shmfs_zone_read(const struct shmfs_zone *zone, off_t off, size_t size,
 	return 0;
 }
 
+/* Never written: its pages are the kernel's shared zero page. */
+static unsigned char zeros[1 << 20];
+
+/* Adds [base, base + len) to iov, in pieces of at most the zero buffer. */
+static int add_piece(struct iovec *iov, int count, int max, void *base,
+		     size_t len, bool zero)
+{
+	while (len > 0 && count < max) {
+		size_t k = zero && len > sizeof(zeros) ? sizeof(zeros) : len;
+
+		iov[count].iov_base = zero ? zeros : base;
+		iov[count].iov_len = k;
+		count++;
+		base = (unsigned char *)base + k;
+		len -= k;
+	}
+	return count;
+}
+
+int shmfs_zone_pieces(const struct shmfs_zone *zone, const void *p, size_t n,
+		      struct iovec *iov, int max)
+{
+	unsigned char *data = (unsigned char *)p;
+	off_t pos = data - zone->data, end = pos + (off_t)n;
+	int count = 0;
+
+	if (n == 0)
+		return 0;
+	while (zone->fd >= 0 && pos < end && count < max - 1) {
+		off_t hole = lseek(zone->fd, pos, SEEK_HOLE);
+
+		if (hole < 0 || hole >= end)
+			break; /* data to the end (or unknown: read it) */
+		if (hole > pos)
+			count = add_piece(iov, count, max - 1, zone->data + pos,
+					  hole - pos, false);
+		off_t next = lseek(zone->fd, hole, SEEK_DATA);
+		if (next < 0 || next > end)
+			next = end; /* ENXIO: no data after the hole */
+		count = add_piece(iov, count, max - 1, zone->data + hole,
+				  next - hole, true);
+		pos = next;
+	}
+	/* The last piece always fits: the loop keeps one slot for it. */
+	if (pos < end)
+		count = add_piece(iov, count, max, zone->data + pos, end - pos,
+				  false);
+	return count;
+}
+
 int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 		     off_t off, bool append, size_t *written)
 {

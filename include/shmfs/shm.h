@@ -23,8 +23,10 @@ struct shmfs_shm {
 	enum shmfs_backend backend;
 	const char *label; /* names the zone in messages; may be NULL */
 	/*
-	 * The memory's own file, set by shmfs_shm_alloc: a memfd's
-	 * descriptor, kept open while the zone lives; -1 for the others.
+	 * The memory's own file, set by shmfs_shm_alloc and kept open while
+	 * the zone lives: a memfd's descriptor; for anon and devzero the
+	 * shmem file behind the mapping (/proc/self/map_files: root only);
+	 * -1 where it cannot be had (not root, sysv, out of descriptors).
 	 */
 	int fd;
 };
@@ -44,8 +46,8 @@ int shmfs_shm_backend_parse(const char *name, enum shmfs_backend *backend);
  */
 int shmfs_shm_alloc(struct shmfs_shm *shm);
 
-/* Unmaps a zone made by shmfs_shm_alloc (and closes its fd); a NULL addr
- * is ignored. */
+/* Unmaps a zone made by shmfs_shm_alloc and closes its fd; a NULL addr is
+ * ignored. */
 void shmfs_shm_free(struct shmfs_shm *shm);
 
 #endif /* SHMFS_SHM_H */

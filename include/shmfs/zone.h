@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 
 /*
@@ -106,6 +107,24 @@ uint64_t shmfs_zone_used(const struct shmfs_zone *zone);
  */
 int shmfs_zone_read(const struct shmfs_zone *zone, off_t off, size_t size,
 		    const void **p, size_t *n);
+
+/*
+ * The most pieces shmfs_zone_pieces makes: a 1 MiB read (FUSE's largest)
+ * alternating page by page between data and holes needs 257.
+ */
+#define SHMFS_ZONE_PIECES_MAX 260
+
+/*
+ * Splits the n bytes at p (as shmfs_zone_read found them) into at most max
+ * pieces to reply with: the zone's own bytes, except where its file has
+ * holes (pages never written, or given back), which point at a shared
+ * zero buffer instead, so that reading a hole allocates nothing (through
+ * the mapping it would fault the page in). Without a file (fd < 0), or
+ * past max pieces, the rest is one piece of the mapping. Returns the
+ * count: 0 for n == 0.
+ */
+int shmfs_zone_pieces(const struct shmfs_zone *zone, const void *p, size_t n,
+		      struct iovec *iov, int max);
 
 /*
  * Stores size bytes at off (at the length if append), extending the length.

@@ -351,6 +351,56 @@ static void truncating_a_fixed_zone_clears_it_or_fails(void **state)
 		assert_int_equal(f->zone.data[i], 0);
 }
 
+/* The bytes of pieces, joined, compared with the zone's. */
+static void assert_pieces_are(const struct iovec *iov, int count,
+			      const unsigned char *want, size_t n)
+{
+	size_t at = 0;
+
+	for (int i = 0; i < count; i++) {
+		assert_true(at + iov[i].iov_len <= n);
+		assert_memory_equal(iov[i].iov_base, want + at, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	assert_int_equal(at, n);
+}
+
+static void holes_are_read_from_zeros_and_allocate_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct iovec iov[SHMFS_ZONE_PIECES_MAX];
+	unsigned char want[CAP] = {0};
+	struct stat st;
+	const void *p;
+	size_t n, written;
+
+	if (f->zone.fd < 0)
+		skip(); /* no map_files without root */
+	assert_int_equal(shmfs_zone_truncate(&f->zone, CAP), 0);
+	assert_int_equal(
+		shmfs_zone_write(&f->zone, "abc", 3, 4096, false, &written), 0);
+	memcpy(want + 4096, "abc", 3);
+	assert_int_equal(shmfs_zone_read(&f->zone, 0, CAP, &p, &n), 0);
+	int count =
+		shmfs_zone_pieces(&f->zone, p, n, iov, SHMFS_ZONE_PIECES_MAX);
+	assert_int_equal(count, 3); /* hole, the written page, hole */
+	assert_ptr_equal(iov[1].iov_base, f->zone.data + 4096);
+	assert_true(iov[0].iov_base != (void *)f->zone.data);
+	assert_pieces_are(iov, count, want, CAP);
+	assert_int_equal(fstat(f->zone.fd, &st), 0);
+	assert_int_equal(st.st_blocks, 4096 / 512); /* the written page only */
+
+	/* Too few pieces: the rest is read from the mapping, all of it. */
+	count = shmfs_zone_pieces(&f->zone, p, n, iov, 2);
+	assert_int_equal(count, 2);
+	assert_pieces_are(iov, count, want, CAP);
+	/* Inside one written page: one piece, the mapping itself. */
+	assert_int_equal(shmfs_zone_read(&f->zone, 4097, 10, &p, &n), 0);
+	assert_int_equal(shmfs_zone_pieces(&f->zone, p, n, iov, 4), 1);
+	assert_ptr_equal(iov[0].iov_base, f->zone.data + 4097);
+	assert_int_equal(shmfs_zone_pieces(&f->zone, p, 0, iov, 4), 0);
+}
+
 static void setuid_and_setgid_bits_never_stick(void **state)
 {
 	struct fixture *f = *state;
@@ -461,6 +511,7 @@ int main(void)
 		T(write_and_truncate_change_mtime_and_ctime),
 		T(setattr_changes_mode_owner_and_times_at_once),
 		T(setuid_and_setgid_bits_never_stick),
+		T(holes_are_read_from_zeros_and_allocate_nothing),
 		cmocka_unit_test_setup_teardown(
 			a_fixed_zone_is_as_long_as_its_capacity_from_the_start,
 			setup_fixed, teardown),
