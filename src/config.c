@@ -462,8 +462,20 @@ static int wider(int width, uint64_t v)
 	return n > width ? n : width;
 }
 
-void shmfs_config_print(const struct shmfs_config *cfg, FILE *out)
+/* The cache mode a zone will run in, as -t shows it. */
+static const char *run_mode(const struct shmfs_zone_config *z,
+			    const char *no_passthrough)
 {
+	if (z->cache == SHMFS_CACHE_PASSTHROUGH && no_passthrough)
+		return "page*";
+	return shmfs_config_cache_name(z->cache);
+}
+
+void shmfs_config_print(const struct shmfs_config *cfg,
+			const char *no_passthrough, FILE *out)
+{
+	size_t fallback = 0;
+
 	int wname = 4, wbackend = 7, wcache = 6, wbytes = 5, wuid = 3, wgid = 3;
 	int n;
 	const struct shmfs_zone_config *z;
@@ -476,7 +488,8 @@ void shmfs_config_print(const struct shmfs_config *cfg, FILE *out)
 		wname = n > wname ? n : wname;
 		n = (int)strlen(shmfs_shm_backend_name(z->backend));
 		wbackend = n > wbackend ? n : wbackend;
-		n = (int)strlen(shmfs_config_cache_name(z->cache));
+		n = (int)strlen(run_mode(z, no_passthrough));
+		fallback += z->cache == SHMFS_CACHE_PASSTHROUGH;
 		wcache = n > wcache ? n : wcache;
 		wbytes = wider(wbytes, z->size);
 		wuid = wider(wuid, z->uid);
@@ -491,7 +504,7 @@ void shmfs_config_print(const struct shmfs_config *cfg, FILE *out)
 		fprintf(out, "%-*s %-*s %-*s %*" PRIu64 " %04o %*u %*u\n",
 			wname, z->name, wbackend,
 			shmfs_shm_backend_name(z->backend), wcache,
-			shmfs_config_cache_name(z->cache), wbytes, z->size,
+			run_mode(z, no_passthrough), wbytes, z->size,
 			(unsigned)(z->mode & 07777), wuid, (unsigned)z->uid,
 			wgid, (unsigned)z->gid);
 	}
@@ -501,4 +514,9 @@ void shmfs_config_print(const struct shmfs_config *cfg, FILE *out)
 		fprintf(out, "%u\n", cfg->workers);
 	else
 		fprintf(out, "auto\n");
+	if (fallback > 0 && no_passthrough)
+		fprintf(out,
+			"* passthrough unavailable here (%s): these zones "
+			"run in page mode, fixed size kept\n",
+			no_passthrough);
 }

@@ -15,6 +15,7 @@
 #include "shmfs/file.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
+#include "shmfs/passthrough.h"
 #include "shmfs/pidfile.h"
 #include "shmfs/value.h"
 
@@ -85,7 +86,7 @@ int main(int argc, char **argv)
 	if (cli.workers_set)
 		cfg.workers = cli.workers; /* for -t; the master keeps -w too */
 	if (cli.check) {
-		shmfs_config_print(&cfg, stdout);
+		shmfs_config_print(&cfg, shmfs_passthrough_probe(), stdout);
 		status = SHMFS_EXIT_OK;
 		goto out_config;
 	}

@@ -6,9 +6,13 @@
  * INIT's, in the master, before the kernel processes it (inside writev).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "shmfs/log.h"
 #include "shmfs/passthrough.h"
@@ -18,6 +22,50 @@ static struct {
 	bool armed;
 	bool negotiated;
 } pt;
+
+/* True if this process has CAP_SYS_ADMIN in its effective set. */
+static bool has_sys_admin(void)
+{
+	struct __user_cap_header_struct head = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &head, data) < 0)
+		return false;
+	return data[CAP_SYS_ADMIN / 32].effective & (1u << CAP_SYS_ADMIN % 32);
+}
+
+/* True in the initial user namespace (its uid_map is the identity). */
+static bool initial_user_ns(void)
+{
+	unsigned inner, outer, count;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	bool initial = false;
+
+	if (f == NULL)
+		return true; /* no /proc: let INIT tell */
+	if (fscanf(f, "%u %u %u", &inner, &outer, &count) == 3)
+		initial = inner == 0 && outer == 0 && count == UINT32_MAX;
+	fclose(f);
+	return initial;
+}
+
+const char *shmfs_passthrough_probe(void)
+{
+	struct utsname u;
+	unsigned major, minor;
+
+	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	    (major < 6 || (major == 6 && minor < 9)))
+		return "the kernel is older than 6.9";
+	if (!has_sys_admin())
+		return "no CAP_SYS_ADMIN";
+	if (!initial_user_ns())
+		return "a user namespace (CAP_SYS_ADMIN must be in the "
+		       "initial one)";
+	return NULL;
+}
 
 static ssize_t hook_read(int fd, void *buf, size_t len, void *userdata)
 {

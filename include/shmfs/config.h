@@ -118,7 +118,12 @@ int shmfs_config_load_default(const char *path, struct shmfs_config *cfg,
 /* Frees what a successful parse allocated; safe on a zeroed config. */
 void shmfs_config_free(struct shmfs_config *cfg);
 
-/* The zone table printed by "shmfs -t". */
-void shmfs_config_print(const struct shmfs_config *cfg, FILE *out);
+/*
+ * The zone table printed by "shmfs -t", with the mode each zone will run
+ * in: where no_passthrough says why passthrough cannot be had here,
+ * passthrough zones show "page*" and a last line gives the reason.
+ */
+void shmfs_config_print(const struct shmfs_config *cfg,
+			const char *no_passthrough, FILE *out);
 
 #endif /* SHMFS_CONFIG_H */

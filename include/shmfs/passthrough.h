@@ -20,6 +20,13 @@
 #include "shmfs/fuse_kernel.h"
 
 /*
+ * Without mounting, why passthrough would not be had here: a kernel older
+ * than 6.9, no CAP_SYS_ADMIN, or a user namespace; NULL if nothing stands
+ * in the way that can be seen before INIT (for "shmfs -t").
+ */
+const char *shmfs_passthrough_probe(void);
+
+/*
  * Routes the session's replies through the hook; call once, after
  * fuse_session_mount. Returns 0 or -errno (logged).
  */

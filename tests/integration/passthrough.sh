@@ -54,6 +54,8 @@ meminfo_kib() {
 }
 
 zones_run_in_passthrough_mode() {
+	assert_match '^p +memfd +passthrough ' "$("$SHMFS" -t -c "$CONF" | grep '^p ')" \
+		"shmfs -t as root"
 	assert_eq passthrough "$(stats_value zone.p.cache)" "mode of p"
 	assert_eq passthrough "$(stats_value zone.small.cache)" "mode of small"
 	assert_eq memfd "$(stats_value zone.p.backend)" "backend of p"
@@ -300,6 +302,8 @@ shmfs=$1 conf=$2 mnt=$3
 pid=$!
 for i in $(seq 100); do grep -q " $mnt " /proc/self/mounts && break; sleep 0.05; done
 trap 'fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt"; wait $pid' EXIT
+"$shmfs" -t -c "$conf" | grep -q '^p  *memfd  *page\* '
+"$shmfs" -t -c "$conf" | grep -q '^\* passthrough unavailable here (a user namespace'
 grep -q "passthrough unavailable: ioctl(FUSE_DEV_IOC_BACKING_OPEN) failed" "$mnt.log"
 [[ $(grep -c "passthrough unavailable" "$mnt.log") == 1 ]]
 [[ $(awk '$1 == "zone.p.cache" { print $2 }' "$mnt/.stats") == page ]]

@@ -554,7 +554,7 @@ static void print_shows_an_aligned_zone_table(void **state)
 		 &cfg);
 	out = open_memstream(&buf, &len);
 	assert_non_null(out);
-	shmfs_config_print(&cfg, out);
+	shmfs_config_print(&cfg, NULL, out);
 	assert_int_equal(fclose(out), 0);
 	assert_string_equal(buf,
 			    "NAME  BACKEND CACHE     BYTES MODE  UID  GID\n"
@@ -575,10 +575,38 @@ static void print_of_no_zones_says_so(void **state)
 	parse_ok("", &cfg);
 	out = fmemopen(buf, sizeof(buf), "w");
 	assert_non_null(out);
-	shmfs_config_print(&cfg, out);
+	shmfs_config_print(&cfg, NULL, out);
 	assert_int_equal(fclose(out), 0);
 	assert_string_equal(buf, "NAME BACKEND CACHE  BYTES MODE UID GID\n"
 				 "0 zones, 0 bytes, workers auto\n");
+	shmfs_config_free(&cfg);
+}
+
+static void print_shows_the_mode_a_zone_will_run_in(void **state)
+{
+	static const char *const ini =
+		"[zone:p]\nsize = 4K\ncache = passthrough\nuid = 0\ngid = 0\n";
+	struct shmfs_config cfg;
+	char buf[512] = "";
+	FILE *out;
+
+	(void)state;
+	parse_ok(ini, &cfg);
+	out = fmemopen(buf, sizeof(buf), "w");
+	shmfs_config_print(&cfg, NULL, out);
+	assert_int_equal(fclose(out), 0);
+	assert_string_equal(buf, "NAME BACKEND CACHE       BYTES MODE UID GID\n"
+				 "p    memfd   passthrough  4096 0600   0   0\n"
+				 "1 zone, 4096 bytes, workers auto\n");
+	out = fmemopen(buf, sizeof(buf), "w");
+	shmfs_config_print(&cfg, "no CAP_SYS_ADMIN", out);
+	assert_int_equal(fclose(out), 0);
+	assert_string_equal(
+		buf, "NAME BACKEND CACHE  BYTES MODE UID GID\n"
+		     "p    memfd   page*   4096 0600   0   0\n"
+		     "1 zone, 4096 bytes, workers auto\n"
+		     "* passthrough unavailable here (no CAP_SYS_ADMIN): "
+		     "these zones run in page mode, fixed size kept\n");
 	shmfs_config_free(&cfg);
 }
 
@@ -610,6 +638,7 @@ static const struct CMUnitTest others[] = {
 	cmocka_unit_test(nul_byte_in_a_file_is_refused),
 	cmocka_unit_test(print_shows_an_aligned_zone_table),
 	cmocka_unit_test(print_of_no_zones_says_so),
+	cmocka_unit_test(print_shows_the_mode_a_zone_will_run_in),
 	cmocka_unit_test(freeing_a_zeroed_config_is_safe),
 };
 
