@@ -97,10 +97,11 @@ int shmfs_privsep_drop(bool user_set, uid_t uid, gid_t gid)
 }
 
 /*
- * What a worker calls, found with strace -f over the whole test suite:
- * libfuse's request loop and replies, the zone code (madvise, fallocate,
- * lseek and fstat of a zone's object), malloc, the robust locks, signals,
- * the clock, and logging (a file, or syslog's socket).
+ * What a worker calls, found by running the whole test suite under the
+ * filter (the master logs any call it denies): libfuse's request loop and
+ * replies, the zone code (madvise, mincore, fallocate, lseek and fstat of
+ * a zone's file), malloc, the robust locks, signals, the clock, and
+ * logging (a file, or syslog's socket).
  */
 static const int allowed[] = {
 	SCMP_SYS(read),
@@ -122,6 +123,7 @@ static const int allowed[] = {
 	SCMP_SYS(mprotect),
 	SCMP_SYS(brk),
 	SCMP_SYS(madvise),
+	SCMP_SYS(mincore),
 	SCMP_SYS(fallocate),
 	SCMP_SYS(futex),
 	SCMP_SYS(clock_gettime),

@@ -172,29 +172,56 @@ static int add_piece(struct iovec *iov, int count, int max, void *base,
 	return count;
 }
 
+/*
+ * True if the page at q (page-aligned) of the zone is a hole. mincore says
+ * which pages are in memory, bounded by the read; a page it reports absent
+ * is either a hole or swapped out, and SEEK_DATA tells which (a swapped
+ * page is data). SEEK_HOLE alone is no good here: it walks every page of
+ * the data after q, thousands of entries per 4 KiB read of a full zone.
+ */
+static bool is_hole(const struct shmfs_zone *zone, const unsigned char *vec,
+		    uint64_t first, uint64_t q, off_t *data)
+{
+	if (vec[(q - first) / page_size()] & 1)
+		return false;
+	if (*data < (off_t)q) { /* the next data from q, once per hole */
+		off_t d = lseek(zone->fd, q, SEEK_DATA);
+
+		/* ENXIO: no data after q. Any other error: read the page. */
+		*data = d >= 0 ? d : errno == ENXIO ? INT64_MAX : (off_t)q;
+	}
+	return *data != (off_t)q;
+}
+
 int shmfs_zone_pieces(const struct shmfs_zone *zone, const void *p, size_t n,
 		      struct iovec *iov, int max)
 {
-	unsigned char *data = (unsigned char *)p;
-	off_t pos = data - zone->data, end = pos + (off_t)n;
+	unsigned char vec[SHMFS_ZONE_PIECES_MAX];
+	uint64_t pos = (const unsigned char *)p - zone->data, end = pos + n;
+	uint64_t first = pos & ~(uint64_t)(page_size() - 1);
+	uint64_t pages = (page_up(end) - first) / page_size();
+	off_t data = -1;
 	int count = 0;
 
 	if (n == 0)
 		return 0;
-	while (zone->fd >= 0 && pos < end && count < max - 1) {
-		off_t hole = lseek(zone->fd, pos, SEEK_HOLE);
+	if (zone->fd < 0 || pages > sizeof(vec) || max < 2 ||
+	    mincore(zone->data + first, page_up(end) - first, vec) < 0)
+		return add_piece(iov, 0, max, zone->data + pos, n, false);
+	while (pos < end && count < max - 1) {
+		uint64_t q = pos & ~(uint64_t)(page_size() - 1);
+		bool hole = is_hole(zone, vec, first, q, &data);
+		uint64_t stop = pos;
 
-		if (hole < 0 || hole >= end)
-			break; /* data to the end (or unknown: read it) */
-		if (hole > pos)
-			count = add_piece(iov, count, max - 1, zone->data + pos,
-					  hole - pos, false);
-		off_t next = lseek(zone->fd, hole, SEEK_DATA);
-		if (next < 0 || next > end)
-			next = end; /* ENXIO: no data after the hole */
-		count = add_piece(iov, count, max - 1, zone->data + hole,
-				  next - hole, true);
-		pos = next;
+		/* The run of pages of the same kind from pos. */
+		while (stop < end &&
+		       is_hole(zone, vec, first, q, &data) == hole) {
+			q += page_size();
+			stop = q < end ? q : end;
+		}
+		count = add_piece(iov, count, max - 1, zone->data + pos,
+				  stop - pos, hole);
+		pos = stop;
 	}
 	/* The last piece always fits: the loop keeps one slot for it. */
 	if (pos < end)
@@ -202,6 +229,21 @@ int shmfs_zone_pieces(const struct shmfs_zone *zone, const void *p, size_t n,
 				  false);
 	return count;
 }
+
+#ifdef SHMFS_FAULT_INJECTION
+/* In two halves, so that a test can kill the worker in between. */
+static void copy_in(unsigned char *dst, const void *src, size_t n)
+{
+	memcpy(dst, src, n / 2);
+	shmfs_fault_point("write_locked");
+	memcpy(dst + n / 2, (const char *)src + n / 2, n - n / 2);
+}
+#else
+static void copy_in(unsigned char *dst, const void *src, size_t n)
+{
+	memcpy(dst, src, n);
+}
+#endif
 
 int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 		     off_t off, bool append, size_t *written)
@@ -233,11 +275,7 @@ int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 		m->dirty_lo = start;
 		m->dirty_hi = end;
 	}
-	/* In two halves, so that fault injection can die in between. */
-	memcpy(zone->data + start, buf, n / 2);
-	shmfs_fault_point("write_locked");
-	memcpy(zone->data + start + n / 2, (const char *)buf + n / 2,
-	       n - n / 2);
+	copy_in(zone->data + start, buf, n);
 	if (end > length)
 		atomic_store_explicit(&m->length, end, memory_order_release);
 	m->dirty_lo = m->dirty_hi = 0;
