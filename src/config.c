@@ -150,6 +150,7 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 			ret = -EINVAL;
 		else if (!(cfg->log = strdup(value)))
 			ret = -ENOMEM;
+		cfg->log_line = p->line;
 		break;
 	case KEY_CPU_AFFINITY:
 		ret = shmfs_value_cpus(value, cfg->cpus, SHMFS_CPUS_MAX,
@@ -179,6 +180,8 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 			return;
 		}
 		/* SHMFS_SIZE_MAX is a multiple of any page: no overflow. */
+		z->requested = z->size;
+		z->size_line = p->line;
 		z->size = (z->size + p->page - 1) / p->page * p->page;
 		break;
 	case KEY_COUNT:
@@ -362,6 +365,7 @@ static int parse(const char *text, size_t len, const char *file,
 	if (!p.ret)
 		resolve(&p);
 	free(p.zones);
+	free(p.names);
 	if (p.ret)
 		shmfs_config_free(cfg);
 	return p.ret;
@@ -435,13 +439,22 @@ int shmfs_config_load(const char *path, struct shmfs_config *cfg, char *err,
 	return ret;
 }
 
+const char *shmfs_config_default_path(void)
+{
+	const char *env = getenv("SHMFS_CONFIG");
+
+	return env && *env ? env : SHMFS_CONFIG_PATH;
+}
+
 int shmfs_config_load_default(const char *path, struct shmfs_config *cfg,
 			      char *err, size_t errlen)
 {
+	const char *def = shmfs_config_default_path();
+
 	if (path != NULL)
 		return shmfs_config_load(path, cfg, err, errlen);
-	if (access(SHMFS_CONFIG_PATH, F_OK) == 0)
-		return shmfs_config_load(SHMFS_CONFIG_PATH, cfg, err, errlen);
+	if (access(def, F_OK) == 0)
+		return shmfs_config_load(def, cfg, err, errlen);
 	return shmfs_config_parse_string(shmfs_default_ini, "<built-in>", cfg,
 					 err, errlen);
 }

@@ -47,6 +47,9 @@ struct parser {
 	struct section global;
 	struct section *zones; /* parallel to cfg->zones */
 	size_t cap;
+	/* Zone names seen, by hash: index + 1, 0 empty; mask + 1 buckets. */
+	uint32_t *names;
+	size_t names_mask;
 	struct shmfs_config *cfg;
 	int ret; /* the first error; later ones would only be its echoes */
 	char *err;

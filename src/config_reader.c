@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config_parser.h"
+#include "shmfs/hash.h"
 
 /* Longest name or value quoted back in a message. */
 #define QUOTE_MAX 512
@@ -60,6 +61,43 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/*
+ * The zone already called name, or NULL; else name's bucket is noted in
+ * *bucket. A hash, so that 100,000 zones check in linear time.
+ */
+static struct shmfs_zone_config *find_zone(struct parser *p, const char *name,
+					   size_t *bucket)
+{
+	size_t len = strlen(name);
+	size_t b = shmfs_hash_name(name, len) & p->names_mask;
+
+	for (uint32_t i; (i = p->names[b]) != 0; b = (b + 1) & p->names_mask)
+		if (strcmp(p->cfg->zones[i - 1].name, name) == 0)
+			return &p->cfg->zones[i - 1];
+	*bucket = b;
+	return NULL;
+}
+
+/* Keeps the name hash at most half full: rebuilt at twice the size. */
+static int grow_names(struct parser *p)
+{
+	size_t n = p->names ? 2 * (p->names_mask + 1) : 64;
+	uint32_t *names = calloc(n, sizeof(*names));
+
+	if (names == NULL)
+		return -1;
+	free(p->names);
+	p->names = names;
+	p->names_mask = n - 1;
+	for (size_t i = 0; i < p->cfg->nzones; i++) {
+		size_t b;
+
+		find_zone(p, p->cfg->zones[i].name, &b);
+		p->names[b] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
 /* Records [zone:NAME]; returns its index or -1 after an error. */
 static long add_zone(struct parser *p, const char *name, size_t len)
 {
@@ -68,8 +106,13 @@ static long add_zone(struct parser *p, const char *name, size_t len)
 	struct shmfs_config *cfg = p->cfg;
 	struct shmfs_zone_config *z;
 	struct section *sec;
-	size_t i;
+	size_t bucket;
 
+	if (2 * (cfg->nzones + 1) > (p->names ? p->names_mask + 1 : 0) &&
+	    grow_names(p) < 0) {
+		shmfs_config_fail_nomem(p);
+		return -1;
+	}
 	if (p->cap == cfg->nzones) {
 		p->cap = p->cap ? 2 * p->cap : 8;
 		z = reallocarray(cfg->zones, p->cap, sizeof(*z));
@@ -93,15 +136,15 @@ static long add_zone(struct parser *p, const char *name, size_t len)
 			quote_len(len), name);
 		return -1;
 	}
-	for (i = 0; i < cfg->nzones; i++) {
-		if (strcmp(cfg->zones[i].name, z->name) == 0) {
-			shmfs_config_fail(
-				p, p->line,
-				"zone \"%s\" already defined at line %d",
-				z->name, cfg->zones[i].line);
-			return -1;
-		}
+	z->name[len] = '\0';
+	const struct shmfs_zone_config *dup = find_zone(p, z->name, &bucket);
+	if (dup) {
+		shmfs_config_fail(p, p->line,
+				  "zone \"%s\" already defined at line %d",
+				  z->name, dup->line);
+		return -1;
 	}
+	p->names[bucket] = (uint32_t)cfg->nzones + 1;
 	z->line = p->line;
 	memset(&p->zones[cfg->nzones], 0, sizeof(*sec));
 	p->zones[cfg->nzones].line = p->line;

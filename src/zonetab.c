@@ -9,20 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shmfs/hash.h"
 #include "shmfs/log.h"
 #include "shmfs/zonetab.h"
-
-/* FNV-1a: short names, no adversary who can choose them but the admin. */
-static uint64_t hash_name(const char *name, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)name[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
 
 static uint64_t hash_ino(uint64_t ino)
 {
@@ -38,14 +27,17 @@ static int index_zones(struct shmfs_zonetab *tab)
 		nbuckets *= 2;
 	tab->buckets = calloc(nbuckets, sizeof(*tab->buckets));
 	tab->ino_buckets = calloc(nbuckets, sizeof(*tab->ino_buckets));
-	if (tab->buckets == NULL || tab->ino_buckets == NULL)
+	if (tab->buckets == NULL || tab->ino_buckets == NULL) {
+		shmfs_log_sys(LOG_ERR, ENOMEM,
+			      "calloc(%zu) of the zone index failed", nbuckets);
 		return -ENOMEM;
+	}
 	tab->bucket_mask = nbuckets - 1;
 
 	for (size_t i = 0; i < tab->nzones; i++) {
 		const struct shmfs_zonetab_entry *e = &tab->entries[i];
-		size_t b =
-			hash_name(e->conf.name, e->namelen) & tab->bucket_mask;
+		size_t b = shmfs_hash_name(e->conf.name, e->namelen) &
+			   tab->bucket_mask;
 
 		while (tab->buckets[b] != 0)
 			b = (b + 1) & tab->bucket_mask;
@@ -73,7 +65,7 @@ shmfs_zonetab_by_ino(const struct shmfs_zonetab *tab, uint64_t ino)
 long shmfs_zonetab_find(const struct shmfs_zonetab *tab, const char *name,
 			size_t len)
 {
-	size_t b = hash_name(name, len) & tab->bucket_mask;
+	size_t b = shmfs_hash_name(name, len) & tab->bucket_mask;
 
 	for (uint32_t i; (i = tab->buckets[b]) != 0;
 	     b = (b + 1) & tab->bucket_mask) {
@@ -186,12 +178,22 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 	int err;
 
 	tab = calloc(1, sizeof(*tab));
-	if (tab == NULL)
+	if (tab == NULL) {
+		shmfs_log_sys(LOG_ERR, ENOMEM,
+			      "calloc of the zone table failed");
 		return -ENOMEM;
+	}
 	tab->nzones = cfg->nzones;
 	tab->entries =
 		calloc(cfg->nzones ? cfg->nzones : 1, sizeof(*tab->entries));
-	err = tab->entries ? alloc_region(tab, prev) : -ENOMEM;
+	if (tab->entries == NULL) {
+		shmfs_log_sys(LOG_ERR, ENOMEM,
+			      "calloc(%zu) of zone entries failed",
+			      cfg->nzones);
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = alloc_region(tab, prev); /* logged by shmfs_shm_alloc */
 	if (err)
 		goto fail;
 
@@ -210,8 +212,13 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 		e->zone.meta = &tab->region->zones[i];
 		err = shmfs_zone_meta_init(e->zone.meta, zc->mode, zc->uid,
 					   zc->gid);
-		if (err)
+		if (err) {
+			shmfs_log_sys(LOG_ERR, -err,
+				      "zone \"%s\": initialising its robust "
+				      "mutex failed",
+				      zc->name);
 			goto fail;
+		}
 		e->cache = zc->cache;
 		if (old >= 0) {
 			err = carry_over(tab, e, &prev->entries[old]);

@@ -42,7 +42,9 @@ const char *shmfs_config_cache_name(enum shmfs_cache cache);
 
 struct shmfs_zone_config {
 	char name[SHMFS_NAME_MAX + 1];
-	uint64_t size; /* bytes, rounded up to a page, > 0 */
+	uint64_t size;	    /* bytes, rounded up to a page, > 0 */
+	uint64_t requested; /* as written, before the rounding */
+	int size_line;
 	enum shmfs_backend backend;
 	enum shmfs_cache cache;
 	mode_t mode; /* permission bits only */
@@ -77,8 +79,9 @@ struct shmfs_config {
 	 */
 	unsigned ncpus;
 	unsigned short cpus[SHMFS_CPUS_MAX];
-	char *log; /* NULL: stderr in the foreground, syslog detached */
-	char *pid; /* the pid file; NULL: none */
+	char *log;    /* NULL: stderr in the foreground, syslog detached */
+	int log_line; /* of log =, for messages about the file */
+	char *pid;    /* the pid file; NULL: none */
 	/*
 	 * user = and group =: the ids workers run as once they hold the
 	 * device. Without user =, workers keep the master's ids, with no
@@ -109,7 +112,13 @@ int shmfs_config_load(const char *path, struct shmfs_config *cfg, char *err,
 		      size_t errlen);
 
 /*
- * Loads path, or without one SHMFS_CONFIG_PATH if it exists, else the
+ * The file read when no -c is given: $SHMFS_CONFIG if set and not empty,
+ * else SHMFS_CONFIG_PATH.
+ */
+const char *shmfs_config_default_path(void);
+
+/*
+ * Loads path, or without one the default path if it exists, else the
  * built-in shmfs_default_ini ("<built-in>"). As shmfs_config_load.
  */
 int shmfs_config_load_default(const char *path, struct shmfs_config *cfg,

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The machine's limits against a configuration (see sizing.h). Each is read
+ * from where the kernel publishes it, at the time of the check.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+
+#include "shmfs/log.h"
+#include "shmfs/sizing.h"
+
+/* Rounded sizes named one by one; past that, a count. */
+#define ROUNDED_SHOWN 3
+
+/*
+ * Mappings a daemon has besides its zones: the binary, libraries, heap,
+ * stacks, the shared region and the stats arena, with room to spare.
+ */
+#define MAPPINGS_OWN 256
+
+/* Descriptors besides the zones': stdio, /dev/fuse, the log, the pid file. */
+#define FDS_OWN 64
+
+static long read_long(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long v = -1;
+
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static void warn_rounded(const struct shmfs_config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->nzones; i++) {
+		const struct shmfs_zone_config *z = &cfg->zones[i];
+
+		if (z->requested == z->size)
+			continue;
+		if (n++ < ROUNDED_SHOWN)
+			shmfs_log_warn("%s:%d: size %" PRIu64 " of zone \"%s\" "
+				       "is rounded up to %" PRIu64
+				       " bytes (whole pages)",
+				       cfg->file, z->size_line, z->requested,
+				       z->name, z->size);
+	}
+	if (n > ROUNDED_SHOWN)
+		shmfs_log_warn("%s: %zu more sizes are rounded up to whole "
+			       "pages",
+			       cfg->file, n - ROUNDED_SHOWN);
+}
+
+static void warn_memory(const struct shmfs_config *cfg)
+{
+	struct sysinfo si;
+	uint64_t total = 0, memory;
+
+	if (sysinfo(&si) < 0)
+		return;
+	for (size_t i = 0; i < cfg->nzones; i++)
+		total += cfg->zones[i].size;
+	memory = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+	if (total > memory)
+		shmfs_log_warn("%s: the zones add up to %" PRIu64 " bytes, "
+			       "more than RAM + swap (%" PRIu64 " bytes): "
+			       "filling them all would exhaust the machine's "
+			       "memory",
+			       cfg->file, total, memory);
+}
+
+/* Zones that keep a descriptor: a memfd always; anon and devzero their
+ * shmem file when it can be had (it is given up quietly if not). */
+static size_t zones_with_fd(const struct shmfs_config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->nzones; i++)
+		n += cfg->zones[i].backend == SHMFS_BACKEND_MEMFD;
+	return n;
+}
+
+int shmfs_sizing_check(const struct shmfs_config *cfg)
+{
+	long maps = read_long("/proc/sys/vm/max_map_count");
+	struct rlimit rl;
+
+	warn_rounded(cfg);
+	warn_memory(cfg);
+	if (maps > MAPPINGS_OWN &&
+	    cfg->nzones > (size_t)(maps - MAPPINGS_OWN)) {
+		shmfs_log_error(
+			"%s: %zu zones need %zu memory mappings, more "
+			"than vm.max_map_count (%ld) allows: at most "
+			"%ld zones fit (raise it with sysctl "
+			"vm.max_map_count=%zu)",
+			cfg->file, cfg->nzones, cfg->nzones + MAPPINGS_OWN,
+			maps, maps - MAPPINGS_OWN, cfg->nzones + MAPPINGS_OWN);
+		return -E2BIG;
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max > FDS_OWN &&
+	    zones_with_fd(cfg) > rl.rlim_max - FDS_OWN) {
+		shmfs_log_error("%s: %zu memfd zones need as many descriptors, "
+				"more than the hard RLIMIT_NOFILE (%llu) "
+				"allows: at most %llu fit",
+				cfg->file, zones_with_fd(cfg),
+				(unsigned long long)rl.rlim_max,
+				(unsigned long long)(rl.rlim_max - FDS_OWN));
+		return -E2BIG;
+	}
+	return 0;
+}
