@@ -24,16 +24,16 @@ void shmfs_cli_usage(FILE *out)
 		"usage: shmfs [-c FILE] [-f] [-d] [-w N] [-o OPT[,OPT...]] "
 		"MOUNTPOINT\n"
 		"       shmfs -t [-c FILE]\n"
-		"       shmfs -s stop|reload|reopen [-c FILE]\n"
+		"       shmfs -s stop|reload|reopen [-c FILE | -p FILE]\n"
 		"       shmfs -h | -V\n"
 		"\n"
 		"Presents the shared-memory zones of an ini file as files.\n"
 		"\n"
 		"  -c, --config FILE   the ini file (also -o config=FILE); "
 		"default\n"
-		"                      " SHMFS_CONFIG_PATH
-		" if it exists, else the\n"
-		"                      built-in configuration\n"
+		"                      $SHMFS_CONFIG or " SHMFS_CONFIG_PATH
+		" if it exists,\n"
+		"                      else the built-in configuration\n"
 		"  -f, --foreground    stay in the foreground, log to stderr\n"
 		"  -d, --debug         -f plus debug logging (and libfuse's)\n"
 		"  -w, --workers N     worker processes: 1..256 or auto\n"
@@ -43,7 +43,11 @@ void shmfs_cli_usage(FILE *out)
 		"  -s, --signal SIG    send stop (SIGTERM), reload (SIGHUP) or "
 		"reopen\n"
 		"                      (SIGUSR1) to the master named by the "
-		"pid file\n"
+		"pid file;\n"
+		"                      stop returns once the master has "
+		"exited\n"
+		"  -p, --pid-file FILE the pid file (absolute), instead of "
+		"pid =\n"
 		"  -h, --help          this text\n"
 		"  -V, --version       the version, and libfuse's\n"
 		"\n"
@@ -119,6 +123,7 @@ int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 		{"workers", required_argument, NULL, 'w'},
 		{"test", no_argument, NULL, 't'},
 		{"signal", required_argument, NULL, 's'},
+		{"pid-file", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -135,7 +140,7 @@ int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":c:fdw:o:ts:hV", longopts,
+	while ((c = getopt_long(argc, argv, ":c:fdw:o:ts:p:hV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -165,6 +170,15 @@ int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 			break;
 		case 't':
 			cli->check = true;
+			break;
+		case 'p':
+			if (optarg[0] != '/') {
+				snprintf(err, errlen,
+					 "-p: \"%s\" is not an absolute path",
+					 optarg);
+				return -EINVAL;
+			}
+			cli->pidfile = optarg;
 			break;
 		case 's':
 			cli->signal = parse_signal(optarg);

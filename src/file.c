@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,6 +37,28 @@ int shmfs_file_open(const char *path, int flags, mode_t mode)
 		return err;
 	}
 	return fd;
+}
+
+int shmfs_file_check_writable(const char *path)
+{
+	struct stat st;
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return -ELOOP;
+		if (!S_ISREG(st.st_mode))
+			return -EINVAL;
+		if (st.st_nlink > 1)
+			return -EMLINK;
+		return access(path, W_OK) < 0 ? -errno : 0;
+	}
+	if (errno != ENOENT || slash == NULL)
+		return -errno;
+	snprintf(dir, sizeof(dir), "%.*s",
+		 slash == path ? 1 : (int)(slash - path), path);
+	return access(dir, W_OK | X_OK) < 0 ? -errno : 0;
 }
 
 const char *shmfs_file_strerror(int err)

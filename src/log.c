@@ -105,12 +105,13 @@ int shmfs_log_reopen(void)
 	if (log_dest != DEST_FILE)
 		return 0;
 
-	int fd = open_file(log_path);
+	int fd = open_file(log_path), err = 0;
 	if (fd < 0)
 		return fd;
-	dup2(fd, log_fd);
+	if (dup2(fd, log_fd) < 0)
+		err = -errno;
 	close(fd);
-	return 0;
+	return err;
 }
 
 __attribute__((format(printf, 3, 0))) static void

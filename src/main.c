@@ -12,11 +12,14 @@
 
 #include "shmfs/cli.h"
 #include "shmfs/config.h"
+#include "shmfs/control.h"
 #include "shmfs/file.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
+#include "shmfs/mountpoint.h"
 #include "shmfs/passthrough.h"
 #include "shmfs/pidfile.h"
+#include "shmfs/sizing.h"
 #include "shmfs/value.h"
 
 static int load_config(const struct shmfs_cli *cli, struct shmfs_config *cfg)
@@ -29,40 +32,33 @@ static int load_config(const struct shmfs_cli *cli, struct shmfs_config *cfg)
 	return res;
 }
 
-/* shmfs -s: the master is found through the pid file. */
-static int send_signal(const struct shmfs_config *cfg, int sig)
+/* -t: a log file that could not be written would fail the start. */
+static int check_log(const struct shmfs_config *cfg)
 {
-	pid_t pid;
 	int res;
 
-	if (cfg->pid == NULL) {
-		shmfs_log_error("%s: no pid file (set pid = in [shmfs])",
-				cfg->file);
-		return SHMFS_EXIT_USAGE;
-	}
-	res = shmfs_pidfile_read(cfg->pid, &pid);
-	if (res == -ESRCH)
-		shmfs_log_error("%s: pid %d is not a running shmfs", cfg->pid,
-				(int)pid);
-	else if (res < 0)
-		shmfs_log_error("%s: no master to signal: %s", cfg->pid,
-				shmfs_file_strerror(res));
-	else if (kill(pid, sig) < 0)
-		shmfs_log_sys(LOG_ERR, errno, "kill(%d, %s) failed", (int)pid,
-			      strsignal(sig));
-	else
-		return SHMFS_EXIT_OK;
-	return SHMFS_EXIT_USAGE;
+	if (cfg->log == NULL || cfg->log[0] != '/')
+		return 0;
+	res = shmfs_file_check_writable(cfg->log);
+	if (res < 0)
+		shmfs_log_error("%s:%d: log: %s: %s", cfg->file, cfg->log_line,
+				cfg->log, shmfs_file_strerror(res));
+	return res;
 }
 
 int main(int argc, char **argv)
 {
 	struct shmfs_config cfg = {0};
 	struct shmfs_cli cli;
-	char err[512];
+	char err[512] = "";
 	int status = SHMFS_EXIT_USAGE;
+	int res = shmfs_cli_parse(argc, argv, &cli, err, sizeof(err));
 
-	if (shmfs_cli_parse(argc, argv, &cli, err, sizeof(err)) < 0) {
+	if (res == -ENOMEM) {
+		shmfs_log_sys(LOG_ERR, ENOMEM,
+			      "parsing the command line failed");
+		goto out_cli;
+	} else if (res < 0) {
 		shmfs_log_error("%s", err);
 		goto out_cli;
 	}
@@ -81,17 +77,26 @@ int main(int argc, char **argv)
 		goto out_cli;
 	}
 
+	if (cli.signal) { /* no strict parse: the file may be broken since */
+		status = shmfs_control_signal(cli.pidfile, cli.config,
+					      cli.signal);
+		goto out_cli;
+	}
 	if (load_config(&cli, &cfg) < 0)
 		goto out_cli;
+	if (cli.pidfile) { /* -p overrides pid = */
+		free(cfg.pid);
+		cfg.pid = strdup(cli.pidfile);
+		if (cfg.pid == NULL)
+			goto out_config;
+	}
 	if (cli.workers_set)
 		cfg.workers = cli.workers; /* for -t; the master keeps -w too */
 	if (cli.check) {
 		shmfs_config_print(&cfg, shmfs_passthrough_probe(), stdout);
-		status = SHMFS_EXIT_OK;
-		goto out_config;
-	}
-	if (cli.signal) {
-		status = send_signal(&cfg, cli.signal);
+		status = shmfs_sizing_check(&cfg) < 0 || check_log(&cfg) < 0
+				 ? SHMFS_EXIT_USAGE
+				 : SHMFS_EXIT_OK;
 		goto out_config;
 	}
 
@@ -101,24 +106,25 @@ int main(int argc, char **argv)
 	 * cannot be written fails now, on the terminal, not after detaching.
 	 */
 	bool file = cfg.log != NULL && cfg.log[0] == '/';
-	int res = shmfs_log_open(cli.foreground || file ? cfg.log : NULL, level,
-				 true);
+	res = shmfs_log_open(cli.foreground || file ? cfg.log : NULL, level,
+			     true);
 	if (res < 0) {
-		shmfs_log_error("%s: cannot open the log: %s", cfg.log,
-				shmfs_file_strerror(res));
+		shmfs_log_error("%s:%d: log: %s: %s", cfg.file, cfg.log_line,
+				cfg.log, shmfs_file_strerror(res));
 		goto out_config;
 	}
 	if (cfg.nzones == 0)
 		shmfs_log_warn("%s: no zones: the mount is an empty directory",
 			       cfg.file);
+	if (shmfs_sizing_check(&cfg) < 0) {
+		status = SHMFS_EXIT_MOUNT; /* the zones could not be mapped */
+		goto out_log;
+	}
 
-	/* The daemon leaves the working directory: keep an absolute path. */
-	char *mountpoint = realpath(cli.mountpoint, NULL);
-	if (mountpoint == NULL) {
-		shmfs_log_sys(LOG_ERR, errno, "cannot mount on %s",
-			      cli.mountpoint);
+	char *mountpoint;
+	if (shmfs_mountpoint_check(cli.mountpoint, &mountpoint) < 0) {
 		status = SHMFS_EXIT_MOUNT;
-		goto out_config;
+		goto out_log;
 	}
 	int pidfd = -1;
 	if (cfg.pid != NULL) {
@@ -159,6 +165,7 @@ int main(int argc, char **argv)
 	free(config);
 out_mountpoint:
 	free(mountpoint);
+out_log:
 	shmfs_log_close();
 out_config:
 	shmfs_config_free(&cfg);

@@ -18,6 +18,7 @@
 #include <linux/fuse.h>
 
 #include "shmfs/fault.h"
+#include "shmfs/file.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
 #include "shmfs/passthrough.h"
@@ -346,9 +347,14 @@ static void reload(struct master *m)
 	serve_table(m, tab, &stats);
 	shmfs_config_free(&m->cfg);
 	m->cfg = cfg;
-	shmfs_log_open(m->cfg.log,
-		       m->opts->debug ? LOG_DEBUG : m->cfg.log_level,
-		       m->opts->foreground);
+	res = shmfs_log_open(m->cfg.log,
+			     m->opts->debug ? LOG_DEBUG : m->cfg.log_level,
+			     m->opts->foreground);
+	if (res < 0) /* the previous destination is kept */
+		shmfs_log_error("reload: %s:%d: log: %s: %s; logging on where "
+				"it was",
+				m->cfg.file, m->cfg.log_line, m->cfg.log,
+				shmfs_file_strerror(res));
 	configure_pool(m);
 	shmfs_pool_start(&m->pool);
 	invalidate(m, gone, gone ? ngone : 0, tab);
@@ -420,17 +426,21 @@ static int daemonize(int *ready)
 	close(fds[0]);
 	*ready = fds[1];
 
-	setsid();
+	if (setsid() < 0)
+		shmfs_log_sys(LOG_WARNING, errno, "setsid() failed");
 	if (chdir("/") < 0)
 		shmfs_log_sys(LOG_WARNING, errno, "chdir(\"/\") failed");
 	int fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
+	if (fd < 0) {
+		shmfs_log_sys(LOG_WARNING, errno, "open(\"/dev/null\") failed");
+		return 0;
 	}
+	for (int std = STDIN_FILENO; std <= STDERR_FILENO; std++)
+		if (dup2(fd, std) < 0)
+			shmfs_log_sys(LOG_WARNING, errno, "dup2(%d, %d) failed",
+				      fd, std);
+	if (fd > STDERR_FILENO)
+		close(fd);
 	return 0;
 }
 
@@ -459,6 +469,7 @@ static int serve(struct master *m)
 		/* A log file is open already (see main); syslog starts now. */
 		if (m->cfg.log == NULL || m->cfg.log[0] != '/')
 			shmfs_log_open(m->cfg.log, m->cfg.log_level, false);
+		/* (only syslog is opened here, and openlog cannot fail) */
 	}
 	if (opts->pidfd >= 0 && shmfs_pidfile_write(opts->pidfd) < 0) {
 		shmfs_log_sys(LOG_ERR, errno, "%s: cannot write the pid",

@@ -287,7 +287,8 @@ static void open_stats(fuse_req_t req, struct fuse_file_info *fi)
 		reply_err(req, EACCES);
 		return;
 	}
-	err = shmfs_stats_open(fs->stats, fs->tab, &slot);
+	err = shmfs_stats_open(fs->stats, fs->tab, fuse_req_ctx(req)->uid,
+			       &slot);
 	if (err) {
 		reply_err(req, -err);
 		return;

@@ -120,14 +120,18 @@ static void answer_orphan(struct shmfs_pool *pool, unsigned slot)
 		.error = -EIO,
 		.unique = unique,
 	};
-	if (write(fuse_session_fd(pool->se), &out, sizeof(out)) < 0 &&
-	    errno != ENOENT)
-		shmfs_log_sys(LOG_WARNING, errno,
-			      "answering request %llu of worker %u failed",
-			      (unsigned long long)unique, slot);
-	else
+	ssize_t n = write(fuse_session_fd(pool->se), &out, sizeof(out));
+
+	if (n == (ssize_t)sizeof(out))
 		shmfs_log_notice("request %llu of worker %u answered with EIO",
 				 (unsigned long long)unique, slot);
+	else if (n < 0 && errno == ENOENT) /* the kernel has it no more */
+		shmfs_log_info("request %llu of worker %u was answered already",
+			       (unsigned long long)unique, slot);
+	else
+		shmfs_log_sys(LOG_WARNING, n < 0 ? errno : EIO,
+			      "answering request %llu of worker %u failed",
+			      (unsigned long long)unique, slot);
 }
 
 /*
@@ -235,6 +239,8 @@ int shmfs_pool_start(struct shmfs_pool *pool)
 void shmfs_pool_signal(struct shmfs_pool *pool, int sig)
 {
 	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++)
-		if (pool->pids[i] != 0)
-			kill(pool->pids[i], sig);
+		if (pool->pids[i] != 0 && kill(pool->pids[i], sig) < 0 &&
+		    errno != ESRCH) /* ESRCH: dead, not reaped yet */
+			shmfs_log_sys(LOG_WARNING, errno, "kill(%d, %d) failed",
+				      (int)pool->pids[i], sig);
 }

@@ -33,7 +33,7 @@ struct backend {
 };
 
 /*
- * The shmem file behind a shared mapping, for lseek(SEEK_HOLE) and fstat:
+ * The shmem file behind a shared mapping, for lseek(SEEK_DATA) and fstat:
  * reading a hole through the mapping would allocate the page, reading the
  * file's holes tells where not to. /proc/self/map_files needs
  * CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE); without it there is none. A

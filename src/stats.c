@@ -18,6 +18,7 @@
 
 struct slot {
 	_Atomic pid_t owner; /* 0: free */
+	_Atomic uid_t uid;   /* who opened it, while owned */
 	size_t len;
 	char text[];
 };
@@ -124,16 +125,35 @@ static size_t render(const struct shmfs_zonetab *tab, char *buf, size_t cap)
 	return o.len;
 }
 
-int shmfs_stats_open(struct shmfs_stats *stats, const struct shmfs_zonetab *tab,
-		     uint64_t *fh)
+/* Slots uid holds now (a racing open of the same uid may pass by one). */
+static unsigned held_by(struct shmfs_stats *stats, uid_t uid)
 {
+	unsigned n = 0;
+
 	for (unsigned i = 0; i < SHMFS_STATS_SLOTS; i++) {
+		struct slot *s = slot_at(stats, i);
+
+		n += atomic_load(&s->owner) != 0 && atomic_load(&s->uid) == uid;
+	}
+	return n;
+}
+
+int shmfs_stats_open(struct shmfs_stats *stats, const struct shmfs_zonetab *tab,
+		     uid_t uid, uint64_t *fh)
+{
+	unsigned slots = uid == 0 ? SHMFS_STATS_SLOTS
+				  : SHMFS_STATS_SLOTS - SHMFS_STATS_ROOT;
+
+	if (uid != 0 && held_by(stats, uid) >= SHMFS_STATS_PER_UID)
+		return -EMFILE;
+	for (unsigned i = 0; i < slots; i++) {
 		struct slot *s = slot_at(stats, i);
 		pid_t free_slot = 0;
 
 		if (!atomic_compare_exchange_strong(&s->owner, &free_slot,
 						    getpid()))
 			continue;
+		atomic_store(&s->uid, uid);
 		s->len = render(tab, s->text, stats->slot_size - sizeof(*s));
 		*fh = i;
 		return 0;

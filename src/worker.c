@@ -32,21 +32,29 @@ static void on_signal(int sig)
 		stop = 1;
 }
 
-static void setup_signals(void)
+/* A worker that could not set its signals could not be stopped: it leaves. */
+static void set(int sig, void (*handler)(int))
 {
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigset_t none;
+	struct sigaction sa = {.sa_handler = handler};
 
 	/* No SA_RESTART: a blocked read() must return EINTR to see the flag. */
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
+	if (sigaction(sig, &sa, NULL) < 0) {
+		shmfs_log_sys(LOG_ERR, errno, "sigaction(%d) failed", sig);
+		_exit(SHMFS_WORKER_FAILED);
+	}
+}
+
+static void setup_signals(void)
+{
+	sigset_t none;
+
+	set(SIGTERM, on_signal);
+	set(SIGINT, on_signal);
+	set(SIGUSR1, on_signal);
+	set(SIGHUP, SIG_IGN);
+	set(SIGPIPE, SIG_IGN);
+	set(SIGCHLD, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -102,6 +110,19 @@ static void pin(unsigned slot, int cpu)
 			      cpu);
 }
 
+/* SIGUSR1: the log was rotated. */
+static void reopen_if_asked(void)
+{
+	int res;
+
+	if (!reopen)
+		return;
+	reopen = 0;
+	res = shmfs_log_reopen();
+	if (res < 0)
+		shmfs_log_sys(LOG_ERR, -res, "reopening the log failed");
+}
+
 /* If the master dies outright, no worker serves on alone. */
 static void die_with(pid_t master)
 {
@@ -154,10 +175,7 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
 	shmfs_log_debug("worker %u (pid %d) serving", slot, (int)getpid());
 
 	while (!stop) {
-		if (reopen) {
-			reopen = 0;
-			shmfs_log_reopen();
-		}
+		reopen_if_asked();
 		int res = fuse_session_receive_buf(se, &buf);
 
 		if (res == -EINTR || res == -EAGAIN)
@@ -185,6 +203,9 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
 	}
 	if (stop)
 		status = SHMFS_WORKER_STOPPED;
+	/* A reopen and a stop (or the unmount) at once: the reopen first,
+	 * so that the exit line below goes to the new file. */
+	reopen_if_asked();
 
 	shmfs_log_info("worker %u (pid %d) exiting: %llu requests served", slot,
 		       (int)getpid(),

@@ -14,12 +14,13 @@
 struct shmfs_cli {
 	const char *config; /* -c, --config, -o config=; NULL: the default */
 	const char *mountpoint;
-	bool foreground; /* -f, or -d */
-	bool debug;	 /* -d */
-	bool check;	 /* -t */
-	bool help;	 /* -h */
-	bool version;	 /* -V */
-	int signal;	 /* -s stop, reload, reopen: the signal; 0: none */
+	bool foreground;     /* -f, or -d */
+	bool debug;	     /* -d */
+	bool check;	     /* -t */
+	bool help;	     /* -h */
+	bool version;	     /* -V */
+	int signal;	     /* -s stop, reload, reopen: the signal; 0: none */
+	const char *pidfile; /* -p, --pid-file: absolute; overrides pid = */
 	bool workers_set;
 	unsigned workers; /* -w: 0 is auto */
 	/*

@@ -21,6 +21,14 @@
  */
 int shmfs_file_open(const char *path, int flags, mode_t mode);
 
+/*
+ * Whether shmfs_file_open(path, O_WRONLY | O_APPEND | O_CREAT) would
+ * succeed, without creating anything (for "shmfs -t"): the same returns,
+ * and -errno of access(2) on the file, or on its directory if it does not
+ * exist yet.
+ */
+int shmfs_file_check_writable(const char *path);
+
 /* Says what a return of shmfs_file_open means, for messages. */
 const char *shmfs_file_strerror(int err);
 

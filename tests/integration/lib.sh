@@ -178,6 +178,14 @@ wait_for_line() {
 		"$(tail -n 5 "$file" 2>/dev/null)"
 }
 
+# as_user USER CMD...: runs CMD as USER, its passwd group only (setpriv).
+as_user() {
+	local user=$1
+	shift
+	setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" \
+		--clear-groups -- "$@"
+}
+
 # ---------------------------------------------------------------- mounts
 
 # True if something is mounted at MNT.
@@ -310,14 +318,14 @@ shm_ids() {
 	ipcs -m 2>/dev/null | awk '$2 ~ /^[0-9]+$/ { print $2 }' | sort
 }
 
-# Segments made since setup by one of our processes (or by one that is gone):
-# "SHMID CPID" lines.
+# Segments made since setup by one of our processes (a daemon or worker this
+# script started), never another program's: "SHMID CPID" lines.
 new_shm_segments() {
 	local id cpid
 	ipcs -m -p 2>/dev/null | awk '$1 ~ /^[0-9]+$/ { print $1, $3 }' |
 		while read -r id cpid; do
 			grep -qxF "$id" "$WORK/.shm-before" && continue
-			if grep -qxF "$cpid" "$WORK/.pids" || ! pid_alive "$cpid"; then
+			if grep -qxF "$cpid" "$WORK/.pids"; then
 				echo "$id $cpid"
 			fi
 		done

@@ -38,7 +38,7 @@ MODES="page direct"
 
 # as_nobody CMD...: runs CMD as nobody:nogroup with no other group.
 as_nobody() {
-	setpriv --reuid="$NOBODY" --regid="$NOGROUP" --clear-groups -- "$@"
+	as_user nobody "$@"
 }
 
 # A directory nobody may write, where planted links live. (In a sticky

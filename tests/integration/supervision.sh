@@ -192,7 +192,6 @@ signal_reopen_reopens_the_log_of_master_and_workers() {
 	mv "$WORK/shmfs.log" "$WORK/shmfs.log.1"
 	"$SHMFS" -s reopen -c "$conf"
 	wait_for_line "$WORK/shmfs.log" "log reopened"
-	sleep 0.1 # the workers reopen at their next wake-up
 	stop_daemon "$mnt" "$pid"
 	assert_eq 2 "$(grep -c "requests served" "$WORK/shmfs.log")" \
 		"workers' exit lines in the reopened log"
