@@ -251,6 +251,7 @@ static void serve_table(struct master *m, struct shmfs_zonetab *tab,
 			const struct shmfs_stats *stats)
 {
 	m->fs.tab = tab;
+	m->fs.region = tab->region;
 	m->stats = *stats;
 	m->fs.stats = &m->stats;
 	m->fs.generation = atomic_load(&tab->region->reloads);

@@ -84,7 +84,7 @@ static void dir_stat(const struct shmfs_fs *fs, fuse_ino_t ino, struct stat *st)
 	st->st_ino = ino;
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
-	st->st_atim = st->st_mtim = st->st_ctim = fs->tab->region->started;
+	st->st_atim = st->st_mtim = st->st_ctim = fs->region->started;
 	st->st_blksize = sysconf(_SC_PAGESIZE);
 	if (ino == FUSE_ROOT_ID) {
 		st->st_mode = S_IFDIR | 0755;

@@ -82,7 +82,7 @@ static void log_exit(const struct shmfs_pool *pool, unsigned slot, pid_t pid,
 		     int status)
 {
 	const struct shmfs_worker_slot *ws =
-		&pool->fs->tab->region->workers[slot];
+		shmfs_region_worker(pool->fs->region, slot);
 	char name[64];
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == SHMFS_WORKER_SECCOMP) {
@@ -110,7 +110,8 @@ static void log_exit(const struct shmfs_pool *pool, unsigned slot, pid_t pid,
  */
 static void answer_orphan(struct shmfs_pool *pool, unsigned slot)
 {
-	struct shmfs_worker_slot *ws = &pool->fs->tab->region->workers[slot];
+	struct shmfs_worker_slot *ws =
+		shmfs_region_worker(pool->fs->region, slot);
 	uint64_t unique = atomic_exchange(&ws->unique, 0);
 
 	if (!atomic_load(&ws->shared_fd) || unique == 0)
@@ -156,7 +157,8 @@ bool shmfs_pool_reap(struct shmfs_pool *pool, bool stopping)
 		else
 			pool->quick_deaths[slot] = 0;
 		answer_orphan(pool, slot);
-		atomic_store(&pool->fs->tab->region->workers[slot].pid, 0);
+		atomic_store(&shmfs_region_worker(pool->fs->region, slot)->pid,
+			     0);
 		if (WIFEXITED(status) &&
 		    WEXITSTATUS(status) == SHMFS_WORKER_UNMOUNTED)
 			unmounted = true;
@@ -185,7 +187,7 @@ long long shmfs_pool_respawn(struct shmfs_pool *pool)
 				? 0
 				: pool->started[i] + RESPAWN_DELAY_NS - t;
 		if (left <= 0 && spawn(pool, i) == 0) {
-			atomic_fetch_add(&pool->fs->tab->region->respawns, 1);
+			atomic_fetch_add(&pool->fs->region->respawns, 1);
 			continue;
 		}
 		if (left <= 0)

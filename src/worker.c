@@ -153,7 +153,7 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
 				const struct shmfs_worker_opts *opts)
 {
 	unsigned slot = opts->slot;
-	struct shmfs_worker_slot *ws = &fs->tab->region->workers[slot];
+	struct shmfs_worker_slot *ws = shmfs_region_worker(fs->region, slot);
 	struct fuse_buf buf = {.mem = NULL};
 	int status = SHMFS_WORKER_STOPPED;
 

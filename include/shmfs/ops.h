@@ -17,6 +17,7 @@
 /* The session's userdata: immutable once the pool is forked. */
 struct shmfs_fs {
 	struct shmfs_zonetab *tab;
+	struct shmfs_region *region; /* tab's: counters, worker slots */
 	struct shmfs_stats *stats;
 	uint64_t generation; /* of tab: the reload count when it was made */
 	struct shmfs_worker_slot *self; /* this worker's slot, set after fork */

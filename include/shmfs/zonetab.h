@@ -16,41 +16,11 @@
 #include <time.h>
 
 #include "shmfs/config.h"
+#include "shmfs/region.h"
 #include "shmfs/shm.h"
 #include "shmfs/value.h"
 #include "shmfs/zone.h"
 
-/*
- * One per worker process, written by its worker, read by the master. Each
- * has its own cache line: a worker bumps its counters on every request and
- * must not pull its neighbour's line away from it.
- */
-struct shmfs_worker_slot {
-	_Alignas(64) _Atomic pid_t pid;
-	_Atomic uint64_t requests; /* requests served */
-	/*
-	 * A worker on the shared descriptor (no clone) records the request it
-	 * holds, so that if it dies the master can answer it with EIO instead
-	 * of leaving the caller hung.
-	 */
-	_Atomic bool shared_fd;
-	_Atomic uint64_t unique;    /* 0: none held */
-	_Atomic uint64_t errors;    /* requests answered with an error */
-	_Atomic uint64_t bytes_in;  /* written into zones */
-	_Atomic uint64_t bytes_out; /* read from zones */
-	/* The system call that broke the seccomp filter (the worker died). */
-	_Atomic int violation;
-};
-
-/* The shared region: fixed-size records, no pointers. */
-struct shmfs_region {
-	struct timespec started; /* the first mount, kept across reloads */
-	_Atomic uint64_t reloads;
-	_Atomic uint64_t respawns;
-	uint64_t next_ino; /* inode numbers are never reused */
-	struct shmfs_worker_slot workers[SHMFS_WORKERS_MAX];
-	struct shmfs_zone_meta zones[]; /* one per zone of the table */
-};
 struct shmfs_zonetab_entry {
 	struct shmfs_zone zone; /* data and record as mapped here */
 	struct shmfs_shm shm;	/* how the data was allocated */

@@ -136,6 +136,21 @@ static void signal_names_map_to_the_masters_signals(void **s)
 	}
 }
 
+static void a_pid_file_can_be_named_for_s_and_for_the_daemon(void **s)
+{
+	struct shmfs_cli cli;
+	char err[256];
+
+	(void)s;
+	assert_int_equal(PARSE(&cli, err, "-s", "stop", "-p", "/run/a.pid"), 0);
+	assert_int_equal(cli.signal, SIGTERM);
+	assert_string_equal(cli.pidfile, "/run/a.pid");
+	shmfs_cli_free(&cli);
+	assert_int_equal(PARSE(&cli, err, "--pid-file", "/run/b.pid", "/m"), 0);
+	assert_string_equal(cli.pidfile, "/run/b.pid");
+	shmfs_cli_free(&cli);
+}
+
 static void misuse_is_one_clear_error(void **s)
 {
 	const struct {
@@ -172,6 +187,9 @@ static void misuse_is_one_clear_error(void **s)
 		 ARGV("-o", "allow_other,suid", "/m"),
 		 "-o suid: shmfs always mounts nosuid,nodev (zone files hold "
 		 "data, not programs)"},
+		{ARGC("-s", "stop", "-p", "x.pid"),
+		 ARGV("-s", "stop", "-p", "x.pid"),
+		 "-p: \"x.pid\" is not an absolute path"},
 		{ARGC("-o", "dev", "/m"), ARGV("-o", "dev", "/m"),
 		 "-o dev: shmfs always mounts nosuid,nodev (zone files hold "
 		 "data, not programs)"},
@@ -199,6 +217,8 @@ int main(void)
 		cmocka_unit_test(config_is_taken_out_of_mount_options),
 		cmocka_unit_test(check_help_and_version_need_no_mountpoint),
 		cmocka_unit_test(signal_names_map_to_the_masters_signals),
+		cmocka_unit_test(
+			a_pid_file_can_be_named_for_s_and_for_the_daemon),
 		cmocka_unit_test(misuse_is_one_clear_error),
 	};
 
