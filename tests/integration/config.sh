@@ -86,15 +86,16 @@ Big.zone-1 devzero page 1073741824 0600 65534 0
 }
 
 sizes_take_binary_suffixes_in_either_case_and_round_up_to_a_page() {
-	cat >"$WORK/sizes.ini" <<'EOF'
+	local p=$PAGE_SIZE
+	cat >"$WORK/sizes.ini" <<EOF
 [shmfs]
 workers = 1
 [zone:one]
 size = 1
 [zone:page]
-size = 4096
+size = $p
 [zone:page-and-one]
-size = 4097
+size = $((p + 1))
 [zone:k]
 size = 3k
 [zone:K]
@@ -108,11 +109,12 @@ size = 1T
 EOF
 	run_shmfs -t -c sizes.ini
 	assert_eq 0 "$STATUS" "exit status ($ERR)"
-	assert_eq "one 4096
-page 4096
-page-and-one 8192
-k 4096
-K 8192
+	up() { echo $((($1 + p - 1) / p * p)); }
+	assert_eq "one $p
+page $p
+page-and-one $((2 * p))
+k $(up 3072)
+K $(up 8192)
 m 2097152
 G 1073741824
 T 1099511627776" "$(squeezed "$OUT" | sed '1d;$d' | cut -d" " -f1,4)" "sizes"
