@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <ini.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,7 +24,7 @@
 
 _Static_assert(SHMFS_SIZE_MAX == (uint64_t)64 << 40, "messages say 64T");
 _Static_assert(SHMFS_WORKERS_MAX == 256, "messages say 1..256");
-_Static_assert(SHMFS_BACKEND_COUNT == 4, "messages name four backends");
+_Static_assert(SHMFS_BACKEND_COUNT == 6, "messages name six backends");
 
 #define IN_GLOBAL 1u
 #define IN_ZONE 2u
@@ -37,8 +38,10 @@ static const struct {
 	[KEY_WORKERS] = {"workers", IN_GLOBAL,
 			 "is not a number (1..256 or auto)",
 			 "is out of range (1..256 or auto)"},
-	[KEY_BACKEND] = {"backend", IN_GLOBAL | IN_ZONE,
-			 "is not a backend (anon, devzero, sysv, memfd)", NULL},
+	[KEY_BACKEND] =
+		{"backend", IN_GLOBAL | IN_ZONE,
+		 "is not a backend (anon, devzero, sysv, memfd, posix, file)",
+		 NULL},
 	[KEY_MODE] = {"mode", IN_GLOBAL | IN_ZONE, "is not an octal mode",
 		      "is out of range (max 07777)"},
 	[KEY_UID] = {"uid", IN_GLOBAL | IN_ZONE, "is not a user",
@@ -63,6 +66,17 @@ static const struct {
 		       "is out of range (0..4294967294)"},
 	[KEY_SIZE] = {"size", IN_ZONE, "is not a size",
 		      "is too large (max 64T)"},
+	[KEY_NAME] = {"name", IN_ZONE,
+		      "is not a posix name (/NAME, one slash, 255 bytes at "
+		      "most)",
+		      NULL},
+	[KEY_KEY] = {"key", IN_ZONE,
+		     "is not a key (a number other than 0, or "
+		     "/PATH:PROJ with PROJ 1..255)",
+		     "is out of range (1..0xffffffff)"},
+	[KEY_PATH] = {"path", IN_ZONE, "is not an absolute path", NULL},
+	[KEY_ATTACH] = {"attach", IN_ZONE, "is not yes or no", NULL},
+	[KEY_KEEP] = {"keep", IN_ZONE, "is not yes or no", NULL},
 };
 
 static const char *const cache_names[] = {
@@ -86,6 +100,62 @@ static int parse_cache(const char *value, enum shmfs_cache *cache)
 		}
 	}
 	return -EINVAL;
+}
+
+static int parse_bool(const char *value, bool *out)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
+	    strcmp(value, "on") == 0)
+		*out = true;
+	else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
+		 strcmp(value, "off") == 0)
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* A posix shared memory name: "/NAME", as shm_open(3) wants it. */
+static int parse_posix_name(const char *value, char **out)
+{
+	size_t len = strlen(value);
+
+	if (value[0] != '/' || len < 2 || len > 1 + 255 ||
+	    strchr(value + 1, '/') || strcmp(value, "/.") == 0 ||
+	    strcmp(value, "/..") == 0)
+		return -EINVAL;
+	*out = strdup(value);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* A sysv key: a number (0x.. and 0.. too), or "/PATH:PROJ" for ftok(3). */
+static int parse_key(const char *value, struct shmfs_zone_config *z)
+{
+	const char *colon = strrchr(value, ':');
+	char *end;
+
+	if (value[0] == '/') {
+		if (colon == NULL || colon == value + 1)
+			return -EINVAL;
+		errno = 0;
+		long proj = strtol(colon + 1, &end, 10);
+		if (colon[1] == '\0' || *end != '\0' || errno || proj < 1 ||
+		    proj > 255)
+			return -EINVAL;
+		z->proj = (int)proj;
+		z->object = strndup(value, colon - value);
+		return z->object ? 0 : -ENOMEM;
+	}
+	if (value[0] < '0' || value[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	unsigned long long key = strtoull(value, &end, 0);
+	if (*end != '\0')
+		return -EINVAL;
+	if (errno || key == 0 || key > 0xffffffffULL)
+		return -ERANGE;
+	z->key = (key_t)(uint32_t)key;
+	return 0;
 }
 
 static void value_error(struct parser *p, enum key key, const char *value,
@@ -184,6 +254,24 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 		z->size_line = p->line;
 		z->size = (z->size + p->page - 1) / p->page * p->page;
 		break;
+	case KEY_NAME:
+		ret = parse_posix_name(value, &z->object);
+		break;
+	case KEY_KEY:
+		ret = parse_key(value, z);
+		break;
+	case KEY_PATH:
+		if (value[0] != '/')
+			ret = -EINVAL;
+		else if (!(z->object = strdup(value)))
+			ret = -ENOMEM;
+		break;
+	case KEY_ATTACH:
+		ret = parse_bool(value, &z->attach);
+		break;
+	case KEY_KEEP:
+		ret = parse_bool(value, &z->keep);
+		break;
 	case KEY_COUNT:
 		break;
 	}
@@ -240,6 +328,12 @@ static int handler(void *user, const char *section, const char *name,
 				  name, sec->key_line[key]);
 	else if (*value == '\0')
 		shmfs_config_fail(p, p->line, "%s: value is empty", name);
+	else if ((key == KEY_NAME || key == KEY_KEY || key == KEY_PATH) &&
+		 z->object)
+		shmfs_config_fail(p, p->line,
+				  "%s: name, key = PATH:PROJ and path exclude "
+				  "each other",
+				  name);
 	if (p->ret)
 		return 0;
 	sec->key_line[key] = p->line;
@@ -293,6 +387,128 @@ static void resolve_passthrough(struct parser *p, struct shmfs_zone_config *z,
 			z->name);
 }
 
+/*
+ * Where a zone's bytes are an object other programs reach (posix, file,
+ * keyed sysv): the keys that name it, its size (the object's: exact, and
+ * left out for one that exists), and its default name.
+ */
+static void resolve_object(struct parser *p, struct shmfs_zone_config *z,
+			   const int *line)
+{
+	bool posix = z->backend == SHMFS_BACKEND_POSIX;
+	bool file = z->backend == SHMFS_BACKEND_FILE;
+	bool keyed = z->backend == SHMFS_BACKEND_SYSV && line[KEY_KEY];
+
+	if (line[KEY_NAME] && !posix)
+		shmfs_config_fail(p, line[KEY_NAME],
+				  "name: only for backend = posix");
+	else if (line[KEY_KEY] && !keyed)
+		shmfs_config_fail(p, line[KEY_KEY],
+				  "key: only for backend = sysv");
+	else if (line[KEY_PATH] && !file)
+		shmfs_config_fail(p, line[KEY_PATH],
+				  "path: only for backend = file");
+	else if (file && !line[KEY_PATH])
+		shmfs_config_fail(
+			p, z->line,
+			"[zone:%s]: backend = file needs path =", z->name);
+	else if (line[KEY_ATTACH] && !posix && !keyed)
+		shmfs_config_fail(p, line[KEY_ATTACH],
+				  "attach: only for backend = posix, or sysv "
+				  "with key =");
+	else if (line[KEY_KEEP] && !posix && !keyed)
+		shmfs_config_fail(p, line[KEY_KEEP],
+				  "keep: only for backend = posix, or sysv "
+				  "with key = (a file is always kept)");
+	if (p->ret)
+		return;
+	if (posix && !z->object) {
+		char name[2 * SHMFS_NAME_MAX];
+
+		snprintf(name, sizeof(name), "/shmfs.%s", z->name);
+		if (strlen(name) > 1 + 255) {
+			shmfs_config_fail(p, z->line,
+					  "[zone:%s]: %s is too long for a "
+					  "posix name: give name =",
+					  z->name, name);
+			return;
+		}
+		z->object = strdup(name);
+		if (z->object == NULL) {
+			shmfs_config_fail_nomem(p);
+			return;
+		}
+	}
+	if (line[KEY_SIZE] && shmfs_zone_config_shared(z))
+		z->size = z->requested; /* the object's, not rounded */
+	else if (!line[KEY_SIZE] && posix && !z->attach)
+		shmfs_config_fail(p, z->line,
+				  "[zone:%s]: size is required to create "
+				  "posix object %s (or attach = yes)",
+				  z->name, z->object);
+	else if (!line[KEY_SIZE] && !shmfs_zone_config_shared(z))
+		shmfs_config_fail(p, z->line, "[zone:%s]: size is required",
+				  z->name);
+}
+
+/*
+ * Other programs write a shared object behind the kernel's page cache of
+ * the zone file, which would then serve stale bytes: such zones run direct
+ * (every read reaches the memory). Passthrough needs a sealed memfd (see
+ * resolve_passthrough). The [shmfs] default does not apply to them.
+ */
+static void resolve_cache(struct parser *p, struct shmfs_zone_config *z,
+			  const int *line)
+{
+	if (!shmfs_zone_config_shared(z))
+		return;
+	if (!line[KEY_CACHE])
+		z->cache = SHMFS_CACHE_DIRECT;
+	else if (z->cache != SHMFS_CACHE_DIRECT)
+		shmfs_config_fail(
+			p, line[KEY_CACHE],
+			"[zone:%s]: cache = %s cannot show what other "
+			"programs write into a %s object: use cache = direct%s",
+			z->name, shmfs_config_cache_name(z->cache),
+			shmfs_shm_backend_name(z->backend),
+			z->cache == SHMFS_CACHE_PAGE
+				? " (the kernel's page cache of the zone file "
+				  "would serve stale bytes)"
+				: " (passthrough needs a memfd, which only "
+				  "the daemon maps)");
+}
+
+static bool same_object(const struct shmfs_zone_config *a,
+			const struct shmfs_zone_config *b)
+{
+	return a->backend == b->backend && a->key == b->key &&
+	       a->proj == b->proj &&
+	       (a->object == b->object ||
+		(a->object && b->object && strcmp(a->object, b->object) == 0));
+}
+
+/* Two zones over one object would each think the bytes their own. */
+static void check_objects(struct parser *p)
+{
+	struct shmfs_config *cfg = p->cfg;
+
+	for (size_t i = 0; i < cfg->nzones && !p->ret; i++) {
+		if (!shmfs_zone_config_shared(&cfg->zones[i]))
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			if (!same_object(&cfg->zones[i], &cfg->zones[j]))
+				continue;
+			shmfs_config_fail(p, cfg->zones[i].line,
+					  "[zone:%s]: same object as "
+					  "[zone:%s] (line %d)",
+					  cfg->zones[i].name,
+					  cfg->zones[j].name,
+					  cfg->zones[j].line);
+			break;
+		}
+	}
+}
+
 /* Fills in zone defaults from [shmfs] and checks what needs every zone. */
 static void resolve(struct parser *p)
 {
@@ -305,18 +521,9 @@ static void resolve(struct parser *p)
 		struct shmfs_zone_config *z = &cfg->zones[i];
 		const int *line = p->zones[i].key_line;
 
-		if (!line[KEY_SIZE]) {
-			shmfs_config_fail(p, z->line,
-					  "[zone:%s]: size is required",
-					  z->name);
-			break;
-		}
-		total += z->size;
-		if (total > SHMFS_SIZE_MAX)
-			shmfs_config_fail(p, line[KEY_SIZE],
-					  "size: total of all zones is too "
-					  "large (max 64T)");
-		if (!line[KEY_BACKEND])
+		/* A zone asking for passthrough itself is a memfd (below). */
+		if (!line[KEY_BACKEND] &&
+		    !(line[KEY_CACHE] && z->cache == SHMFS_CACHE_PASSTHROUGH))
 			z->backend = cfg->backend;
 		if (!line[KEY_MODE])
 			z->mode = cfg->mode;
@@ -326,8 +533,20 @@ static void resolve(struct parser *p)
 			z->gid = cfg->gid;
 		if (!line[KEY_CACHE])
 			z->cache = cfg->cache;
-		resolve_passthrough(p, z, line);
+		resolve_object(p, z, line);
+		if (p->ret)
+			break;
+		total += z->size;
+		if (total > SHMFS_SIZE_MAX)
+			shmfs_config_fail(p, line[KEY_SIZE],
+					  "size: total of all zones is too "
+					  "large (max 64T)");
+		resolve_cache(p, z, line);
+		if (!p->ret)
+			resolve_passthrough(p, z, line);
 	}
+	if (!p->ret)
+		check_objects(p);
 }
 
 static int parse(const char *text, size_t len, const char *file,
@@ -461,6 +680,8 @@ int shmfs_config_load_default(const char *path, struct shmfs_config *cfg,
 
 void shmfs_config_free(struct shmfs_config *cfg)
 {
+	for (size_t i = 0; cfg->zones && i < cfg->nzones; i++)
+		free(cfg->zones[i].object);
 	free(cfg->file);
 	free(cfg->log);
 	free(cfg->pid);
@@ -484,10 +705,31 @@ static const char *run_mode(const struct shmfs_zone_config *z,
 	return shmfs_config_cache_name(z->cache);
 }
 
+void shmfs_zone_config_shm(const struct shmfs_zone_config *z,
+			   struct shmfs_shm *shm)
+{
+	*shm = (struct shmfs_shm){
+		.size = z->size,
+		.backend = z->backend,
+		.label = z->name,
+		.object = z->object,
+		.key = z->key,
+		.proj = z->proj,
+		.attach = z->attach,
+		.keep = z->keep,
+		.mode = z->mode,
+		.uid = z->uid,
+		.gid = z->gid,
+		.fd = -1,
+	};
+}
+
 void shmfs_config_print(const struct shmfs_config *cfg,
 			const char *no_passthrough, FILE *out)
 {
-	size_t fallback = 0;
+	size_t fallback = 0, shared = 0;
+	struct shmfs_shm shm;
+	char object[PATH_MAX + 64];
 
 	int wname = 4, wbackend = 7, wcache = 6, wbytes = 5, wuid = 3, wgid = 3;
 	int n;
@@ -508,18 +750,23 @@ void shmfs_config_print(const struct shmfs_config *cfg,
 		wuid = wider(wuid, z->uid);
 		wgid = wider(wgid, z->gid);
 		total += z->size;
+		shared += shmfs_zone_config_shared(z);
 	}
-	fprintf(out, "%-*s %-*s %-*s %*s MODE %*s %*s\n", wname, "NAME",
+	/* The OBJECT column only where some zone names one. */
+	fprintf(out, "%-*s %-*s %-*s %*s MODE %*s %*s%s\n", wname, "NAME",
 		wbackend, "BACKEND", wcache, "CACHE", wbytes, "BYTES", wuid,
-		"UID", wgid, "GID");
+		"UID", wgid, "GID", shared ? " OBJECT" : "");
 	for (size_t i = 0; i < cfg->nzones; i++) {
 		z = &cfg->zones[i];
-		fprintf(out, "%-*s %-*s %-*s %*" PRIu64 " %04o %*u %*u\n",
+		shmfs_zone_config_shm(z, &shm);
+		shmfs_shm_describe(&shm, object, sizeof(object));
+		fprintf(out, "%-*s %-*s %-*s %*" PRIu64 " %04o %*u %*u%s%s\n",
 			wname, z->name, wbackend,
 			shmfs_shm_backend_name(z->backend), wcache,
 			run_mode(z, no_passthrough), wbytes, z->size,
 			(unsigned)(z->mode & 07777), wuid, (unsigned)z->uid,
-			wgid, (unsigned)z->gid);
+			wgid, (unsigned)z->gid, shared ? " " : "",
+			shared ? object : "");
 	}
 	fprintf(out, "%zu zone%s, %" PRIu64 " bytes, workers ", cfg->nzones,
 		cfg->nzones == 1 ? "" : "s", total);

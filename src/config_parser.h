@@ -27,6 +27,11 @@ enum key {
 	KEY_PID,
 	KEY_USER,
 	KEY_GROUP,
+	KEY_NAME,
+	KEY_KEY,
+	KEY_PATH,
+	KEY_ATTACH,
+	KEY_KEEP,
 	KEY_COUNT
 };
 

@@ -46,6 +46,29 @@ static int check_log(const struct shmfs_config *cfg)
 	return res;
 }
 
+/*
+ * -t: each shared object as the start would find it (missing, or taken by
+ * another program), and the size of one whose size is left out.
+ */
+static int probe_objects(struct shmfs_config *cfg)
+{
+	int res = 0;
+
+	for (size_t i = 0; i < cfg->nzones; i++) {
+		struct shmfs_zone_config *z = &cfg->zones[i];
+		struct shmfs_shm shm;
+
+		if (!shmfs_zone_config_shared(z))
+			continue;
+		shmfs_zone_config_shm(z, &shm);
+		if (shmfs_shm_probe(&shm) < 0)
+			res = -1;
+		else if (z->size == 0)
+			z->size = shm.size;
+	}
+	return res;
+}
+
 int main(int argc, char **argv)
 {
 	struct shmfs_config cfg = {0};
@@ -93,8 +116,10 @@ int main(int argc, char **argv)
 	if (cli.workers_set)
 		cfg.workers = cli.workers; /* for -t; the master keeps -w too */
 	if (cli.check) {
+		res = probe_objects(&cfg);
 		shmfs_config_print(&cfg, shmfs_passthrough_probe(), stdout);
-		status = shmfs_sizing_check(&cfg) < 0 || check_log(&cfg) < 0
+		status = shmfs_sizing_check(&cfg) < 0 || check_log(&cfg) < 0 ||
+					 res < 0
 				 ? SHMFS_EXIT_USAGE
 				 : SHMFS_EXIT_OK;
 		goto out_config;

@@ -105,6 +105,17 @@ static int alloc_region(struct shmfs_zonetab *tab,
 	return 0;
 }
 
+/* The same memory: backend, size and the object it names. */
+static bool same_memory(const struct shmfs_zone_config *a,
+			const struct shmfs_zone_config *b)
+{
+	return a->size == b->size && a->backend == b->backend &&
+	       a->key == b->key && a->proj == b->proj &&
+	       a->attach == b->attach &&
+	       (a->object == b->object ||
+		(a->object && b->object && strcmp(a->object, b->object) == 0));
+}
+
 static bool same_owner(const struct shmfs_zone_config *a,
 		       const struct shmfs_zone_config *b)
 {
@@ -123,8 +134,7 @@ static int carry_over(struct shmfs_zonetab *tab, struct shmfs_zonetab_entry *e,
 	struct shmfs_zone_meta *m = e->zone.meta;
 	const struct shmfs_zone_meta *om = old->zone.meta;
 	uint64_t length = atomic_load(&om->length);
-	bool same = old->conf.size == e->conf.size &&
-		    old->conf.backend == e->conf.backend;
+	bool same = same_memory(&old->conf, &e->conf);
 	/*
 	 * Configured modes, not the ones run: a zone that fell back to page
 	 * mode (no passthrough on this mount) stays the same inode.
@@ -139,16 +149,23 @@ static int carry_over(struct shmfs_zonetab *tab, struct shmfs_zonetab_entry *e,
 		e->renumbered = true;
 	}
 	if (same) {
+		bool keep = e->shm.keep;
+
 		e->shm = old->shm;
+		e->shm.object = e->conf.object; /* prev's copy goes with it */
+		e->shm.label = e->conf.name;
+		e->shm.keep = keep;
 		e->borrowed = true;
 		e->backing_id = old->backing_id; /* 0 unless passthrough */
 	} else {
 		err = shmfs_shm_alloc(&e->shm);
 		if (err)
 			return err;
-		if (length > e->conf.size)
-			length = e->conf.size;
-		memcpy(e->shm.addr, old->shm.addr, length);
+		if (length > e->shm.size)
+			length = e->shm.size;
+		/* A shared object's bytes are its own: never overwritten. */
+		if (!shmfs_shm_shared(&e->shm))
+			memcpy(e->shm.addr, old->shm.addr, length);
 		e->changed = true;
 	}
 	if (same_owner(&old->conf, &e->conf)) {
@@ -205,10 +222,15 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 				: -ENOENT;
 
 		e->conf = *zc;
+		e->conf.object = NULL;
+		if (zc->object && !(e->conf.object = strdup(zc->object))) {
+			shmfs_log_sys(LOG_ERR, ENOMEM, "zone \"%s\": strdup",
+				      zc->name);
+			err = -ENOMEM;
+			goto fail;
+		}
 		e->namelen = strlen(zc->name);
-		e->shm.backend = zc->backend;
-		e->shm.size = zc->size;
-		e->shm.label = e->conf.name;
+		shmfs_zone_config_shm(&e->conf, &e->shm);
 		e->zone.meta = &tab->region->zones[i];
 		err = shmfs_zone_meta_init(e->zone.meta, zc->mode, zc->uid,
 					   zc->gid);
@@ -228,13 +250,14 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 		}
 		if (err)
 			goto fail;
+		/* A shared object's size is known once it is open. */
 		e->zone.data = e->shm.addr;
-		e->zone.capacity = zc->size;
+		e->zone.capacity = e->shm.size;
 		e->zone.fd = e->shm.fd;
 		e->zone.fixed = shmfs_zone_config_fixed(zc);
 		if (e->zone.fixed) /* as long as its memory, from the start */
-			atomic_store(&e->zone.meta->length, zc->size);
-		tab->capacity += zc->size;
+			atomic_store(&e->zone.meta->length, e->shm.size);
+		tab->capacity += e->shm.size;
 	}
 
 	err = index_zones(tab);
@@ -272,6 +295,7 @@ void shmfs_zonetab_destroy(struct shmfs_zonetab *tab)
 			shmfs_zone_meta_destroy(e->zone.meta);
 		if (!e->borrowed)
 			shmfs_shm_free(&e->shm);
+		free(e->conf.object);
 	}
 	shmfs_shm_free(&tab->region_shm);
 	free(tab->buckets);

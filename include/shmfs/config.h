@@ -42,7 +42,12 @@ const char *shmfs_config_cache_name(enum shmfs_cache cache);
 
 struct shmfs_zone_config {
 	char name[SHMFS_NAME_MAX + 1];
-	uint64_t size;	    /* bytes, rounded up to a page, > 0 */
+	/*
+	 * Bytes, rounded up to a page. A shared object's size is exact (the
+	 * object's, which other programs see) and 0 where it is left out:
+	 * the existing object's.
+	 */
+	uint64_t size;
 	uint64_t requested; /* as written, before the rounding */
 	int size_line;
 	enum shmfs_backend backend;
@@ -51,16 +56,39 @@ struct shmfs_zone_config {
 	uid_t uid;
 	gid_t gid;
 	int line; /* of the section header */
+	/*
+	 * Shared objects (see struct shmfs_shm): the posix name, the file's
+	 * path, or sysv's ftok path (owned, freed with the config); the sysv
+	 * key or ftok's proj; attach = and keep =.
+	 */
+	char *object;
+	key_t key;
+	int proj;
+	bool attach, keep;
 };
 
 /*
+ * Shared objects: a posix object, a file, or a sysv segment with a key.
+ * Other programs map them too.
+ */
+static inline bool shmfs_zone_config_shared(const struct shmfs_zone_config *z)
+{
+	return z->backend == SHMFS_BACKEND_POSIX ||
+	       z->backend == SHMFS_BACKEND_FILE ||
+	       (z->backend == SHMFS_BACKEND_SYSV &&
+		(z->key != 0 || z->proj != 0));
+}
+
+/*
  * Fixed-size zones: st_size is the capacity from the start, as for a SysV
- * segment, because bytes reach them without the daemon (passthrough), so
- * there is no length of what was written to keep.
+ * segment, because bytes reach them without the daemon (passthrough, or
+ * other programs writing a shared object), so there is no length of what
+ * was written to keep.
  */
 static inline bool shmfs_zone_config_fixed(const struct shmfs_zone_config *z)
 {
-	return z->cache == SHMFS_CACHE_PASSTHROUGH;
+	return z->cache == SHMFS_CACHE_PASSTHROUGH ||
+	       shmfs_zone_config_shared(z);
 }
 
 struct shmfs_config {
@@ -127,10 +155,17 @@ int shmfs_config_load_default(const char *path, struct shmfs_config *cfg,
 /* Frees what a successful parse allocated; safe on a zeroed config. */
 void shmfs_config_free(struct shmfs_config *cfg);
 
+/* The backend request for zone z: what shmfs_shm_alloc takes. */
+void shmfs_zone_config_shm(const struct shmfs_zone_config *z,
+			   struct shmfs_shm *shm);
+
 /*
  * The zone table printed by "shmfs -t", with the mode each zone will run
  * in: where no_passthrough says why passthrough cannot be had here,
- * passthrough zones show "page*" and a last line gives the reason.
+ * passthrough zones show "page*" and a last line gives the reason. Where
+ * a zone is a shared object, an OBJECT column names it (as
+ * shmfs_shm_describe does); a size left out shows as 0 unless the caller
+ * filled in the object's.
  */
 void shmfs_config_print(const struct shmfs_config *cfg,
 			const char *no_passthrough, FILE *out);

@@ -277,7 +277,7 @@ unknown_user_or_group_is_rejected() {
 
 unknown_backend_is_rejected() {
 	rejected_at 2 $'[shmfs]\nbackend = tmpfs\n[zone:a]\nsize = 4K' tmpfs
-	rejected_at 4 $'[shmfs]\n[zone:a]\nsize = 4K\nbackend = posix' posix
+	rejected_at 4 $'[shmfs]\n[zone:a]\nsize = 4K\nbackend = shm' shm
 }
 
 bad_workers_or_log_level_is_rejected() {

@@ -342,6 +342,8 @@ cleanup() {
 	local rc=$? mnt pid id cpid
 	trap - EXIT HUP INT TERM
 	set +e
+	# What a script made outside $WORK (posix objects, keyed segments).
+	! declare -F extra_cleanup >/dev/null || extra_cleanup
 	# A test interrupted half-way runs in its own process group.
 	[[ -z $CURRENT_TEST ]] || kill -KILL -- "-$CURRENT_TEST" 2>/dev/null
 	if [[ -n $WORK && -d $WORK ]]; then
@@ -571,6 +573,9 @@ zeros() {
 #   truncate PATH LENGTH              truncate(2)
 #   open_trunc PATH                   open(O_WRONLY|O_TRUNC)
 #   fsync PATH                        fsync(2) and fdatasync(2)
+#   seek_data PATH OFFSET             lseek(SEEK_DATA): the offset or ENXIO
+#   seek_hole PATH OFFSET             lseek(SEEK_HOLE)
+#   copy SRC DST OFF_IN OFF_OUT COUNT copy_file_range(2): bytes copied
 fsop() {
 	python3 -c '
 import errno, os, sys
@@ -595,6 +600,15 @@ try:
     elif op == "open_trunc":
         os.close(os.open(path, os.O_WRONLY | os.O_TRUNC))
         print("ok")
+    elif op in ("seek_data", "seek_hole"):
+        fd = os.open(path, os.O_RDONLY)
+        how = os.SEEK_DATA if op == "seek_data" else os.SEEK_HOLE
+        print(os.lseek(fd, int(args[0]), how))
+    elif op == "copy":
+        src = os.open(path, os.O_RDONLY)
+        dst = os.open(args[0], os.O_WRONLY)
+        print(os.copy_file_range(src, dst, int(args[3]), int(args[1]),
+                                 int(args[2])))
     elif op == "fsync":
         fd = os.open(path, os.O_RDWR)
         os.fsync(fd)

@@ -182,7 +182,66 @@ static const struct config_case cases[] = {
 	 "t.ini:3: key \"cache\" given twice (first at line 2)"},
 	{"unknown_backend_is_refused", "[zone:x]\nbackend = tmpfs\n", -EINVAL,
 	 "t.ini:2: backend: \"tmpfs\" is not a backend (anon, devzero, sysv, "
-	 "memfd)"},
+	 "memfd, posix, file)"},
+
+	/* Shared objects: posix, file, keyed sysv. */
+	{"posix_zone_without_size_must_attach", "[zone:x]\nbackend = posix\n",
+	 -EINVAL,
+	 "t.ini:1: [zone:x]: size is required to create posix object "
+	 "/shmfs.x (or attach = yes)"},
+	{"posix_attach_needs_no_size",
+	 "[zone:x]\nbackend = posix\nname = /app\nattach = yes\n", 0, NULL},
+	{"posix_name_needs_one_leading_slash",
+	 "[zone:x]\nbackend = posix\nname = a/b\n", -EINVAL,
+	 "t.ini:3: name: \"a/b\" is not a posix name (/NAME, one slash, 255 "
+	 "bytes at most)"},
+	{"name_is_only_for_posix", "[zone:x]\nsize = 1\nname = /a\n", -EINVAL,
+	 "t.ini:3: name: only for backend = posix"},
+	{"key_is_only_for_sysv", "[zone:x]\nsize = 1\nkey = 42\n", -EINVAL,
+	 "t.ini:3: key: only for backend = sysv"},
+	{"key_zero_is_refused", "[zone:x]\nbackend = sysv\nkey = 0\n", -EINVAL,
+	 "t.ini:3: key: \"0\" is out of range (1..0xffffffff)"},
+	{"key_path_needs_a_project",
+	 "[zone:x]\nbackend = sysv\nkey = /etc/passwd\n", -EINVAL,
+	 "t.ini:3: key: \"/etc/passwd\" is not a key (a number other than 0, "
+	 "or /PATH:PROJ with PROJ 1..255)"},
+	{"keyed_sysv_may_leave_size_out",
+	 "[zone:x]\nbackend = sysv\nkey = 0x2a\nkeep = yes\n", 0, NULL},
+	{"file_needs_a_path", "[zone:x]\nbackend = file\nsize = 1\n", -EINVAL,
+	 "t.ini:1: [zone:x]: backend = file needs path ="},
+	{"file_path_must_be_absolute",
+	 "[zone:x]\nbackend = file\npath = data\n", -EINVAL,
+	 "t.ini:3: path: \"data\" is not an absolute path"},
+	{"keep_is_not_for_a_file",
+	 "[zone:x]\nbackend = file\npath = /d\nkeep = yes\n", -EINVAL,
+	 "t.ini:4: keep: only for backend = posix, or sysv with key = (a file "
+	 "is always kept)"},
+	{"attach_is_not_for_keyless_sysv",
+	 "[zone:x]\nbackend = sysv\nsize = 1\nattach = yes\n", -EINVAL,
+	 "t.ini:4: attach: only for backend = posix, or sysv with key ="},
+	{"attach_takes_yes_or_no",
+	 "[zone:x]\nbackend = posix\nattach = maybe\n", -EINVAL,
+	 "t.ini:3: attach: \"maybe\" is not yes or no"},
+	{"shared_object_in_page_mode_is_refused",
+	 "[zone:x]\nbackend = posix\nsize = 1\ncache = page\n", -EINVAL,
+	 "t.ini:4: [zone:x]: cache = page cannot show what other programs "
+	 "write into a posix object: use cache = direct (the kernel's page "
+	 "cache of the zone file would serve stale bytes)"},
+	{"shared_object_in_passthrough_is_refused",
+	 "[zone:x]\nbackend = file\npath = /d\ncache = passthrough\n", -EINVAL,
+	 "t.ini:4: [zone:x]: cache = passthrough cannot show what other "
+	 "programs write into a file object: use cache = direct (passthrough "
+	 "needs a memfd, which only the daemon maps)"},
+	{"shared_object_ignores_the_default_cache",
+	 "[shmfs]\ncache = page\n[zone:x]\nbackend = file\npath = /d\n", 0,
+	 NULL},
+	{"two_zones_on_one_object_are_refused",
+	 "[zone:a]\nbackend = file\npath = /d\n[zone:b]\nbackend = file\n"
+	 "path = /d\n",
+	 -EINVAL, "t.ini:4: [zone:b]: same object as [zone:a] (line 1)"},
+	{"name_and_path_exclude_each_other",
+	 "[zone:a]\nbackend = file\npath = /d\nname = /d\n", -EINVAL,
+	 "t.ini:4: name: name, key = PATH:PROJ and path exclude each other"},
 	{"unknown_log_level_is_refused", "[shmfs]\nlog_level = verbose\n",
 	 -EINVAL,
 	 "t.ini:2: log_level: \"verbose\" is not a log level (debug, info, "
@@ -326,6 +385,33 @@ static void passthrough_zones_are_memfd_and_fixed_size(void **state)
 	assert_true(shmfs_zone_config_fixed(&cfg.zones[0]));
 	assert_int_equal(cfg.zones[1].backend, SHMFS_BACKEND_ANON);
 	assert_false(shmfs_zone_config_fixed(&cfg.zones[1]));
+	shmfs_config_free(&cfg);
+}
+
+static void shared_objects_are_exact_fixed_and_direct(void **state)
+{
+	struct shmfs_config cfg;
+
+	(void)state;
+	parse_ok("[zone:p]\nbackend = posix\nsize = 5000\n"
+		 "[zone:k]\nbackend = sysv\nkey = /tmp:7\nattach = yes\n"
+		 "[zone:n]\nbackend = sysv\nkey = 0x2a\nsize = 1\nkeep = on\n"
+		 "[zone:f]\nbackend = file\npath = /var/d\n",
+		 &cfg);
+	assert_string_equal(cfg.zones[0].object, "/shmfs.p");
+	assert_int_equal(cfg.zones[0].size, 5000); /* not rounded */
+	assert_int_equal(cfg.zones[0].cache, SHMFS_CACHE_DIRECT);
+	assert_string_equal(cfg.zones[1].object, "/tmp");
+	assert_int_equal(cfg.zones[1].proj, 7);
+	assert_true(cfg.zones[1].attach);
+	assert_int_equal(cfg.zones[1].size, 0); /* the segment's */
+	assert_int_equal(cfg.zones[2].key, 0x2a);
+	assert_true(cfg.zones[2].keep);
+	assert_string_equal(cfg.zones[3].object, "/var/d");
+	for (int i = 0; i < 4; i++) {
+		assert_true(shmfs_zone_config_shared(&cfg.zones[i]));
+		assert_true(shmfs_zone_config_fixed(&cfg.zones[i]));
+	}
 	shmfs_config_free(&cfg);
 }
 
@@ -625,6 +711,7 @@ static const struct CMUnitTest others[] = {
 	cmocka_unit_test(missing_keys_take_the_defaults),
 	cmocka_unit_test(globals_apply_to_zones_before_and_after_them),
 	cmocka_unit_test(passthrough_zones_are_memfd_and_fixed_size),
+	cmocka_unit_test(shared_objects_are_exact_fixed_and_direct),
 	cmocka_unit_test(user_and_group_name_the_workers_ids),
 	cmocka_unit_test(zones_keep_file_order),
 	cmocka_unit_test(sizes_are_rounded_up_to_a_page),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The three backends: each maps zeroed memory that a forked child and its
+ * The backends: each maps zeroed memory that a forked child and its
  * parent share, frees it, and reports a failing call once, with its size
  * and errno. shmget is wrapped (-Wl,--wrap=shmget) to reach its failure.
  */
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
@@ -230,7 +231,7 @@ memfd_is_named_sealed_at_its_size_and_closed_when_freed(void **state)
 static void anon_and_devzero_have_their_file_and_sysv_none(void **state)
 {
 	(void)state;
-	for (int b = 0; b < SHMFS_BACKEND_COUNT; b++) {
+	for (int b = 0; b <= SHMFS_BACKEND_MEMFD; b++) {
 		struct shmfs_shm shm = {.size = 1 << 16, .backend = b};
 
 		assert_int_equal(shmfs_shm_alloc(&shm), 0);
@@ -258,6 +259,158 @@ static void zero_size_or_unknown_backend_is_refused(void **state)
 	shm.size = 4096;
 	shm.backend = SHMFS_BACKEND_COUNT;
 	assert_int_equal(shmfs_shm_alloc(&shm), -EINVAL);
+}
+
+static void posix_object_is_created_exclusive_and_unlinked(void **state)
+{
+	struct shmfs_shm a = {.size = 5000,
+			      .backend = SHMFS_BACKEND_POSIX,
+			      .object = "/shmfs-unit-test",
+			      .mode = 0640,
+			      .uid = geteuid(),
+			      .gid = getegid()};
+	struct shmfs_shm b = a, c = a;
+	struct stat st;
+
+	(void)state;
+	shm_unlink(a.object);
+	assert_int_equal(shmfs_shm_probe(&b), 0); /* would be created */
+	assert_int_equal(shmfs_shm_alloc(&a), 0);
+	assert_true(a.created);
+	assert_int_equal(stat("/dev/shm/shmfs-unit-test", &st), 0);
+	assert_int_equal(st.st_size, 5000);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	((char *)a.addr)[4999] = 'x';
+	assert_int_equal(shmfs_shm_alloc(&b), -EEXIST); /* O_EXCL */
+	assert_int_equal(shmfs_shm_probe(&b), -EEXIST);
+	c.size = 0;
+	c.attach = true;
+	assert_int_equal(shmfs_shm_probe(&c), 0);
+	assert_int_equal(c.size, 5000);
+	c.size = 0;
+	assert_int_equal(shmfs_shm_alloc(&c), 0); /* attach: same bytes */
+	assert_false(c.created);
+	assert_int_equal(c.size, 5000);
+	assert_int_equal(((char *)c.addr)[4999], 'x');
+	shmfs_shm_free(&c); /* not ours: stays */
+	assert_int_equal(stat("/dev/shm/shmfs-unit-test", &st), 0);
+	shmfs_shm_free(&a);
+	assert_int_equal(stat("/dev/shm/shmfs-unit-test", &st), -1);
+	c.size = 0;
+	assert_int_equal(shmfs_shm_alloc(&c), -ENOENT);
+}
+
+static void posix_attach_with_another_size_is_refused(void **state)
+{
+	struct shmfs_shm a = {.size = 8192,
+			      .backend = SHMFS_BACKEND_POSIX,
+			      .object = "/shmfs-unit-size",
+			      .mode = 0600,
+			      .keep = true};
+	struct shmfs_shm b = a;
+
+	(void)state;
+	a.uid = b.uid = geteuid();
+	a.gid = b.gid = getegid();
+	shm_unlink(a.object);
+	assert_int_equal(shmfs_shm_alloc(&a), 0);
+	shmfs_shm_free(&a); /* keep: stays */
+	b.attach = true;
+	b.size = 4096;
+	assert_int_equal(shmfs_shm_alloc(&b), -EINVAL);
+	b.size = 8192;
+	assert_int_equal(shmfs_shm_alloc(&b), 0);
+	shmfs_shm_free(&b);
+	assert_int_equal(shm_unlink(a.object), 0);
+}
+
+static void keyed_sysv_is_created_or_attached_and_removed_if_ours(void **state)
+{
+	key_t key = 0x5f3a0000 | (getpid() & 0xffff);
+	struct shmfs_shm a = {.size = 10000,
+			      .backend = SHMFS_BACKEND_SYSV,
+			      .key = key,
+			      .mode = 0600};
+	struct shmfs_shm b = a;
+	struct shmid_ds ds;
+
+	(void)state;
+	a.uid = b.uid = geteuid();
+	a.gid = b.gid = getegid();
+	assert_true(shmfs_shm_shared(&a));
+	b.attach = true;
+	b.size = 0;
+	assert_int_equal(shmfs_shm_probe(&b), -ENOENT);
+	assert_int_equal(shmfs_shm_alloc(&a), 0);
+	assert_true(a.created);
+	int id = shmget(key, 0, 0);
+	assert_true(id >= 0);
+	assert_int_equal(shmctl(id, IPC_STAT, &ds), 0);
+	assert_int_equal(ds.shm_segsz, 10000);
+	b.size = 0;
+	assert_int_equal(shmfs_shm_alloc(&b), 0); /* attached: not ours */
+	assert_false(b.created);
+	assert_int_equal(b.size, 10000);
+	shmfs_shm_free(&b);
+	assert_int_equal(shmget(key, 0, 0), id);
+	shmfs_shm_free(&a);
+	assert_int_equal(shmget(key, 0, 0), -1);
+}
+
+static void file_is_created_at_its_size_and_keeps_its_bytes(void **state)
+{
+	char path[] = "/tmp/shmfs-unit-file-XXXXXX";
+	int fd = mkstemp(path);
+	struct shmfs_shm a = {.size = 6000,
+			      .backend = SHMFS_BACKEND_FILE,
+			      .object = path,
+			      .mode = 0600};
+	struct shmfs_shm b = a;
+	struct stat st;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	a.uid = b.uid = geteuid();
+	a.gid = b.gid = getegid();
+	assert_int_equal(shmfs_shm_alloc(&a), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 6000);
+	memcpy(a.addr, "persist", 7);
+	shmfs_shm_free(&a); /* flushed, kept */
+	b.size = 7000;
+	assert_int_equal(shmfs_shm_alloc(&b), -EINVAL); /* 6000 != 7000 */
+	b.size = 0;
+	assert_int_equal(shmfs_shm_alloc(&b), 0);
+	assert_int_equal(b.size, 6000);
+	assert_memory_equal(b.addr, "persist", 7);
+	shmfs_shm_free(&b);
+	unlink(path);
+	b.size = 0;
+	assert_int_equal(shmfs_shm_alloc(&b), -ENOENT); /* nothing to size */
+}
+
+static void backends_describe_their_objects(void **state)
+{
+	struct shmfs_shm s = {.backend = SHMFS_BACKEND_SYSV, .key = 42};
+	char buf[128];
+
+	(void)state;
+	shmfs_shm_describe(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "key 0x2a");
+	s.object = "/etc";
+	s.proj = 3;
+	s.attach = true;
+	shmfs_shm_describe(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "key /etc:3 attach");
+	s = (struct shmfs_shm){
+		.backend = SHMFS_BACKEND_POSIX, .object = "/x", .keep = true};
+	shmfs_shm_describe(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "/x keep");
+	s = (struct shmfs_shm){.backend = SHMFS_BACKEND_ANON};
+	shmfs_shm_describe(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "-");
 }
 
 static void backend_names_round_trip(void **state)
@@ -297,6 +450,14 @@ int main(void)
 		cmocka_unit_test(
 			anon_and_devzero_have_their_file_and_sysv_none),
 		cmocka_unit_test(zero_size_or_unknown_backend_is_refused),
+		cmocka_unit_test(
+			posix_object_is_created_exclusive_and_unlinked),
+		cmocka_unit_test(posix_attach_with_another_size_is_refused),
+		cmocka_unit_test(
+			keyed_sysv_is_created_or_attached_and_removed_if_ours),
+		cmocka_unit_test(
+			file_is_created_at_its_size_and_keeps_its_bytes),
+		cmocka_unit_test(backends_describe_their_objects),
 		cmocka_unit_test(backend_names_round_trip),
 	};
 
