@@ -433,7 +433,12 @@ static void shmfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_blocks = tab->capacity / page;
 	sv.f_bfree = (tab->capacity - used) / page;
 	sv.f_bavail = sv.f_bfree;
-	sv.f_files = tab->nzones;
+	/*
+	 * No inode accounting (as btrfs): a fixed set of files, none to
+	 * create. nzones with none free would read 100 % in "df -i" and set
+	 * off every monitoring alarm; 0 makes df print "-".
+	 */
+	sv.f_files = 0;
 	sv.f_ffree = 0;
 	sv.f_favail = 0;
 	sv.f_namemax = SHMFS_NAME_MAX;
@@ -451,14 +456,107 @@ static void shmfs_op_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
-/* fsync succeeds with nothing to do: zones have no backing store. */
+/*
+ * fsync and fdatasync write a file zone's dirty pages to its file (msync);
+ * for memory with no file behind it there is nothing to do.
+ */
 static void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 			   struct fuse_file_info *fi)
 {
-	(void)ino;
+	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+	int saverr = 0;
+
 	(void)datasync;
 	(void)fi;
+	if (e != NULL && e->shm.backend == SHMFS_BACKEND_FILE)
+		saverr = -shmfs_zone_sync(&e->zone);
+	reply_err(req, saverr);
+}
+
+static void shmfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			      struct fuse_file_info *fi)
+{
+	(void)ino, (void)datasync, (void)fi;
 	fuse_reply_err(req, 0);
+}
+
+static void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			       off_t off, off_t len, struct fuse_file_info *fi)
+{
+	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+
+	(void)fi;
+	if (e == NULL) {
+		reply_err(req, ino == SHMFS_INO_STATS ? EBADF : ESTALE);
+		return;
+	}
+	reply_err(req, -shmfs_zone_fallocate(&e->zone, mode, off, len));
+}
+
+/* SEEK_DATA and SEEK_HOLE; the kernel answers SEEK_SET, _CUR and _END. */
+static void shmfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off,
+			   int whence, struct fuse_file_info *fi)
+{
+	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+	off_t pos = 0;
+	int saverr;
+
+	(void)fi;
+	if (e == NULL) {
+		/* /.stats is empty: no data anywhere. */
+		reply_err(req, ino == SHMFS_INO_STATS ? ENXIO : ESTALE);
+		return;
+	}
+	saverr = -shmfs_zone_seek(&e->zone, off, whence, &pos);
+	if (saverr)
+		reply_err(req, saverr);
+	else
+		fuse_reply_lseek(req, pos);
+}
+
+/*
+ * copy_file_range between zones of this mount: one request, a memory copy
+ * between the two mappings. From /.stats it is EOPNOTSUPP, on which the
+ * kernel copies through read and write itself (ENOSYS would turn the call
+ * off for the whole mount).
+ */
+static void shmfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+				     off_t off_in, struct fuse_file_info *fi_in,
+				     fuse_ino_t ino_out, off_t off_out,
+				     struct fuse_file_info *fi_out, size_t len,
+				     int flags)
+{
+	struct shmfs_fs *fs = fs_of(req);
+	struct shmfs_zonetab_entry *in = entry_of(req, ino_in);
+	struct shmfs_zonetab_entry *out = entry_of(req, ino_out);
+	size_t copied;
+	int saverr;
+
+	(void)fi_in, (void)fi_out;
+	if (flags != 0) {
+		reply_err(req, EINVAL);
+		return;
+	}
+	if (in == NULL || out == NULL) {
+		reply_err(req, ino_in == SHMFS_INO_STATS ||
+					       ino_out == SHMFS_INO_STATS
+				       ? EOPNOTSUPP
+				       : ESTALE);
+		return;
+	}
+	saverr = -shmfs_zone_copy(&out->zone, off_out, &in->zone, off_in, len,
+				  &copied);
+	if (saverr) {
+		reply_err(req, saverr);
+		return;
+	}
+	count(&in->zone.meta->reads, 1);
+	count(&in->zone.meta->bytes_out, copied);
+	count(&out->zone.meta->writes, 1);
+	count(&out->zone.meta->bytes_in, copied);
+	count(&fs->self->bytes_in, copied);
+	count(&fs->self->bytes_out, copied);
+	fuse_reply_write(req, copied);
 }
 
 /* The root directory is the configuration's: no namespace change. */
@@ -522,7 +620,10 @@ const struct fuse_lowlevel_ops shmfs_ops = {
 	.write = shmfs_op_write,
 	.release = shmfs_op_release,
 	.fsync = shmfs_op_fsync,
-	.fsyncdir = shmfs_op_fsync,
+	.fsyncdir = shmfs_op_fsyncdir,
+	.fallocate = shmfs_op_fallocate,
+	.lseek = shmfs_op_lseek,
+	.copy_file_range = shmfs_op_copy_file_range,
 	.statfs = shmfs_op_statfs,
 	.mknod = shmfs_op_mknod,
 	.mkdir = shmfs_op_mkdir,

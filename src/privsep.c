@@ -123,6 +123,7 @@ static const int allowed[] = {
 	SCMP_SYS(mprotect),
 	SCMP_SYS(brk),
 	SCMP_SYS(madvise),
+	SCMP_SYS(msync), /* fsync of a file zone */
 	SCMP_SYS(mincore),
 	SCMP_SYS(fallocate),
 	SCMP_SYS(futex),

@@ -6,6 +6,7 @@
  * it stay zero even if a worker dies in the middle (EOWNERDEAD is repaired).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -69,24 +70,32 @@ void shmfs_zone_meta_destroy(struct shmfs_zone_meta *meta)
 }
 
 /*
- * Frees [from, to) of the mapping: whole pages go back to the system with
- * MADV_REMOVE (they read back as zeros), the partial first page is zeroed.
+ * Zeroes [from, to) of the mapping: the whole pages in it go back to the
+ * system with MADV_REMOVE (they read back as zeros, and a file's blocks
+ * are freed), the partial pages at either end are cleared in place.
  */
 static void zero_range(struct shmfs_zone *zone, uint64_t from, uint64_t to)
 {
-	uint64_t first_page = page_up(from);
+	uint64_t lo = page_up(from), hi = to & ~(uint64_t)(page_size() - 1);
 
 	if (to <= from)
 		return;
-	if (first_page >= to) {
+	if (lo >= hi) {
 		memset(zone->data + from, 0, to - from);
 		return;
 	}
-	memset(zone->data + from, 0, first_page - from);
+	memset(zone->data + from, 0, lo - from);
+	if (madvise(zone->data + lo, hi - lo, MADV_REMOVE) < 0)
+		memset(zone->data + lo, 0, hi - lo);
+	memset(zone->data + hi, 0, to - hi);
+}
 
+/* The end of the zone's last page: what zeroing a tail may free. */
+static uint64_t tail_end(const struct shmfs_zone *zone, uint64_t to)
+{
 	uint64_t end = page_up(to);
-	if (madvise(zone->data + first_page, end - first_page, MADV_REMOVE) < 0)
-		memset(zone->data + first_page, 0, to - first_page);
+
+	return end <= zone->capacity ? end : to;
 }
 
 /* A worker died holding the lock: undo its half-done change past the length. */
@@ -97,7 +106,7 @@ static void zone_recover(struct shmfs_zone *zone)
 	uint64_t lo = m->dirty_lo > length ? m->dirty_lo : length;
 
 	if (m->dirty_hi > lo)
-		zero_range(zone, lo, m->dirty_hi);
+		zero_range(zone, lo, tail_end(zone, m->dirty_hi));
 	m->dirty_lo = m->dirty_hi = 0;
 	shmfs_log_warn("zone lock recovered from a dead holder: length %llu",
 		       (unsigned long long)length);
@@ -234,14 +243,15 @@ int shmfs_zone_pieces(const struct shmfs_zone *zone, const void *p, size_t n,
 /* In two halves, so that a test can kill the worker in between. */
 static void copy_in(unsigned char *dst, const void *src, size_t n)
 {
-	memcpy(dst, src, n / 2);
+	memmove(dst, src, n / 2);
 	shmfs_fault_point("write_locked");
-	memcpy(dst + n / 2, (const char *)src + n / 2, n - n / 2);
+	memmove(dst + n / 2, (const char *)src + n / 2, n - n / 2);
 }
 #else
+/* memmove: a copy within one zone may overlap (copy_file_range). */
 static void copy_in(unsigned char *dst, const void *src, size_t n)
 {
-	memcpy(dst, src, n);
+	memmove(dst, src, n);
 }
 #endif
 
@@ -300,7 +310,7 @@ static void set_length(struct shmfs_zone *zone, uint64_t length)
 		m->dirty_lo = length;
 		m->dirty_hi = old;
 		shmfs_fault_point("truncate_locked");
-		zero_range(zone, length, old);
+		zero_range(zone, length, tail_end(zone, old));
 		m->dirty_lo = m->dirty_hi = 0;
 	} else {
 		/* The bytes in between are already zero (the invariant). */
@@ -396,5 +406,152 @@ int shmfs_zone_stat(struct shmfs_zone *zone, struct stat *st)
 	st->st_blocks = page_up(st->st_size) / 512;
 	if (zone->fd >= 0 && fstat(zone->fd, &obj) == 0)
 		st->st_blocks = obj.st_blocks;
+	return 0;
+}
+
+/*
+ * Allocates [off, end) of the memory: through the zone's file where it has
+ * one (what fallocate(2) on tmpfs or the file does), else by faulting the
+ * pages in writable, which changes no byte.
+ */
+static int allocate(struct shmfs_zone *zone, uint64_t off, uint64_t end)
+{
+	uint64_t lo = off & ~(uint64_t)(page_size() - 1);
+
+	if (zone->fd >= 0) {
+		if (fallocate(zone->fd, 0, (off_t)off, (off_t)(end - off)) == 0)
+			return 0;
+		if (errno != EOPNOTSUPP && errno != EBADF)
+			return -errno;
+	}
+	if (madvise(zone->data + lo, tail_end(zone, end) - lo,
+		    MADV_POPULATE_WRITE) == 0)
+		return 0;
+	return errno == ENOMEM || errno == EFAULT ? -ENOSPC : -errno;
+}
+
+int shmfs_zone_fallocate(struct shmfs_zone *zone, int mode, off_t off,
+			 off_t len)
+{
+	struct shmfs_zone_meta *m = zone->meta;
+	bool keep = mode & FALLOC_FL_KEEP_SIZE;
+	uint64_t end, length;
+	int err;
+
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
+		     FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) &&
+	    (!keep || (mode & FALLOC_FL_ZERO_RANGE)))
+		return -EINVAL; /* as fallocate(2) */
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if ((uint64_t)len > UINT64_MAX - (uint64_t)off)
+		return -EFBIG;
+	end = (uint64_t)off + (uint64_t)len;
+	/* Nothing to punch past the end; anything else is room asked for. */
+	if (mode & FALLOC_FL_PUNCH_HOLE)
+		end = end < zone->capacity ? end : zone->capacity;
+	else if (end > zone->capacity)
+		return zone->fixed ? -EPERM : -ENOSPC; /* as a write */
+
+	err = zone_lock(zone);
+	if (err)
+		return err;
+	length = atomic_load(&m->length);
+	bool zero = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE);
+	bool grow = !keep && end > length && !zone->fixed;
+	if (zero) {
+		/* Past the length every byte is zero already. */
+		uint64_t to = end < length ? end : length;
+
+		if ((uint64_t)off < to)
+			zero_range(zone, (uint64_t)off, to);
+	} else {
+		err = allocate(zone, (uint64_t)off, end);
+	}
+	if (err == 0 && grow)
+		atomic_store_explicit(&m->length, end, memory_order_release);
+	if (err == 0 && (zero || grow)) {
+		now(&m->mtime);
+		m->ctime = m->mtime;
+	}
+	zone_unlock(zone);
+	return err;
+}
+
+int shmfs_zone_seek(const struct shmfs_zone *zone, off_t off, int whence,
+		    off_t *pos)
+{
+	uint64_t length = shmfs_zone_length(zone);
+	off_t r;
+
+	if (off < 0 || (whence != SEEK_DATA && whence != SEEK_HOLE))
+		return -EINVAL;
+	if ((uint64_t)off >= length)
+		return -ENXIO;
+	if (zone->fd < 0) { /* no file to ask: every byte is data */
+		*pos = whence == SEEK_DATA ? off : (off_t)length;
+		return 0;
+	}
+	r = lseek(zone->fd, off, whence);
+	if (r < 0 && errno == ENXIO && whence == SEEK_DATA)
+		return -ENXIO;
+	if (r < 0)
+		return -errno;
+	if ((uint64_t)r >= length) { /* the length ends the data */
+		if (whence == SEEK_DATA)
+			return -ENXIO;
+		r = (off_t)length;
+	}
+	*pos = r;
+	return 0;
+}
+
+int shmfs_zone_copy(struct shmfs_zone *dst, off_t dst_off,
+		    const struct shmfs_zone *src, off_t src_off, size_t len,
+		    size_t *copied)
+{
+	struct iovec iov[SHMFS_ZONE_PIECES_MAX];
+	const size_t chunk = 1 << 20; /* what one read reply holds */
+	int err = 0;
+
+	*copied = 0;
+	if (dst_off < 0 || src_off < 0)
+		return -EINVAL;
+	if (dst == src && len > 0 &&
+	    (uint64_t)src_off < (uint64_t)dst_off + len &&
+	    (uint64_t)dst_off < (uint64_t)src_off + len)
+		return -EINVAL; /* overlapping ranges of one file */
+	while (*copied < len) {
+		const void *p;
+		size_t n, k = len - *copied < chunk ? len - *copied : chunk;
+
+		shmfs_zone_read(src, src_off + (off_t)*copied, k, &p, &n);
+		if (n == 0)
+			break;
+		/* Holes come from a zero buffer: the source stays as it is. */
+		int pieces = shmfs_zone_pieces(src, p, n, iov,
+					       SHMFS_ZONE_PIECES_MAX);
+		for (int i = 0; i < pieces; i++) {
+			size_t w;
+
+			err = shmfs_zone_write(
+				dst, iov[i].iov_base, iov[i].iov_len,
+				dst_off + (off_t)*copied, false, &w);
+			*copied += w;
+			if (err || w < iov[i].iov_len)
+				goto out;
+		}
+	}
+out:
+	/* Like write(2): bytes copied before an error are the answer. */
+	return *copied > 0 ? 0 : err;
+}
+
+int shmfs_zone_sync(const struct shmfs_zone *zone)
+{
+	if (msync(zone->data, zone->capacity, MS_SYNC) < 0)
+		return -errno;
 	return 0;
 }

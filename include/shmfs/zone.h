@@ -153,6 +153,43 @@ int shmfs_zone_setattr(struct shmfs_zone *zone,
 		       const struct shmfs_zone_attr *attr);
 
 /*
+ * fallocate(2) on the zone. mode 0 allocates [off, off + len) and extends
+ * the length to its end; FALLOC_FL_KEEP_SIZE allocates only;
+ * FALLOC_FL_PUNCH_HOLE (with KEEP_SIZE) zeroes the range and gives its
+ * whole pages back; FALLOC_FL_ZERO_RANGE zeroes it (and extends the length
+ * unless KEEP_SIZE). A range past the capacity fails as a write there
+ * would (-ENOSPC; -EPERM for a fixed-size zone), except a hole, which is
+ * cut short. A fixed-size zone keeps its length. Returns 0 or -errno.
+ */
+int shmfs_zone_fallocate(struct shmfs_zone *zone, int mode, off_t off,
+			 off_t len);
+
+/*
+ * lseek(2)'s SEEK_DATA and SEEK_HOLE within the length: holes are the pages
+ * the zone's file has never had or gave back (the length ends the last
+ * data). Without a file (sysv; anon and devzero when not root) a hole
+ * cannot be told from a page in swap, so every byte is data. -ENXIO at or
+ * past the length, or where no data follows off.
+ */
+int shmfs_zone_seek(const struct shmfs_zone *zone, off_t off, int whence,
+		    off_t *pos);
+
+/*
+ * copy_file_range(2) between zones (or within one: overlapping ranges are
+ * -EINVAL): up to len bytes from src at src_off, at most to src's length,
+ * stored at dst_off as shmfs_zone_write stores them. A memory copy between
+ * the two mappings, in chunks, reading src's holes from a zero buffer.
+ * *copied is the count; an error after some bytes still returns 0.
+ */
+int shmfs_zone_copy(struct shmfs_zone *dst, off_t dst_off,
+		    const struct shmfs_zone *src, off_t src_off, size_t len,
+		    size_t *copied);
+
+/* fsync: writes the zone's dirty pages to its file (msync); a no-op for
+ * memory without a file behind it. Returns 0 or -errno. */
+int shmfs_zone_sync(const struct shmfs_zone *zone);
+
+/*
  * Fills st from the record (a regular file; st_ino is the caller's).
  * st_blocks counts the pages in use: the object's own count where the zone
  * has a file (fd), else the length rounded up to a page.

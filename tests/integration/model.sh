@@ -10,8 +10,11 @@
 #   the file position, SEEK_END/SEEK_DATA/SEEK_HOLE, ftruncate, truncate,
 #   open(O_TRUNC), fstat and stat, reads through a second descriptor, a fresh
 #   open and another process), with offsets and sizes biased to the edges of
-#   the length, the capacity and the pages; counts, bytes, errno and st_size
-#   are compared after every one, and the whole content (sha256) at the end;
+#   the length, the capacity and the pages; fallocate (allocate, keep size,
+#   punch hole, zero range) and copy_file_range within the zone; counts,
+#   bytes, errno and st_size are compared after every one, and the whole
+#   content (sha256) at the end. The model also knows which pages hold data,
+#   so SEEK_DATA and SEEK_HOLE are exact where the zone has a file to ask;
 # - exact results at extreme offsets and lengths (0, capacity-1, capacity,
 #   2**31, 2**32, 2**62, 2**63-1, negative, and through ctypes what Python
 #   refuses to pass), after which the daemon and all its workers must still
@@ -57,6 +60,7 @@ devzero-page-12k   devzero page   12K
 devzero-direct-odd devzero direct 5000
 sysv-page-64k      sysv    page   64K
 sysv-direct-12k    sysv    direct 12K
+memfd-direct-16k   memfd   direct 16K
 big-1m             anon    direct 1M
 "
 ZONES=""
@@ -81,7 +85,7 @@ declare -A CAPACITY=()
 
 cat >"$MODEL" <<'PY'
 """shmfs model tests; see model.sh. Usage:
-    model.py random SEED OPS PATH CAPACITY
+    model.py random SEED OPS PATH CAPACITY HOLES
     model.py edges SEED PATH CAPACITY
     model.py sha PATH
     model.py concurrent SEED OPS PATH CAPACITY APPEND_PATH APPEND_CAPACITY
@@ -159,12 +163,74 @@ def read_all(path):
         os.close(fd)
 
 
+def page_up(n):
+    return (n + PAGE - 1) // PAGE * PAGE
+
+
 class Model:
-    """A zone: bytes below the length, a fixed capacity."""
+    """A zone: bytes below the length, a fixed capacity, and the pages its
+    memory holds (holes: pages never written, or given back), as zone.c
+    makes them: a store touches its pages, a zeroed range gives its whole
+    pages back and clears the partial ones in place."""
 
     def __init__(self, cap, data=b""):
         self.cap = cap
         self.data = bytearray(data)
+        self.pages = set()
+
+    def touch(self, a, b):
+        if b > a:
+            self.pages.update(range(a // PAGE, (b - 1) // PAGE + 1))
+
+    def zero(self, frm, to):
+        """zone.c's zero_range(frm, to)."""
+        if to <= frm:
+            return
+        lo, hi = page_up(frm), to // PAGE * PAGE
+        if lo >= hi:
+            self.touch(frm, to)
+        else:
+            self.touch(frm, lo)
+            self.pages.difference_update(range(lo // PAGE, hi // PAGE))
+            self.touch(hi, to)
+        end = min(to, len(self.data))
+        if frm < end:
+            self.data[frm:end] = bytes(end - frm)
+
+    def seek(self, off, data):
+        """SEEK_DATA (data=True) or SEEK_HOLE from off, by the pages."""
+        L = len(self.data)
+        if off >= L:
+            return "ENXIO"
+        p = off // PAGE
+        while p * PAGE < L and (p in self.pages) != data:
+            p += 1
+        if p * PAGE >= L:
+            return "ENXIO" if data else L
+        return max(off, p * PAGE)
+
+    def fallocate(self, mode, off, n):
+        keep, punch, zero = mode & 1, mode & 2, mode & 16
+        end = off + n
+        if punch:
+            end = min(end, self.cap)
+        elif end > self.cap:
+            return "ENOSPC"
+        if punch or zero:
+            self.zero(off, min(end, len(self.data)))
+        # Allocated, never written: the file still reports a hole there.
+        if not keep and end > len(self.data):
+            self.data.extend(bytes(end - len(self.data)))
+        return 0
+
+    def copy(self, off_in, off_out, n):
+        """copy_file_range within the zone, after the kernel's checks."""
+        n = min(n, max(0, len(self.data) - off_in))
+        if n == 0:
+            return 0
+        if off_in < off_out + n and off_out < off_in + n:
+            return "EINVAL"
+        return self.write(off_out, bytes(self.data[off_in:off_in + n]))
 
     def __len__(self):
         return len(self.data)
@@ -186,6 +252,7 @@ class Model:
         if off > len(self.data):
             self.data.extend(bytes(off - len(self.data)))
         self.data[off:off + k] = buf[:k]
+        self.touch(off, off + k)
         return k
 
     def append(self, buf):
@@ -198,7 +265,8 @@ class Model:
             return "EFBIG"
         if length > len(self.data):
             self.data.extend(bytes(length - len(self.data)))
-        else:
+        elif length < len(self.data):
+            self.zero(length, page_up(len(self.data)))
             del self.data[length:]
         return None
 
@@ -208,7 +276,8 @@ class Model:
 class Random:
     """Random operations on one zone, each applied to the zone and the model."""
 
-    def __init__(self, seed, path, cap):
+    def __init__(self, seed, path, cap, holes):
+        self.holes = holes  # the zone has a file that knows its holes
         self.rng = random.Random("%s:%s" % (seed, os.path.basename(path)))
         self.path = path
         self.m = Model(cap)
@@ -365,14 +434,34 @@ class Random:
         off = max(0, off)
         whence = self.rng.choice([os.SEEK_DATA, os.SEEK_HOLE])
         self.note("lseek(%d, %s) at length %d" % (off, "SEEK_DATA" if whence == os.SEEK_DATA else "SEEK_HOLE", L))
-        # No holes: data is [0, length), the only hole is at the length.
-        if off >= L:
+        if self.holes:
+            want = self.m.seek(off, whence == os.SEEK_DATA)
+        # No file to ask: data is [0, length), the only hole at the length.
+        elif off >= L:
             want = "ENXIO"
         else:
             want = off if whence == os.SEEK_DATA else L
         same("lseek SEEK_DATA/SEEK_HOLE", attempt(os.lseek, fd, off, whence), want)
         if isinstance(want, int):
             self.pos[fd] = want
+
+    def op_fallocate(self):
+        mode = self.rng.choice([0, 1, 1 | 2, 16, 16 | 1])
+        off = self.offset()
+        n = max(1, self.size(off))
+        names = {0: "0", 1: "KEEP_SIZE", 3: "PUNCH_HOLE|KEEP_SIZE", 16: "ZERO_RANGE",
+                 17: "ZERO_RANGE|KEEP_SIZE"}
+        self.note("fallocate(%s, %d, %d) at length %d" % (names[mode], off, n, len(self.m)))
+        want = self.m.fallocate(mode, off, n)
+        got = libc.fallocate(self.rw, mode, off, n)
+        same("fallocate", c_result(got), want)
+
+    def op_copy(self):
+        off_in, off_out = self.offset(), self.offset()
+        n = self.size(off_out)
+        self.note("copy_file_range(in %d, out %d, %d) at length %d" % (off_in, off_out, n, len(self.m)))
+        want = self.m.copy(off_in, off_out, n)
+        same("copy_file_range", attempt(os.copy_file_range, self.rw, self.rw, n, off_in, off_out), want)
 
     def op_ftruncate(self):
         length = self.length()
@@ -423,7 +512,7 @@ class Random:
            (op_append, 8), (op_pwrite_append, 2), (op_seek_write, 6), (op_read_on, 6),
            (op_seek_end, 4), (op_seek_data_hole, 2), (op_ftruncate, 6), (op_truncate, 4),
            (op_open_trunc, 2), (op_stat, 6), (op_fresh_open, 2), (op_other_process, 0.1),
-           (op_reopen, 0.4)]
+           (op_reopen, 0.4), (op_fallocate, 4), (op_copy, 3)]
 
     def run(self, count):
         funcs = [f for f, _ in self.OPS]
@@ -463,6 +552,8 @@ libc.truncate.argtypes = [ctypes.c_char_p, ctypes.c_int64]
 libc.truncate.restype = ctypes.c_int
 libc.lseek.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int]
 libc.lseek.restype = ctypes.c_int64
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+libc.fallocate.restype = ctypes.c_int
 
 
 def c_result(r):
@@ -787,7 +878,7 @@ def main(argv):
     cmd = argv[1]
     try:
         if cmd == "random":
-            return Random(argv[2], argv[4], int(argv[5])).run(int(argv[3]))
+            return Random(argv[2], argv[4], int(argv[5]), argv[6] == "holes").run(int(argv[3]))
         if cmd == "edges":
             return edges(argv[2], argv[3], int(argv[4]))
         if cmd == "sha":
@@ -827,9 +918,13 @@ daemon_is_healthy() {
 
 # ------------------------------------------------------------ the tests
 
+# Zones with a file tell holes from data (as root, anon and devzero too);
+# sysv segments have none, so every byte below the length is data.
 for z in $ZONES; do
 	fn=random_operations_match_the_model_on_${z//-/_}
-	eval "$fn() { python3 \"\$MODEL\" random \"\$SEED\" \"\$OPS\" \"\$MNT/$z\" ${CAPACITY[$z]}; }"
+	holes=holes
+	[[ $z != sysv-* ]] || holes=none
+	eval "$fn() { python3 \"\$MODEL\" random \"\$SEED\" \"\$OPS\" \"\$MNT/$z\" ${CAPACITY[$z]} $holes; }"
 done
 
 # Each zone in turn gets the exact-result edge requests (ctypes and huge

@@ -5,6 +5,7 @@
  * sharing with a child, and repair after a lock holder dies.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -494,6 +496,182 @@ static void a_lock_holder_that_dies_leaves_nothing_locked(void **state)
 	assert_int_equal(shmfs_zone_truncate(&f->zone, 0), 0);
 }
 
+/* Pages the zone's file holds. */
+static long pages_of(const struct fixture *f)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(f->zone.fd, &st), 0);
+	return st.st_blocks * 512 / 4096;
+}
+
+static void fallocate_allocates_and_extends_within_the_capacity(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(
+		shmfs_zone_fallocate(&f->zone, FALLOC_FL_KEEP_SIZE, 0, 4096),
+		0);
+	assert_int_equal(shmfs_zone_length(&f->zone), 0);
+	assert_int_equal(pages_of(f), 1);
+	assert_int_equal(shmfs_zone_fallocate(&f->zone, 0, 4096, 100), 0);
+	assert_int_equal(shmfs_zone_length(&f->zone), 4196);
+	assert_true(all_zero(f->zone.data, 4196));
+	assert_int_equal(shmfs_zone_fallocate(&f->zone, 0, 0, CAP + 1),
+			 -ENOSPC);
+	assert_int_equal(
+		shmfs_zone_fallocate(&f->zone, FALLOC_FL_KEEP_SIZE, CAP, 1),
+		-ENOSPC);
+	assert_int_equal(shmfs_zone_fallocate(&f->zone, 0, -1, 1), -EINVAL);
+	assert_int_equal(
+		shmfs_zone_fallocate(&f->zone, FALLOC_FL_PUNCH_HOLE, 0, 1),
+		-EINVAL); /* PUNCH_HOLE needs KEEP_SIZE */
+	assert_int_equal(shmfs_zone_length(&f->zone), 4196);
+}
+
+static void punching_a_hole_zeroes_it_and_gives_its_pages_back(void **state)
+{
+	struct fixture *f = *state;
+	const void *p;
+	size_t n;
+
+	write_ok(f, 0, CAP, false, CAP);
+	assert_int_equal(pages_of(f), 4);
+	/* From the middle of page 0 to the middle of page 3. */
+	assert_int_equal(
+		shmfs_zone_fallocate(&f->zone,
+				     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				     100, 3 * 4096),
+		0);
+	assert_int_equal(shmfs_zone_length(&f->zone), CAP);
+	assert_int_equal(pages_of(f), 2); /* pages 1 and 2 went back */
+	shmfs_zone_read(&f->zone, 0, CAP, &p, &n);
+	assert_memory_equal(p, f->buf, 100);
+	assert_true(all_zero((const unsigned char *)p + 100, 3 * 4096));
+	assert_memory_equal((const unsigned char *)p + 100 + 3 * 4096,
+			    f->buf + 100 + 3 * 4096, CAP - 100 - 3 * 4096);
+	/* Past the capacity there is nothing to punch. */
+	assert_int_equal(
+		shmfs_zone_fallocate(&f->zone,
+				     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				     CAP - 10, 1 << 20),
+		0);
+	assert_int_equal(shmfs_zone_length(&f->zone), CAP);
+}
+
+static void zeroing_a_range_extends_unless_kept(void **state)
+{
+	struct fixture *f = *state;
+
+	write_ok(f, 0, 200, false, 200);
+	assert_int_equal(
+		shmfs_zone_fallocate(&f->zone, FALLOC_FL_ZERO_RANGE, 100, 5000),
+		0);
+	assert_int_equal(shmfs_zone_length(&f->zone), 5100);
+	assert_memory_equal(f->zone.data, f->buf, 100);
+	assert_true(all_zero(f->zone.data + 100, 5000));
+	assert_int_equal(
+		shmfs_zone_fallocate(&f->zone,
+				     FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+				     0, 9000),
+		0);
+	assert_int_equal(shmfs_zone_length(&f->zone), 5100);
+}
+
+static void a_fixed_zone_fallocates_within_its_size_only(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(shmfs_zone_fallocate(&f->zone, 0, 0, CAP), 0);
+	assert_int_equal(shmfs_zone_length(&f->zone), CAP);
+	assert_int_equal(shmfs_zone_fallocate(&f->zone, 0, 0, CAP + 1), -EPERM);
+}
+
+static void seek_finds_data_and_holes_within_the_length(void **state)
+{
+	struct fixture *f = *state;
+	off_t pos = -1;
+
+	memset(f->zone.data + 2 * 4096, 'x', 10); /* page 2 only */
+	assert_int_equal(shmfs_zone_seek(&f->zone, 0, SEEK_DATA, &pos), 0);
+	assert_int_equal(pos, 2 * 4096);
+	assert_int_equal(shmfs_zone_seek(&f->zone, pos, SEEK_HOLE, &pos), 0);
+	assert_int_equal(pos, 3 * 4096);
+	assert_int_equal(shmfs_zone_seek(&f->zone, 3 * 4096, SEEK_DATA, &pos),
+			 -ENXIO);
+	assert_int_equal(shmfs_zone_seek(&f->zone, CAP, SEEK_HOLE, &pos),
+			 -ENXIO); /* at the length */
+	assert_int_equal(
+		shmfs_zone_fallocate(&f->zone,
+				     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				     2 * 4096, 4096),
+		0);
+	assert_int_equal(shmfs_zone_seek(&f->zone, 0, SEEK_DATA, &pos), -ENXIO);
+	assert_int_equal(shmfs_zone_seek(&f->zone, 0, SEEK_HOLE, &pos), 0);
+	assert_int_equal(pos, 0);
+}
+
+static void seek_without_a_file_sees_only_data(void **state)
+{
+	struct fixture *f = *state;
+	off_t pos = -1;
+
+	write_ok(f, 0, 5000, false, 5000);
+	f->zone.fd = -1;
+	assert_int_equal(shmfs_zone_seek(&f->zone, 10, SEEK_DATA, &pos), 0);
+	assert_int_equal(pos, 10);
+	assert_int_equal(shmfs_zone_seek(&f->zone, 10, SEEK_HOLE, &pos), 0);
+	assert_int_equal(pos, 5000); /* the length */
+	f->zone.fd = f->data.fd;
+}
+
+static void copy_moves_bytes_between_and_within_zones(void **state)
+{
+	struct fixture *f = *state;
+	struct fixture *g;
+	size_t n = 0;
+
+	assert_int_equal(setup((void **)&g), 0);
+	write_ok(f, 0, 6000, false, 6000);
+	assert_int_equal(
+		shmfs_zone_copy(&g->zone, 100, &f->zone, 10, 1 << 20, &n), 0);
+	assert_int_equal(n, 5990); /* up to the source's length */
+	assert_int_equal(shmfs_zone_length(&g->zone), 6090);
+	assert_memory_equal(g->zone.data + 100, f->buf + 10, 5990);
+	/* Within one zone: apart, or overlapping (refused). */
+	assert_int_equal(shmfs_zone_copy(&f->zone, 8000, &f->zone, 0, 1000, &n),
+			 0);
+	assert_int_equal(n, 1000);
+	assert_memory_equal(f->zone.data + 8000, f->buf, 1000);
+	assert_int_equal(shmfs_zone_copy(&f->zone, 500, &f->zone, 0, 1000, &n),
+			 -EINVAL);
+	/* At the source's end: nothing; past the capacity: as a write. */
+	assert_int_equal(shmfs_zone_copy(&g->zone, 0, &f->zone, 9000, 10, &n),
+			 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(shmfs_zone_copy(&g->zone, CAP, &f->zone, 0, 10, &n),
+			 -ENOSPC);
+	teardown((void **)&g);
+}
+
+static void copying_holes_leaves_the_source_unallocated(void **state)
+{
+	struct fixture *f = *state;
+	struct fixture *g;
+	size_t n = 0;
+
+	assert_int_equal(setup((void **)&g), 0);
+	assert_int_equal(shmfs_zone_truncate(&f->zone, CAP), 0);
+	memset(f->zone.data + 4096, 'y', 4096);
+	assert_int_equal(pages_of(f), 1);
+	assert_int_equal(shmfs_zone_copy(&g->zone, 0, &f->zone, 0, CAP, &n), 0);
+	assert_int_equal(n, CAP);
+	assert_int_equal(pages_of(f), 1);
+	assert_true(all_zero(g->zone.data, 4096));
+	assert_memory_equal(g->zone.data + 4096, f->zone.data + 4096, 4096);
+	teardown((void **)&g);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -521,6 +699,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			truncating_a_fixed_zone_clears_it_or_fails, setup_fixed,
 			teardown),
+		T(fallocate_allocates_and_extends_within_the_capacity),
+		T(punching_a_hole_zeroes_it_and_gives_its_pages_back),
+		T(zeroing_a_range_extends_unless_kept),
+		cmocka_unit_test_setup_teardown(
+			a_fixed_zone_fallocates_within_its_size_only,
+			setup_fixed, teardown),
+		cmocka_unit_test_setup_teardown(
+			seek_finds_data_and_holes_within_the_length,
+			setup_fixed, teardown),
+		T(seek_without_a_file_sees_only_data),
+		T(copy_moves_bytes_between_and_within_zones),
+		cmocka_unit_test_setup_teardown(
+			copying_holes_leaves_the_source_unallocated,
+			setup_fixed, teardown),
 		T(a_failed_setattr_changes_nothing),
 		T(a_childs_write_is_seen_by_the_parent),
 		T(a_lock_holder_that_dies_leaves_nothing_locked),
