@@ -175,7 +175,8 @@ the_daemon_notifies_ready_reloading_and_stopping() {
 	local mnt=$WORK/notify sock=$WORK/notify.sock out=$WORK/notify.out
 	local listener msgs
 	listener=$(listen "$sock" "$out" "$mnt")
-	trap 'kill "$listener" 2>/dev/null' EXIT # run_test's subshell, failed
+	# shellcheck disable=SC2064 # the pid now: the local is gone at EXIT
+	trap "kill $listener 2>/dev/null" EXIT # run_test's subshell, failed
 	NOTIFY_SOCKET=$sock start_daemon "$CONF" "$mnt"
 	wait_for_line "$out" 'READY=1'
 	# The zones were there when READY=1 arrived: the mount was live.
@@ -208,7 +209,8 @@ notifications_reach_an_abstract_socket_and_an_unmount_stops() {
 	local mnt=$WORK/abstract out=$WORK/abstract.out listener
 	local name="@shmfs-test-$$-$RANDOM"
 	listener=$(listen "$name" "$out" "$mnt")
-	trap 'kill "$listener" 2>/dev/null' EXIT # run_test's subshell, failed
+	# shellcheck disable=SC2064 # the pid now: the local is gone at EXIT
+	trap "kill $listener 2>/dev/null" EXIT # run_test's subshell, failed
 	NOTIFY_SOCKET=$name start_daemon "$CONF" "$mnt"
 	wait_for_line "$out" 'READY=1'
 	stop_daemon "$mnt" "$DAEMON_PID"
