@@ -430,6 +430,47 @@ a_user_gets_allow_other_only_if_fuse_conf_allows_it() {
 		fail "no word of user_allow_other: $(cat "$DAEMON_LOG")"
 }
 
+# Where a user's workers cannot clone /dev/fuse (made so by the
+# fault-injection build's no_clone: libfuse cannot mount at all where the
+# user cannot open /dev/fuse, and a refused clone is not otherwise
+# reachable), they share the master's descriptor: one line says so, and
+# the mount serves as before.
+a_users_workers_fall_back_to_the_shared_descriptor() {
+	local home mnt i out
+	home=$(make_home fallback)
+	mnt=$home/mnt
+	SHMFS_FAULT=no_clone start_as_nobody "$home"
+	for ((i = 0; i < DEADLINE * 20; i++)); do
+		ns_mounted "$DAEMON_PID" "$mnt" && break
+		pid_alive "$DAEMON_PID" || break
+		sleep 0.05
+	done
+	ns_mounted "$DAEMON_PID" "$mnt" ||
+		fail "not mounted as nobody; log: $(cat "$DAEMON_LOG")" || return 1
+	wait_for_workers "$DAEMON_PID" 2
+	wait_for_count "$DAEMON_LOG" 'serving on the shared descriptor' 2
+	assert_eq 1 "$(grep -c 'workers share one descriptor' "$DAEMON_LOG")" \
+		"lines about the shared descriptor"
+	out=$(as_nobody_in "$DAEMON_PID" sh -c '
+		printf shared >"$1/a" && cat "$1/a"' _ "$mnt" 2>&1) ||
+		fail "using the mount as nobody failed: $out"
+	assert_eq shared "$out" "what nobody read back"
+	out=$(as_nobody_in "$DAEMON_PID" fusermount3 -u "$mnt" 2>&1) ||
+		fail "fusermount3 -u as nobody failed: $out"
+	expect_daemon_exit "$DAEMON_PID" 0 ""
+}
+
+# system.sh faults: only what needs the fault-injection build.
+if [[ ${1:-} == faults ]]; then
+	"$SHMFS" -V | grep -q '^fault injection: on' || {
+		echo "FAIL: $SHMFS is not built with -Dfault_injection=true" >&2
+		exit 1
+	}
+	run_test a_users_workers_fall_back_to_the_shared_descriptor
+	run_test_here nothing_is_left_behind
+	finish
+fi
+
 run_test the_unit_passes_systemd_analyze_verify
 run_test the_units_capabilities_are_enough_for_a_full_run
 run_test the_daemon_notifies_ready_reloading_and_stopping
