@@ -8,6 +8,7 @@
  * opened for each message and closed after it, so no worker inherits one.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -68,7 +69,7 @@ int shmfs_notify_init(void)
 
 int shmfs_notify(const char *fmt, ...)
 {
-	char msg[512];
+	char msg[PATH_MAX + 512]; /* STATUS= may name the mount point */
 	va_list ap;
 	int n, fd, err = 0;
 
