@@ -148,7 +148,13 @@ EOF
 	assert_eq abc "$(cat "$mnt/a")" "zone a after the reload"
 	assert_eq def "$(cat "$mnt/s")" "zone s after the reload"
 	assert_eq ghi "$(head -c 3 "$mnt/p")" "zone p after the reload"
-	if grep -E 'error|failed|unavailable' "$log"; then
+	# Passthrough may be missing from the kernel itself (shmfs -t, with
+	# every capability, marks such zones page*): only then may it fail.
+	local ignore='^$'
+	if "$SHMFS" -t -c "$conf" | grep -q 'page\*'; then
+		ignore='passthrough unavailable'
+	fi
+	if grep -vE "$ignore" "$log" | grep -E 'error|failed|unavailable'; then
 		fail "the log reports a failure under the unit's capabilities"
 	fi
 	kill -TERM "$DAEMON_PID"
