@@ -4,6 +4,12 @@
  * libfuse untouched, except config=FILE, which is ours; shmfs always adds
  * default_permissions (the kernel enforces the zones' modes) and nosuid,nodev
  * (suid and dev are refused), and names itself fsname=shmfs,subtype=shmfs.
+ *
+ * mount(8) runs mount.fuse3, which runs "shmfs SOURCE MOUNTPOINT -o OPTS":
+ * SOURCE is the ini file ("shmfs" or "none": the default), and OPTS carry
+ * words meant for mount(8) itself, atime flags, and "dev,suid", which
+ * mount.fuse3 appends to every list lacking nodev and nosuid. In that form
+ * dev and suid are dropped (the mount stays nosuid,nodev), not refused.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,7 +28,7 @@ void shmfs_cli_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: shmfs [-c FILE] [-f] [-d] [-w N] [-o OPT[,OPT...]] "
-		"MOUNTPOINT\n"
+		"[SOURCE] MOUNTPOINT\n"
 		"       shmfs -t [-c FILE]\n"
 		"       shmfs -s stop|reload|reopen [-c FILE | -p FILE]\n"
 		"       shmfs -h | -V\n"
@@ -38,6 +44,9 @@ void shmfs_cli_usage(FILE *out)
 		"  -d, --debug         -f plus debug logging (and libfuse's)\n"
 		"  -w, --workers N     worker processes: 1..256 or auto\n"
 		"  -o OPT[,OPT...]     FUSE mount options (allow_other, ...)\n"
+		"  SOURCE              the ini file, as mount(8) passes it; "
+		"shmfs or none:\n"
+		"                      the default\n"
 		"  -t, --test          check the configuration, print the "
 		"zone table\n"
 		"  -s, --signal SIG    send stop (SIGTERM), reload (SIGHUP) or "
@@ -72,6 +81,31 @@ static int parse_signal(const char *name)
 	return 0;
 }
 
+/*
+ * Words that mount(8) and fstab give and that mean nothing to the daemon:
+ * mount(8)'s own policy (mount.fuse3 drops most of them before they reach
+ * us, but shmfs may be run by hand with an fstab's list), and atime flags
+ * that libfuse 3.14 does not know: shmfs keeps no atime, so none changes
+ * anything.
+ */
+static bool ignored_opt(const char *o)
+{
+	static const char *const words[] = {
+		"defaults",    "auto",		"noauto",     "user",
+		"users",       "nouser",	"owner",      "group",
+		"_netdev",     "nofail",	"relatime",   "norelatime",
+		"strictatime", "nostrictatime", "nodiratime", "diratime",
+		"lazytime",    "nolazytime",
+	};
+
+	if (strncmp(o, "x-", 2) == 0 || strncmp(o, "comment=", 8) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(o, words[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Splits one -o argument: config=FILE is ours, the rest goes to libfuse. */
 static int add_mount_opts(struct shmfs_cli *cli, const char *arg, char *err,
 			  size_t errlen)
@@ -95,13 +129,14 @@ static int add_mount_opts(struct shmfs_cli *cli, const char *arg, char *err,
 			}
 			continue;
 		}
+		if (ignored_opt(o))
+			continue;
+		/* Refused or dropped once the form of the command is known. */
 		if (strcmp(o, "suid") == 0 || strcmp(o, "dev") == 0) {
-			snprintf(err, errlen,
-				 "-o %s: shmfs always mounts nosuid,nodev "
-				 "(zone files hold data, not programs)",
-				 o);
-			res = -EINVAL;
-			break;
+			if (cli->suid_dev[0] == '\0')
+				snprintf(cli->suid_dev, sizeof(cli->suid_dev),
+					 "%s", o);
+			continue;
 		}
 		if (fuse_opt_add_arg(&cli->fuse_args, "-o") < 0 ||
 		    fuse_opt_add_arg(&cli->fuse_args, o) < 0) {
@@ -111,6 +146,37 @@ static int add_mount_opts(struct shmfs_cli *cli, const char *arg, char *err,
 	}
 	free(copy);
 	return res;
+}
+
+/*
+ * mount(8)'s form, "shmfs SOURCE MOUNTPOINT": SOURCE names the ini file
+ * unless it is "shmfs" or "none", and the dev,suid that mount.fuse3 adds
+ * are dropped. Typed by hand without SOURCE, -o suid and -o dev are
+ * refused.
+ */
+static int take_source(struct shmfs_cli *cli, char *err, size_t errlen)
+{
+	const char *src = cli->source;
+
+	if (src == NULL && cli->suid_dev[0] != '\0') {
+		snprintf(err, errlen,
+			 "-o %s: shmfs always mounts nosuid,nodev "
+			 "(zone files hold data, not programs)",
+			 cli->suid_dev);
+		return -EINVAL;
+	}
+	if (src == NULL || strcmp(src, "shmfs") == 0 ||
+	    strcmp(src, "none") == 0)
+		return 0;
+	if (cli->config != NULL) {
+		snprintf(err, errlen,
+			 "two configuration files: \"%s\" (the source) and "
+			 "\"%s\" (-c or config=)",
+			 src, cli->config);
+		return -EINVAL;
+	}
+	cli->config = src;
+	return 0;
 }
 
 int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
@@ -217,6 +283,8 @@ int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 		}
 	}
 
+	if (argc - optind >= 2)
+		cli->source = argv[optind++];
 	if (optind < argc)
 		cli->mountpoint = argv[optind++];
 	if (optind < argc) {
@@ -230,7 +298,8 @@ int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 		snprintf(err, errlen, "-t and -s do not go together");
 		return -EINVAL;
 	}
-	if ((cli->check || cli->signal) && cli->mountpoint != NULL) {
+	if ((cli->check || cli->signal) &&
+	    (cli->mountpoint != NULL || cli->source != NULL)) {
 		snprintf(err, errlen, "-%c takes no mountpoint",
 			 cli->check ? 't' : 's');
 		return -EINVAL;
@@ -239,6 +308,9 @@ int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 		snprintf(err, errlen, "no mountpoint given (see shmfs --help)");
 		return -EINVAL;
 	}
+	res = take_source(cli, err, errlen);
+	if (res < 0)
+		return res;
 	if (cli->debug && fuse_opt_add_arg(&cli->fuse_args, "-odebug") < 0)
 		return -ENOMEM;
 	return 0;

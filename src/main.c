@@ -138,6 +138,9 @@ int main(int argc, char **argv)
 				cfg.log, shmfs_file_strerror(res));
 		goto out_config;
 	}
+	if (cli.source != NULL && cli.suid_dev[0] != '\0')
+		shmfs_log_info("mount options dev,suid (mount.fuse3 adds them) "
+			       "ignored: shmfs mounts nosuid,nodev");
 	if (cfg.nzones == 0)
 		shmfs_log_warn("%s: no zones: the mount is an empty directory",
 			       cfg.file);

@@ -21,6 +21,7 @@
 #include "shmfs/file.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
+#include "shmfs/notify.h"
 #include "shmfs/passthrough.h"
 #include "shmfs/pidfile.h"
 #include "shmfs/pool.h"
@@ -379,6 +380,21 @@ static void reopen_log(struct master *m)
 	shmfs_log_notice("log reopened");
 }
 
+/*
+ * READY=1 once the mount is live and the pool serves, and again after each
+ * reload (valid or not: the running configuration serves either way).
+ * MAINPID tells the manager which process to watch when it is not the one
+ * it started (the daemon detached).
+ */
+static void notify_ready(const struct master *m)
+{
+	shmfs_notify("READY=1\nMAINPID=%d\nSTATUS=Serving %zu zone%s on %s "
+		     "with %u workers",
+		     (int)getpid(), m->fs.tab->nzones,
+		     m->fs.tab->nzones == 1 ? "" : "s", m->opts->mountpoint,
+		     m->pool.nworkers);
+}
+
 static void supervise(struct master *m, const sigset_t *set)
 {
 	long long wait = -1;
@@ -388,14 +404,24 @@ static void supervise(struct master *m, const sigset_t *set)
 
 		if (sig == SIGTERM || sig == SIGINT) {
 			shmfs_log_notice("signal %d: stopping", sig);
+			shmfs_notify("STOPPING=1\nSTATUS=Stopping (signal %d)",
+				     sig);
 			return;
 		}
-		if (sig == SIGHUP)
+		if (sig == SIGHUP) {
+			/* MONOTONIC_USEC: Type=notify-reload wants it. */
+			shmfs_notify(
+				"RELOADING=1\nMONOTONIC_USEC=%llu\n"
+				"STATUS=Reloading",
+				(unsigned long long)(shmfs_pool_now() / 1000));
 			reload(m);
+			notify_ready(m);
+		}
 		if (sig == SIGUSR1)
 			reopen_log(m);
 		if (shmfs_pool_reap(&m->pool, false)) {
 			shmfs_log_notice("connection closed: unmounted");
+			shmfs_notify("STOPPING=1\nSTATUS=Unmounted, stopping");
 			return;
 		}
 		wait = shmfs_pool_respawn(&m->pool);
@@ -497,6 +523,7 @@ static int serve(struct master *m)
 			 m->fs.tab->nzones == 1 ? "" : "s",
 			 (unsigned long long)m->fs.tab->capacity,
 			 m->pool.nworkers, m->fs.tab->region_shm.size);
+	notify_ready(m);
 
 	supervise(m, &set);
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -522,6 +549,7 @@ int shmfs_master_run(struct shmfs_config *cfg,
 	int status = SHMFS_EXIT_MOUNT;
 
 	memset(cfg, 0, sizeof(*cfg)); /* ours now */
+	shmfs_notify_init(); /* before any fork: workers never see it */
 	fuse_set_log_func(fuse_log_to_ours);
 	shmfs_fault_init();
 	configure_pool(&m);

@@ -61,8 +61,10 @@ static void setup_signals(void)
 
 /*
  * Replaces the session's descriptor, in this process only, by a clone bound
- * to the same connection. Without the right to open /dev/fuse the worker
- * keeps the shared descriptor, which still serves. Returns true if cloned.
+ * to the same connection. Without the right to open /dev/fuse (a non-root
+ * daemon where it is not 0666) or to clone it, the worker keeps the shared
+ * descriptor, which still serves: one line says so, from slot 0 alone, as
+ * every worker meets the same refusal. Returns true if cloned.
  */
 static bool clone_device(struct fuse_session *se, unsigned slot)
 {
@@ -80,10 +82,10 @@ static bool clone_device(struct fuse_session *se, unsigned slot)
 		return false;
 	}
 	if (ioctl(fd, FUSE_DEV_IOC_CLONE, &master_fd) < 0) {
-		shmfs_log_sys(LOG_WARNING, errno,
-			      "ioctl(FUSE_DEV_IOC_CLONE) failed: worker %u "
-			      "shares the session descriptor",
-			      slot);
+		if (slot == 0)
+			shmfs_log_sys(LOG_WARNING, errno,
+				      "ioctl(FUSE_DEV_IOC_CLONE) failed: "
+				      "workers share one descriptor");
 		close(fd);
 		return false;
 	}
@@ -172,7 +174,9 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
 	atomic_store(&ws->requests, 0);
 	atomic_store(&ws->pid, getpid());
 	fs->self = ws; /* this process's copy of the userdata */
-	shmfs_log_debug("worker %u (pid %d) serving", slot, (int)getpid());
+	shmfs_log_debug("worker %u (pid %d) serving on %s", slot, (int)getpid(),
+			shared ? "the shared descriptor"
+			       : "its own clone of the descriptor");
 
 	while (!stop) {
 		reopen_if_asked();

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The command line: shmfs [-c FILE] [-f] [-d] [-w N] [-o OPT,...] MOUNTPOINT,
- * shmfs -t [-c FILE], shmfs -s stop|reload|reopen [-c FILE], -h, -V.
+ * The command line: shmfs [-c FILE] [-f] [-d] [-w N] [-o OPT,...] [SOURCE]
+ * MOUNTPOINT, shmfs -t [-c FILE], shmfs -s stop|reload|reopen [-c FILE], -h,
+ * -V. SOURCE is what mount(8) (through mount.fuse3) passes: the ini file, or
+ * "shmfs" or "none" for the default.
  */
 #ifndef SHMFS_CLI_H
 #define SHMFS_CLI_H
@@ -14,6 +16,17 @@
 struct shmfs_cli {
 	const char *config; /* -c, --config, -o config=; NULL: the default */
 	const char *mountpoint;
+	/*
+	 * SOURCE, given in mount(8)'s form "shmfs SOURCE MOUNTPOINT"; when it
+	 * names a file, config points to it too. NULL: not given.
+	 */
+	const char *source;
+	/*
+	 * "suid" or "dev" if -o gave one (the first): refused when typed by
+	 * hand, dropped in mount(8)'s form, where mount.fuse3 adds them to
+	 * every option list. Empty: neither was given.
+	 */
+	char suid_dev[8];
 	bool foreground;     /* -f, or -d */
 	bool debug;	     /* -d */
 	bool check;	     /* -t */

@@ -172,8 +172,18 @@ static void misuse_is_one_clear_error(void **s)
 		 "-w: \"257\" is not a worker count (1..256 or auto)"},
 		{ARGC("-w", "2x", "/m"), ARGV("-w", "2x", "/m"),
 		 "-w: \"2x\" is not a worker count (1..256 or auto)"},
-		{ARGC("/m", "/n"), ARGV("/m", "/n"),
+		{ARGC("/a.ini", "/m", "/n"), ARGV("/a.ini", "/m", "/n"),
 		 "unexpected argument \"/n\" (see shmfs --help)"},
+		{ARGC("-c", "b.ini", "/a.ini", "/m"),
+		 ARGV("-c", "b.ini", "/a.ini", "/m"),
+		 "two configuration files: \"/a.ini\" (the source) and "
+		 "\"b.ini\" (-c or config=)"},
+		{ARGC("/a.ini", "/m", "-o", "config=/b.ini"),
+		 ARGV("/a.ini", "/m", "-o", "config=/b.ini"),
+		 "two configuration files: \"/a.ini\" (the source) and "
+		 "\"/b.ini\" (-c or config=)"},
+		{ARGC("-t", "/a.ini", "/m"), ARGV("-t", "/a.ini", "/m"),
+		 "-t takes no mountpoint"},
 		{ARGC("-t", "/m"), ARGV("-t", "/m"), "-t takes no mountpoint"},
 		{ARGC("-s", "stop", "/m"), ARGV("-s", "stop", "/m"),
 		 "-s takes no mountpoint"},
@@ -208,6 +218,73 @@ static void misuse_is_one_clear_error(void **s)
 	}
 }
 
+/* What mount.fuse3 runs for "mount -t fuse.shmfs /etc/shmfs/shmfs.ini /m". */
+static void mounts_form_names_the_ini_file_as_its_source(void **s)
+{
+	struct shmfs_cli cli;
+	char err[256];
+
+	(void)s;
+	assert_int_equal(PARSE(&cli, err, "/etc/shmfs/shmfs.ini", "/mnt/shm",
+			       "-o", "rw,allow_other,dev,suid"),
+			 0);
+	assert_string_equal(cli.source, "/etc/shmfs/shmfs.ini");
+	assert_string_equal(cli.config, "/etc/shmfs/shmfs.ini");
+	assert_string_equal(cli.mountpoint, "/mnt/shm");
+	assert_false(cli.foreground);
+	/* dev,suid (mount.fuse3's) are dropped: nosuid,nodev stay */
+	assert_string_equal(cli.suid_dev, "dev");
+	assert_string_equal(
+		joined(&cli),
+		"-odefault_permissions,nosuid,nodev,fsname=shmfs,subtype=shmfs "
+		"-o rw -o allow_other");
+	shmfs_cli_free(&cli);
+}
+
+static void shmfs_or_none_as_source_means_the_default(void **s)
+{
+	static char sources[][6] = {"shmfs", "none"};
+
+	(void)s;
+	for (size_t i = 0; i < 2; i++) {
+		struct shmfs_cli cli;
+		char err[256];
+
+		assert_int_equal(PARSE(&cli, err, sources[i], "/m"), 0);
+		assert_string_equal(cli.source, sources[i]);
+		assert_null(cli.config);
+		assert_string_equal(cli.mountpoint, "/m");
+		shmfs_cli_free(&cli);
+		/* config= in an fstab line then names the file */
+		assert_int_equal(PARSE(&cli, err, sources[i], "/m", "-o",
+				       "config=/etc/z.ini"),
+				 0);
+		assert_string_equal(cli.config, "/etc/z.ini");
+		shmfs_cli_free(&cli);
+	}
+}
+
+static void words_for_mount_itself_never_reach_libfuse(void **s)
+{
+	struct shmfs_cli cli;
+	char err[256];
+
+	(void)s;
+	assert_int_equal(
+		PARSE(&cli, err, "-o",
+		      "defaults,auto,noauto,user,users,nouser,owner,group,"
+		      "_netdev,nofail,x-systemd.automount,comment=x,relatime,"
+		      "norelatime,strictatime,nodiratime,lazytime,noexec,ro",
+		      "/m"),
+		0);
+	assert_string_equal(
+		joined(&cli),
+		"-odefault_permissions,nosuid,nodev,fsname=shmfs,subtype=shmfs "
+		"-o noexec -o ro");
+	assert_string_equal(cli.suid_dev, "");
+	shmfs_cli_free(&cli);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -220,6 +297,9 @@ int main(void)
 		cmocka_unit_test(
 			a_pid_file_can_be_named_for_s_and_for_the_daemon),
 		cmocka_unit_test(misuse_is_one_clear_error),
+		cmocka_unit_test(mounts_form_names_the_ini_file_as_its_source),
+		cmocka_unit_test(shmfs_or_none_as_source_means_the_default),
+		cmocka_unit_test(words_for_mount_itself_never_reach_libfuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
