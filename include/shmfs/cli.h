@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The command line: shmfs [-c FILE] [-f] [-d] [-w N] [-o OPT,...] MOUNTPOINT,
- * shmfs -t [-c FILE], shmfs -s stop|reload|reopen [-c FILE], -h, -V.
+ * shmfs -t [-c FILE], shmfs -s stop|reload|reopen [-c FILE],
+ * shmfs status MOUNTPOINT [--json], -h, -V.
  */
 #ifndef SHMFS_CLI_H
 #define SHMFS_CLI_H
@@ -19,6 +20,8 @@ struct shmfs_cli {
 	bool check;	     /* -t */
 	bool help;	     /* -h */
 	bool version;	     /* -V */
+	bool status;	     /* status MOUNTPOINT: show, do not mount */
+	bool json;	     /* status --json */
 	int signal;	     /* -s stop, reload, reopen: the signal; 0: none */
 	const char *pidfile; /* -p, --pid-file: absolute; overrides pid = */
 	bool workers_set;
