@@ -85,6 +85,7 @@ static int mount_type(const char *path, char *type, size_t cap)
 	return res;
 }
 
+/* 0, or the exit status of a failure, which it has told. */
 static int check_mount(const char *mountpoint)
 {
 	char *real = NULL, type[64];
@@ -93,22 +94,28 @@ static int check_mount(const char *mountpoint)
 	int res;
 
 	if (stat(mountpoint, &st) < 0) {
-		if (errno == ENOTCONN)
+		int err = errno;
+
+		if (err == ENOTCONN)
 			say("%s: its daemon is gone (%s): unmount it with "
 			    "fusermount3 -u %s",
-			    mountpoint, strerror(errno), mountpoint);
+			    mountpoint, strerror(err), mountpoint);
 		else
-			say("%s: %s", mountpoint, strerror(errno));
-		return -1;
+			say("%s: %s%s", mountpoint, strerror(err),
+			    err == EACCES ? " (a FUSE mount without -o "
+					    "allow_other is its owner's alone)"
+					  : "");
+		return err == EACCES ? SHMFS_STATUS_UNREADABLE
+				     : SHMFS_STATUS_NOT_SHMFS;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		say("%s: not a directory, so not a shmfs mount point",
 		    mountpoint);
-		return -1;
+		return SHMFS_STATUS_NOT_SHMFS;
 	}
 	if (statfs(mountpoint, &sfs) < 0) {
 		say("%s: statfs: %s", mountpoint, strerror(errno));
-		return -1;
+		return SHMFS_STATUS_NOT_SHMFS;
 	}
 	real = realpath(mountpoint, NULL);
 	res = sfs.f_type != FUSE_SUPER_MAGIC || real == NULL
@@ -121,7 +128,7 @@ static int check_mount(const char *mountpoint)
 		say("%s: not a shmfs mount point", mountpoint);
 	}
 	free(real);
-	return res < 0 ? -1 : 0;
+	return res < 0 ? SHMFS_STATUS_NOT_SHMFS : 0;
 }
 
 /* The whole of MOUNTPOINT/.stats into a malloc'd buffer. */
@@ -190,8 +197,9 @@ int shmfs_status_run(const char *mountpoint, bool json)
 	size_t len;
 	int res;
 
-	if (check_mount(mountpoint) < 0)
-		return SHMFS_STATUS_NOT_SHMFS;
+	res = check_mount(mountpoint);
+	if (res != 0)
+		return res;
 	if (read_stats(mountpoint, &text, &len) < 0)
 		return SHMFS_STATUS_UNREADABLE;
 	res = shmfs_status_parse(text, len, &st, err, sizeof(err));
