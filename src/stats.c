@@ -433,29 +433,31 @@ static void render_prometheus(const struct shmfs_zonetab *tab, struct out *o)
 /* ------------------------------------------------------------ the slots */
 
 /*
- * Bytes a line may take besides the zone name in it: the longest metric
- * name, its labels with their quotes, a 20-digit value.
+ * The longest line of each kind without the zone name in it, with every
+ * value at 20 digits, so that a snapshot always fits its slot (a text cut
+ * short would read as a whole one: shmfs_stats_open refuses it instead):
+ * a worker's line is at most 68 bytes
+ * (shmfs_worker_written_bytes_total{worker="255"} 18446744073709551615), a
+ * zone's lines at most 504 in /.metrics (shmfs_zone_info with the longest
+ * backend and cache names, then 7 figures of at most 61) and 337 in /.stats,
+ * plus the name once a line (zone names need no escaping). A label or
+ * figure added to the tables above must be counted here too.
  */
-#define LINE_FIXED 128
-/* The HELP and TYPE lines and the daemon's own figures. */
+#define WORKER_LINE 96
+#define ZONE_FIXED 768
+/* The HELP and TYPE lines (about 3.6 KiB) and the daemon's own figures. */
 #define HEADER 8192
 
 int shmfs_stats_create(struct shmfs_stats *stats,
 		       const struct shmfs_zonetab *tab)
 {
-	/*
-	 * Room for every figure at 20 digits, in either format. A zone's
-	 * lines: its labels (one line each in /.stats, one info line in
-	 * /.metrics), its figures; the name counted twice in each, in case
-	 * every byte of it needed escaping.
-	 */
 	size_t size = sizeof(struct slot) + HEADER +
-		      SHMFS_WORKERS_MAX * NWORKER_FIGURES * LINE_FIXED;
+		      SHMFS_WORKERS_MAX * NWORKER_FIGURES * WORKER_LINE;
 	long page = sysconf(_SC_PAGESIZE);
 
 	for (size_t i = 0; i < tab->nzones; i++)
-		size += (NZONE_LABELS + NZONE_FIGURES) *
-			(2 * tab->entries[i].namelen + LINE_FIXED);
+		size += ZONE_FIXED + (NZONE_LABELS + NZONE_FIGURES) *
+					     tab->entries[i].namelen;
 	stats->slot_size = (size + page - 1) / page * page;
 	stats->shm.backend = SHMFS_BACKEND_ANON;
 	stats->shm.size = SHMFS_STATS_SLOTS * stats->slot_size;

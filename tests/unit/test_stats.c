@@ -23,7 +23,7 @@ struct fixture {
 	struct shmfs_config cfg;
 	struct shmfs_zonetab *tab;
 	struct shmfs_stats stats;
-	char text[1 << 20];
+	char text[8 << 20]; /* a snapshot of the largest test */
 };
 
 static struct fixture *make(const char *ini)
@@ -170,17 +170,32 @@ every_metric_family_is_announced_once_before_its_samples(void **state)
 	unmake(f);
 }
 
+/*
+ * Every worker slot taken, a thousand zones with the longest labels, one
+ * with the longest name, every counter at its maximum: both texts still
+ * fit the slot. Short names, since a name is counted in every line of its
+ * zone; many zones, so that the slack of the worker lines cannot hide a
+ * zone's lines outgrowing their share.
+ */
 static void the_largest_figures_fit_a_slot_in_both_formats(void **state)
 {
-	char ini_big[1024], name[SHMFS_NAME_MAX + 1];
+	enum { N = 1000 };
+	size_t cap = (N + 1) * (SHMFS_NAME_MAX + 80) + 1;
+	char *big = malloc(cap), *p = big, name[SHMFS_NAME_MAX + 1];
 	struct fixture *f;
 
 	(void)state;
+	assert_non_null(big);
 	memset(name, 'n', SHMFS_NAME_MAX);
 	name[SHMFS_NAME_MAX] = '\0';
-	snprintf(ini_big, sizeof(ini_big),
-		 "[zone:%s]\nsize = 4K\n[zone:b]\nsize = 4K\n", name);
-	f = make(ini_big);
+	p += sprintf(p, "[zone:%s]\nsize = 4K\n", name);
+	for (int i = 0; i < N; i++)
+		p += sprintf(p,
+			     "[zone:z%03d]\nsize = 4K\nbackend = devzero\n"
+			     "cache = direct\nmode = 01777\n",
+			     i);
+	f = make(big);
+	free(big);
 	struct shmfs_region *r = f->tab->region;
 	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++) {
 		atomic_store(&r->workers[i].pid, 2147483647);
@@ -194,6 +209,8 @@ static void the_largest_figures_fit_a_slot_in_both_formats(void **state)
 	for (size_t i = 0; i < f->tab->nzones; i++) {
 		struct shmfs_zone_meta *m = f->tab->entries[i].zone.meta;
 
+		/* The figures only: no byte of the zone is touched. */
+		atomic_store(&m->length, 64ULL << 40);
 		atomic_store(&m->reads, UINT64_MAX);
 		atomic_store(&m->writes, UINT64_MAX);
 		atomic_store(&m->bytes_in, UINT64_MAX);
@@ -201,8 +218,9 @@ static void the_largest_figures_fit_a_slot_in_both_formats(void **state)
 	}
 	assert_int_equal(snapshot(f, SHMFS_STATS_TEXT), 0);
 	has_line(f, "worker.255.bytes_out 18446744073709551615");
+	has_line(f, "zone.z999.used 70368744177664");
 	assert_int_equal(snapshot(f, SHMFS_STATS_PROMETHEUS), 0);
-	has_line(f, "shmfs_zone_read_bytes_total{zone=\"b\"} "
+	has_line(f, "shmfs_zone_read_bytes_total{zone=\"z999\"} "
 		    "18446744073709551615");
 	unmake(f);
 }
