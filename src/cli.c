@@ -10,6 +10,9 @@
  * words meant for mount(8) itself, atime flags, and "dev,suid", which
  * mount.fuse3 appends to every list lacking nodev and nosuid. In that form
  * dev and suid are dropped (the mount stays nosuid,nodev), not refused.
+ *
+ * "shmfs status MOUNTPOINT [--json]" is a command of its own: argv[1] alone
+ * decides, so a mount point called "status" is given as ./status.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +34,7 @@ void shmfs_cli_usage(FILE *out)
 		"[SOURCE] MOUNTPOINT\n"
 		"       shmfs -t [-c FILE]\n"
 		"       shmfs -s stop|reload|reopen [-c FILE | -p FILE]\n"
+		"       shmfs status MOUNTPOINT [--json]\n"
 		"       shmfs -h | -V\n"
 		"\n"
 		"Presents the shared-memory zones of an ini file as files.\n"
@@ -57,6 +61,11 @@ void shmfs_cli_usage(FILE *out)
 		"exited\n"
 		"  -p, --pid-file FILE the pid file (absolute), instead of "
 		"pid =\n"
+		"  status MOUNTPOINT   the zones (as df would) and the workers "
+		"of a\n"
+		"                      mount, from its /.stats; --json for "
+		"scripts.\n"
+		"                      (A mount point named status: ./status)\n"
 		"  -h, --help          this text\n"
 		"  -V, --version       the version, and libfuse's\n"
 		"\n"
@@ -179,6 +188,43 @@ static int take_source(struct shmfs_cli *cli, char *err, size_t errlen)
 	return 0;
 }
 
+/* status [--json] MOUNTPOINT, in any order. */
+static int parse_status(int argc, char **argv, struct shmfs_cli *cli, char *err,
+			size_t errlen)
+{
+	cli->status = true;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			cli->json = true;
+		} else if (strcmp(argv[i], "-h") == 0 ||
+			   strcmp(argv[i], "--help") == 0) {
+			cli->help = true;
+			return 0;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			snprintf(err, errlen,
+				 "status: unknown option %s "
+				 "(usage: shmfs status MOUNTPOINT [--json])",
+				 argv[i]);
+			return -EINVAL;
+		} else if (cli->mountpoint != NULL) {
+			snprintf(err, errlen,
+				 "status: unexpected argument \"%s\" "
+				 "(usage: shmfs status MOUNTPOINT [--json])",
+				 argv[i]);
+			return -EINVAL;
+		} else {
+			cli->mountpoint = argv[i];
+		}
+	}
+	if (cli->mountpoint == NULL) {
+		snprintf(err, errlen,
+			 "status: no mountpoint given "
+			 "(usage: shmfs status MOUNTPOINT [--json])");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 		    size_t errlen)
 {
@@ -203,6 +249,8 @@ int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 		    0 ||
 	    fuse_opt_add_arg(&cli->fuse_args, "-o" BASE_OPTS) < 0)
 		return -ENOMEM;
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return parse_status(argc, argv, cli, err, errlen);
 
 	opterr = 0;
 	optind = 1;

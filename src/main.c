@@ -20,6 +20,7 @@
 #include "shmfs/passthrough.h"
 #include "shmfs/pidfile.h"
 #include "shmfs/sizing.h"
+#include "shmfs/status.h"
 #include "shmfs/value.h"
 
 static int load_config(const struct shmfs_cli *cli, struct shmfs_config *cfg)
@@ -100,6 +101,10 @@ int main(int argc, char **argv)
 		goto out_cli;
 	}
 
+	if (cli.status) { /* reads the mount's /.stats; no config needed */
+		status = shmfs_status_run(cli.mountpoint, cli.json);
+		goto out_cli;
+	}
 	if (cli.signal) { /* no strict parse: the file may be broken since */
 		status = shmfs_control_signal(cli.pidfile, cli.config,
 					      cli.signal);

@@ -3,11 +3,12 @@
  * FUSE handlers in the style of libfuse's hello_ll.c: static functions, one
  * const table, every request answered exactly once. The root directory is
  * read-only (EPERM for every namespace change) and holds the zones and the
- * daemon's /.stats; zone semantics live in zone.c, the stats text in
- * stats.c. Reads are answered straight from the shared memory.
+ * daemon's /.stats and /.metrics; zone semantics live in zone.c, the texts
+ * of the two in stats.c. Reads are answered straight from the shared memory.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/fuse.h>
@@ -17,7 +18,21 @@
 #include "shmfs/passthrough.h"
 #include "shmfs/zone.h"
 
-#define STATS_NAME ".stats"
+/* The daemon's own read-only files: one snapshot of the figures each. */
+static const struct {
+	const char *name;
+	fuse_ino_t ino;
+	enum shmfs_stats_format format;
+} stats_files[] = {
+	{".stats", SHMFS_INO_STATS, SHMFS_STATS_TEXT},
+	{".metrics", SHMFS_INO_METRICS, SHMFS_STATS_PROMETHEUS},
+};
+#define NSTATS_FILES (sizeof(stats_files) / sizeof(stats_files[0]))
+
+static bool is_stats(fuse_ino_t ino)
+{
+	return ino == SHMFS_INO_STATS || ino == SHMFS_INO_METRICS;
+}
 
 /*
  * Runs in the master, which answers INIT before any fork.
@@ -90,7 +105,8 @@ static void dir_stat(const struct shmfs_fs *fs, fuse_ino_t ino, struct stat *st)
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
 	} else {
-		/* /.stats: size 0 like a /proc file; reads stop at its end. */
+		/* /.stats, /.metrics: size 0 like a /proc file; reads stop
+		 * at its end. */
 		st->st_mode = S_IFREG | 0444;
 		st->st_nlink = 1;
 	}
@@ -101,7 +117,7 @@ static int stat_of(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 {
 	struct shmfs_zonetab_entry *e;
 
-	if (ino == FUSE_ROOT_ID || ino == SHMFS_INO_STATS) {
+	if (ino == FUSE_ROOT_ID || is_stats(ino)) {
 		dir_stat(fs_of(req), ino, st);
 		return 0;
 	}
@@ -124,9 +140,10 @@ static void shmfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		goto out;
 	}
 	memset(&e, 0, sizeof(e));
-	if (strcmp(name, STATS_NAME) == 0) {
-		e.ino = SHMFS_INO_STATS;
-	} else {
+	for (size_t k = 0; k < NSTATS_FILES; k++)
+		if (strcmp(name, stats_files[k].name) == 0)
+			e.ino = stats_files[k].ino;
+	if (e.ino == 0) {
 		long i = shmfs_zonetab_find(fs->tab, name, strlen(name));
 		if (i < 0) {
 			saverr = -i;
@@ -176,8 +193,7 @@ static void shmfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 	(void)fi;
 	if (e == NULL) {
-		saverr = ino == FUSE_ROOT_ID || ino == SHMFS_INO_STATS ? EPERM
-								       : ENOENT;
+		saverr = ino == FUSE_ROOT_ID || is_stats(ino) ? EPERM : ENOENT;
 		goto out;
 	}
 
@@ -218,17 +234,17 @@ out:
 }
 
 /*
- * Readdir offsets: 0 is the start, entry k (".", "..", ".stats", then the
- * zones in file order) carries k + 1 as the offset of the next one.
+ * Readdir offsets: 0 is the start, entry k (".", "..", ".stats",
+ * ".metrics", then the zones in file order) carries k + 1 as the offset of
+ * the next one.
  */
-#define DIR_FIXED 3
+#define DIR_FIXED (2 + NSTATS_FILES)
 
 static void shmfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			     off_t off, struct fuse_file_info *fi)
 {
 	struct shmfs_zonetab *tab = fs_of(req)->tab;
 	static char buf[64 * 1024]; /* a worker serves one request at a time */
-	static const char *const fixed[DIR_FIXED] = {".", "..", STATS_NAME};
 	size_t used = 0;
 
 	(void)fi;
@@ -243,10 +259,13 @@ static void shmfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		struct stat st = {.st_mode = S_IFREG};
 		const char *name;
 
-		if (k < DIR_FIXED) {
-			name = fixed[k];
-			st.st_ino = k < 2 ? FUSE_ROOT_ID : SHMFS_INO_STATS;
-			st.st_mode = k < 2 ? S_IFDIR : S_IFREG;
+		if (k < 2) {
+			name = k == 0 ? "." : "..";
+			st.st_ino = FUSE_ROOT_ID;
+			st.st_mode = S_IFDIR;
+		} else if (k < DIR_FIXED) {
+			name = stats_files[k - 2].name;
+			st.st_ino = stats_files[k - 2].ino;
 		} else {
 			name = tab->entries[k - DIR_FIXED].conf.name;
 			st.st_ino = tab->entries[k - DIR_FIXED].ino;
@@ -277,18 +296,24 @@ static void reply_open_direct(fuse_req_t req, uint64_t fh)
 	fuse_reply_buf(req, (const char *)&out, sizeof(out));
 }
 
-static void open_stats(fuse_req_t req, struct fuse_file_info *fi)
+static void open_stats(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
 {
 	struct shmfs_fs *fs = fs_of(req);
+	enum shmfs_stats_format format = SHMFS_STATS_TEXT;
 	uint64_t slot;
 	int err;
+
+	for (size_t k = 0; k < NSTATS_FILES; k++)
+		if (stats_files[k].ino == ino)
+			format = stats_files[k].format;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		reply_err(req, EACCES);
 		return;
 	}
-	err = shmfs_stats_open(fs->stats, fs->tab, fuse_req_ctx(req)->uid,
-			       &slot);
+	err = shmfs_stats_open(fs->stats, fs->tab, format,
+			       fuse_req_ctx(req)->uid, &slot);
 	if (err) {
 		reply_err(req, -err);
 		return;
@@ -304,8 +329,8 @@ static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 	struct shmfs_zonetab_entry *e;
 	int saverr = 0;
 
-	if (ino == SHMFS_INO_STATS) {
-		open_stats(req, fi);
+	if (is_stats(ino)) {
+		open_stats(req, ino, fi);
 		return;
 	}
 	e = entry_of(req, ino);
@@ -355,7 +380,7 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	size_t n;
 	int saverr, pieces;
 
-	if (ino == SHMFS_INO_STATS) {
+	if (is_stats(ino)) {
 		uint64_t slot;
 
 		saverr = -stats_slot(fs, fi->fh, &slot);
@@ -401,7 +426,7 @@ static void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	int saverr;
 
 	if (e == NULL) {
-		reply_err(req, ino == SHMFS_INO_STATS ? EBADF : ESTALE);
+		reply_err(req, is_stats(ino) ? EBADF : ESTALE);
 		return;
 	}
 	saverr = -shmfs_zone_write(&e->zone, buf, size, off,
@@ -451,7 +476,7 @@ static void shmfs_op_release(fuse_req_t req, fuse_ino_t ino,
 	struct shmfs_fs *fs = fs_of(req);
 	uint64_t slot;
 
-	if (ino == SHMFS_INO_STATS && stats_slot(fs, fi->fh, &slot) == 0)
+	if (is_stats(ino) && stats_slot(fs, fi->fh, &slot) == 0)
 		shmfs_stats_release(fs->stats, slot);
 	fuse_reply_err(req, 0);
 }

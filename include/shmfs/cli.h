@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The command line: shmfs [-c FILE] [-f] [-d] [-w N] [-o OPT,...] [SOURCE]
- * MOUNTPOINT, shmfs -t [-c FILE], shmfs -s stop|reload|reopen [-c FILE], -h,
- * -V. SOURCE is what mount(8) (through mount.fuse3) passes: the ini file, or
- * "shmfs" or "none" for the default.
+ * MOUNTPOINT, shmfs -t [-c FILE], shmfs -s stop|reload|reopen [-c FILE],
+ * shmfs status MOUNTPOINT [--json], -h, -V. SOURCE is what mount(8)
+ * (through mount.fuse3) passes: the ini file, or "shmfs" or "none" for the
+ * default.
  */
 #ifndef SHMFS_CLI_H
 #define SHMFS_CLI_H
@@ -32,6 +33,8 @@ struct shmfs_cli {
 	bool check;	     /* -t */
 	bool help;	     /* -h */
 	bool version;	     /* -V */
+	bool status;	     /* status MOUNTPOINT: show, do not mount */
+	bool json;	     /* status --json */
 	int signal;	     /* -s stop, reload, reopen: the signal; 0: none */
 	const char *pidfile; /* -p, --pid-file: absolute; overrides pid = */
 	bool workers_set;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * /.stats: live figures as "name value" lines. A snapshot is rendered once,
- * at open, into a slot of a shared arena, so that the reads of one open
- * file, whichever workers serve them, see the same text.
+ * /.stats and /.metrics: the same live figures, as "name value" lines and in
+ * the Prometheus text exposition format. A snapshot is rendered once, at
+ * open, into a slot of a shared arena, so that the reads of one open file,
+ * whichever workers serve them, see the same text. Both files share the
+ * slots and the per-user quota.
  */
 #ifndef SHMFS_STATS_H
 #define SHMFS_STATS_H
@@ -15,7 +17,13 @@
 #include "shmfs/shm.h"
 #include "shmfs/zonetab.h"
 
-/* How many /.stats opens may be live at once. */
+/* The text a snapshot is rendered in. */
+enum shmfs_stats_format {
+	SHMFS_STATS_TEXT,	/* /.stats: "name value" lines */
+	SHMFS_STATS_PROMETHEUS, /* /.metrics: text exposition format 0.0.4 */
+};
+
+/* How many /.stats and /.metrics opens may be live at once, together. */
 #define SHMFS_STATS_SLOTS 32
 /*
  * So that no user can deny the file to others: one uid holds at most
@@ -37,12 +45,13 @@ int shmfs_stats_create(struct shmfs_stats *stats,
 void shmfs_stats_destroy(struct shmfs_stats *stats);
 
 /*
- * Renders a snapshot of tab into a free slot for uid; *fh names it. -EMFILE
- * if uid (not root) holds SHMFS_STATS_PER_UID already, -ENFILE if every
- * slot uid may take is taken.
+ * Renders a snapshot of tab in format into a free slot for uid; *fh names
+ * it. -EMFILE if uid (not root) holds SHMFS_STATS_PER_UID already, -ENFILE
+ * if every slot uid may take is taken, -EOVERFLOW (slot freed) if the text
+ * did not fit the slot, which shmfs_stats_create sizes so that it does.
  */
 int shmfs_stats_open(struct shmfs_stats *stats, const struct shmfs_zonetab *tab,
-		     uid_t uid, uint64_t *fh);
+		     enum shmfs_stats_format format, uid_t uid, uint64_t *fh);
 
 /* The bytes of snapshot fh at off (none past its end): *p, *n. */
 int shmfs_stats_read(struct shmfs_stats *stats, uint64_t fh, off_t off,
@@ -50,5 +59,13 @@ int shmfs_stats_read(struct shmfs_stats *stats, uint64_t fh, off_t off,
 
 /* Frees snapshot fh. */
 void shmfs_stats_release(struct shmfs_stats *stats, uint64_t fh);
+
+/*
+ * Writes src into dst (cap bytes, NUL-terminated, cut short if need be) as
+ * a Prometheus label value: backslash, double quote and newline escaped as
+ * \\, \" and \n. Returns the length the whole escaped text needs, as
+ * snprintf does.
+ */
+size_t shmfs_stats_escape_label(char *dst, size_t cap, const char *src);
 
 #endif /* SHMFS_STATS_H */

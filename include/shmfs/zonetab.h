@@ -55,10 +55,14 @@ struct shmfs_zonetab {
 	size_t bucket_mask;
 };
 
-/* Inode numbers: the root is 1 (FUSE_ROOT_ID), the stats file 2, zones
- * from SHMFS_INO_ZONE0 up. */
+/*
+ * Inode numbers: the root is 1 (FUSE_ROOT_ID), /.stats 2, /.metrics 3,
+ * zones from SHMFS_INO_ZONE0 up. Only a new mount starts at ZONE0; a reload
+ * carries the region's next_ino on, so a live zone keeps its number.
+ */
 #define SHMFS_INO_STATS 2
-#define SHMFS_INO_ZONE0 3
+#define SHMFS_INO_METRICS 3
+#define SHMFS_INO_ZONE0 4
 
 /*
  * Allocates every zone of cfg with its backend and the shared region, and

@@ -63,7 +63,7 @@ a_reload_keeps_adds_drops_and_resizes_zones() {
 	reload_and_wait
 	assert_eq "$master" "$DAEMON_PID" "the master"
 	assert_mounted "$MNT"
-	assert_eq ".stats fresh grow keep shrink" "$(ls -A "$MNT" | xargs)" "ls"
+	assert_eq ".metrics .stats fresh grow keep shrink" "$(ls -A "$MNT" | xargs)" "ls"
 	cmp "$WORK/keep.bin" "$MNT/keep" || fail "keep changed"
 	assert_eq 604 "$(stat -c %a "$MNT/keep")" "keep's run-time mode"
 	assert_eq grown "$(cat "$MNT/grow")" "grow's bytes"

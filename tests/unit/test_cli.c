@@ -151,6 +151,38 @@ static void a_pid_file_can_be_named_for_s_and_for_the_daemon(void **s)
 	shmfs_cli_free(&cli);
 }
 
+static void status_shows_a_mount_and_dot_slash_status_mounts_one(void **s)
+{
+	struct shmfs_cli cli;
+	char err[256];
+
+	(void)s;
+	assert_int_equal(PARSE(&cli, err, "status", "/mnt/shm"), 0);
+	assert_true(cli.status);
+	assert_false(cli.json);
+	assert_string_equal(cli.mountpoint, "/mnt/shm");
+	shmfs_cli_free(&cli);
+
+	assert_int_equal(PARSE(&cli, err, "status", "--json", "/m"), 0);
+	assert_true(cli.status && cli.json);
+	assert_string_equal(cli.mountpoint, "/m");
+	shmfs_cli_free(&cli);
+
+	assert_int_equal(PARSE(&cli, err, "status", "/m", "--json"), 0);
+	assert_true(cli.json);
+	shmfs_cli_free(&cli);
+
+	/* Only argv[1] is the command: these mount a directory "status". */
+	assert_int_equal(PARSE(&cli, err, "./status"), 0);
+	assert_false(cli.status);
+	assert_string_equal(cli.mountpoint, "./status");
+	shmfs_cli_free(&cli);
+	assert_int_equal(PARSE(&cli, err, "-f", "status"), 0);
+	assert_false(cli.status);
+	assert_string_equal(cli.mountpoint, "status");
+	shmfs_cli_free(&cli);
+}
+
 static void misuse_is_one_clear_error(void **s)
 {
 	const struct {
@@ -200,6 +232,15 @@ static void misuse_is_one_clear_error(void **s)
 		{ARGC("-s", "stop", "-p", "x.pid"),
 		 ARGV("-s", "stop", "-p", "x.pid"),
 		 "-p: \"x.pid\" is not an absolute path"},
+		{ARGC("status"), ARGV("status"),
+		 "status: no mountpoint given (usage: shmfs status MOUNTPOINT "
+		 "[--json])"},
+		{ARGC("status", "/m", "/n"), ARGV("status", "/m", "/n"),
+		 "status: unexpected argument \"/n\" (usage: shmfs status "
+		 "MOUNTPOINT [--json])"},
+		{ARGC("status", "-f", "/m"), ARGV("status", "-f", "/m"),
+		 "status: unknown option -f (usage: shmfs status MOUNTPOINT "
+		 "[--json])"},
 		{ARGC("-o", "dev", "/m"), ARGV("-o", "dev", "/m"),
 		 "-o dev: shmfs always mounts nosuid,nodev (zone files hold "
 		 "data, not programs)"},
@@ -296,6 +337,8 @@ int main(void)
 		cmocka_unit_test(signal_names_map_to_the_masters_signals),
 		cmocka_unit_test(
 			a_pid_file_can_be_named_for_s_and_for_the_daemon),
+		cmocka_unit_test(
+			status_shows_a_mount_and_dot_slash_status_mounts_one),
 		cmocka_unit_test(misuse_is_one_clear_error),
 		cmocka_unit_test(mounts_form_names_the_ini_file_as_its_source),
 		cmocka_unit_test(shmfs_or_none_as_source_means_the_default),

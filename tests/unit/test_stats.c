@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * /.stats and /.metrics without FUSE: a snapshot shows the counters of the
+ * region in both formats, zone names with dots stay whole, label values are
+ * escaped, the largest figures fit a slot, and the two files share the
+ * per-user quota.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "shmfs/config.h"
+#include "shmfs/stats.h"
+#include "shmfs/zonetab.h"
+
+struct fixture {
+	struct shmfs_config cfg;
+	struct shmfs_zonetab *tab;
+	struct shmfs_stats stats;
+	char text[8 << 20]; /* a snapshot of the largest test */
+};
+
+static struct fixture *make(const char *ini)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	assert_non_null(f);
+	assert_int_equal(shmfs_config_parse_string(ini, "t.ini", &f->cfg, err,
+						   sizeof(err)),
+			 0);
+	assert_int_equal(shmfs_zonetab_create(&f->cfg, NULL, &f->tab), 0);
+	assert_int_equal(shmfs_stats_create(&f->stats, f->tab), 0);
+	return f;
+}
+
+static void unmake(struct fixture *f)
+{
+	shmfs_stats_destroy(&f->stats);
+	shmfs_zonetab_destroy(f->tab);
+	shmfs_config_free(&f->cfg);
+	free(f);
+}
+
+/* Renders a snapshot as uid 0 into f->text; returns shmfs_stats_open's. */
+static int snapshot(struct fixture *f, enum shmfs_stats_format format)
+{
+	const void *p;
+	size_t n, len = 0;
+	uint64_t fh;
+	int res = shmfs_stats_open(&f->stats, f->tab, format, 0, &fh);
+
+	if (res < 0)
+		return res;
+	/* In small reads, as the kernel may ask. */
+	do {
+		assert_int_equal(
+			shmfs_stats_read(&f->stats, fh, len, 4096, &p, &n), 0);
+		assert_true(len + n < sizeof(f->text));
+		memcpy(f->text + len, p, n);
+		len += n;
+	} while (n > 0);
+	f->text[len] = '\0';
+	shmfs_stats_release(&f->stats, fh);
+	return 0;
+}
+
+static void has_line(const struct fixture *f, const char *line)
+{
+	size_t n = strlen(line);
+	const char *t = f->text;
+
+	for (const char *p = t; (p = strstr(p, line)) != NULL; p++)
+		if ((p == t || p[-1] == '\n') && p[n] == '\n')
+			return;
+	fail_msg("no line \"%s\" in:\n%s", line, t);
+}
+
+static const char *ini = "[zone:a]\nsize = 8K\n"
+			 "[zone:x.y-z_1]\nsize = 4K\nbackend = devzero\n"
+			 "cache = direct\nmode = 0640\n";
+
+static void both_formats_show_the_counters_of_the_region(void **state)
+{
+	struct fixture *f = make(ini);
+	struct shmfs_region *r = f->tab->region;
+
+	(void)state;
+	atomic_store(&r->reloads, 2);
+	atomic_store(&r->workers[3].pid, 4711);
+	atomic_store(&r->workers[3].requests, 12);
+	atomic_store(&r->workers[3].errors, 1);
+	atomic_store(&r->workers[3].bytes_in, 300);
+	atomic_store(&f->tab->entries[1].zone.meta->length, 300);
+	atomic_store(&f->tab->entries[1].zone.meta->writes, 2);
+	atomic_store(&f->tab->entries[1].zone.meta->bytes_in, 300);
+
+	assert_int_equal(snapshot(f, SHMFS_STATS_TEXT), 0);
+	has_line(f, "reloads 2");
+	has_line(f, "workers 1");
+	has_line(f, "worker.3.pid 4711");
+	has_line(f, "worker.3.requests 12");
+	has_line(f, "worker.3.errors 1");
+	has_line(f, "zones 2");
+	has_line(f, "zone.a.capacity 8192");
+	has_line(f, "zone.a.mode 0600");
+	has_line(f, "zone.x.y-z_1.backend devzero");
+	has_line(f, "zone.x.y-z_1.cache direct");
+	has_line(f, "zone.x.y-z_1.mode 0640");
+	has_line(f, "zone.x.y-z_1.length 300");
+	has_line(f, "zone.x.y-z_1.used 300");
+	has_line(f, "zone.x.y-z_1.bytes_in 300");
+	assert_null(strstr(f->text, "worker.0."));
+
+	assert_int_equal(snapshot(f, SHMFS_STATS_PROMETHEUS), 0);
+	has_line(f, "# TYPE shmfs_reloads_total counter");
+	has_line(f, "shmfs_reloads_total 2");
+	has_line(f, "shmfs_workers 1");
+	has_line(f, "# TYPE shmfs_worker_requests_total counter");
+	has_line(f, "shmfs_worker_requests_total{worker=\"3\"} 12");
+	has_line(f, "shmfs_worker_errors_total{worker=\"3\"} 1");
+	has_line(f, "shmfs_worker_pid{worker=\"3\"} 4711");
+	has_line(f, "shmfs_zone_info{zone=\"x.y-z_1\",backend=\"devzero\","
+		    "cache=\"direct\",mode=\"0640\"} 1");
+	has_line(f, "# TYPE shmfs_zone_capacity_bytes gauge");
+	has_line(f, "shmfs_zone_capacity_bytes{zone=\"a\"} 8192");
+	has_line(f, "shmfs_zone_used_bytes{zone=\"x.y-z_1\"} 300");
+	has_line(f, "shmfs_zone_writes_total{zone=\"x.y-z_1\"} 2");
+	has_line(f, "shmfs_zone_written_bytes_total{zone=\"x.y-z_1\"} 300");
+	assert_null(strstr(f->text, "worker=\"0\""));
+	unmake(f);
+}
+
+/* Each family once, its HELP and TYPE lines before its samples. */
+static void
+every_metric_family_is_announced_once_before_its_samples(void **state)
+{
+	struct fixture *f = make(ini);
+	char seen[64][64];
+	size_t nseen = 0;
+	char current[64] = "";
+
+	(void)state;
+	atomic_store(&f->tab->region->workers[0].pid, 1);
+	assert_int_equal(snapshot(f, SHMFS_STATS_PROMETHEUS), 0);
+	for (char *line = strtok(f->text, "\n"); line != NULL;
+	     line = strtok(NULL, "\n")) {
+		char name[64];
+
+		if (sscanf(line, "# TYPE %63s", name) == 1) {
+			for (size_t i = 0; i < nseen; i++)
+				assert_string_not_equal(seen[i], name);
+			assert_true(nseen < 64);
+			strcpy(seen[nseen++], name);
+			strcpy(current, name);
+			continue;
+		}
+		if (line[0] == '#')
+			continue;
+		assert_int_equal(sscanf(line, "%63[^{ ]", name), 1);
+		assert_string_equal(name, current);
+	}
+	assert_true(nseen >= 15);
+	unmake(f);
+}
+
+/*
+ * Every worker slot taken, a thousand zones with the longest labels, one
+ * with the longest name, every counter at its maximum: both texts still
+ * fit the slot. Short names, since a name is counted in every line of its
+ * zone; many zones, so that the slack of the worker lines cannot hide a
+ * zone's lines outgrowing their share.
+ */
+static void the_largest_figures_fit_a_slot_in_both_formats(void **state)
+{
+	enum { N = 1000 };
+	size_t cap = (N + 1) * (SHMFS_NAME_MAX + 80) + 1;
+	char *big = malloc(cap), *p = big, name[SHMFS_NAME_MAX + 1];
+	struct fixture *f;
+
+	(void)state;
+	assert_non_null(big);
+	memset(name, 'n', SHMFS_NAME_MAX);
+	name[SHMFS_NAME_MAX] = '\0';
+	p += sprintf(p, "[zone:%s]\nsize = 4K\n", name);
+	for (int i = 0; i < N; i++)
+		p += sprintf(p,
+			     "[zone:z%03d]\nsize = 4K\nbackend = devzero\n"
+			     "cache = direct\nmode = 01777\n",
+			     i);
+	f = make(big);
+	free(big);
+	struct shmfs_region *r = f->tab->region;
+	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++) {
+		atomic_store(&r->workers[i].pid, 2147483647);
+		atomic_store(&r->workers[i].requests, UINT64_MAX);
+		atomic_store(&r->workers[i].errors, UINT64_MAX);
+		atomic_store(&r->workers[i].bytes_in, UINT64_MAX);
+		atomic_store(&r->workers[i].bytes_out, UINT64_MAX);
+	}
+	atomic_store(&r->reloads, UINT64_MAX);
+	atomic_store(&r->respawns, UINT64_MAX);
+	for (size_t i = 0; i < f->tab->nzones; i++) {
+		struct shmfs_zone_meta *m = f->tab->entries[i].zone.meta;
+
+		/* The figures only: no byte of the zone is touched. */
+		atomic_store(&m->length, 64ULL << 40);
+		atomic_store(&m->reads, UINT64_MAX);
+		atomic_store(&m->writes, UINT64_MAX);
+		atomic_store(&m->bytes_in, UINT64_MAX);
+		atomic_store(&m->bytes_out, UINT64_MAX);
+	}
+	assert_int_equal(snapshot(f, SHMFS_STATS_TEXT), 0);
+	has_line(f, "worker.255.bytes_out 18446744073709551615");
+	has_line(f, "zone.z999.used 70368744177664");
+	assert_int_equal(snapshot(f, SHMFS_STATS_PROMETHEUS), 0);
+	has_line(f, "shmfs_zone_read_bytes_total{zone=\"z999\"} "
+		    "18446744073709551615");
+	unmake(f);
+}
+
+static void label_values_are_escaped_and_never_cut_in_an_escape(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(shmfs_stats_escape_label(buf, sizeof(buf), "x.y-z_1"),
+			 7);
+	assert_string_equal(buf, "x.y-z_1");
+	assert_int_equal(
+		shmfs_stats_escape_label(buf, sizeof(buf), "a\\b\"c\nd"), 10);
+	assert_string_equal(buf, "a\\\\b\\\"c\\nd");
+	/* The escape that does not fit is left out whole, and all after it. */
+	assert_int_equal(shmfs_stats_escape_label(buf, 5, "a\\\"b"), 6);
+	assert_string_equal(buf, "a\\\\");
+	assert_int_equal(shmfs_stats_escape_label(buf, 3, "a\\\"b"), 6);
+	assert_string_equal(buf, "a");
+	assert_int_equal(shmfs_stats_escape_label(NULL, 0, "\n"), 2);
+}
+
+static void stats_and_metrics_share_the_quota_of_a_user(void **state)
+{
+	struct fixture *f = make(ini);
+	uint64_t fh[SHMFS_STATS_PER_UID + 1];
+
+	(void)state;
+	for (unsigned i = 0; i < SHMFS_STATS_PER_UID; i++)
+		assert_int_equal(shmfs_stats_open(&f->stats, f->tab,
+						  i % 2 ? SHMFS_STATS_PROMETHEUS
+							: SHMFS_STATS_TEXT,
+						  1000, &fh[i]),
+				 0);
+	assert_int_equal(shmfs_stats_open(&f->stats, f->tab,
+					  SHMFS_STATS_PROMETHEUS, 1000,
+					  &fh[SHMFS_STATS_PER_UID]),
+			 -EMFILE);
+	assert_int_equal(shmfs_stats_open(&f->stats, f->tab,
+					  SHMFS_STATS_PROMETHEUS, 1001,
+					  &fh[SHMFS_STATS_PER_UID]),
+			 0);
+	shmfs_stats_release(&f->stats, fh[SHMFS_STATS_PER_UID]);
+	shmfs_stats_release(&f->stats, fh[0]);
+	assert_int_equal(shmfs_stats_open(&f->stats, f->tab,
+					  SHMFS_STATS_PROMETHEUS, 1000, &fh[0]),
+			 0);
+	for (unsigned i = 0; i < SHMFS_STATS_PER_UID; i++)
+		shmfs_stats_release(&f->stats, fh[i]);
+	unmake(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(both_formats_show_the_counters_of_the_region),
+		cmocka_unit_test(
+			every_metric_family_is_announced_once_before_its_samples),
+		cmocka_unit_test(
+			the_largest_figures_fit_a_slot_in_both_formats),
+		cmocka_unit_test(
+			label_values_are_escaped_and_never_cut_in_an_escape),
+		cmocka_unit_test(stats_and_metrics_share_the_quota_of_a_user),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmfs status without a mount: the /.stats text parsed into zones and
+ * workers (names with dots, unknown fields skipped, every malformed line
+ * named), sizes written as df -h writes them, and the table and the JSON
+ * printed from a parsed text.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "shmfs/status.h"
+
+static const char sample[] = "uptime 3725\n"
+			     "reloads 1\n"
+			     "respawns 0\n"
+			     "workers 2\n"
+			     "worker.0.pid 4711\n"
+			     "worker.0.requests 1834\n"
+			     "worker.0.errors 3\n"
+			     "worker.0.bytes_in 1048576\n"
+			     "worker.0.bytes_out 65536\n"
+			     "worker.2.pid 4713\n"
+			     "worker.2.requests 7\n"
+			     "worker.2.errors 0\n"
+			     "worker.2.bytes_in 0\n"
+			     "worker.2.bytes_out 0\n"
+			     "zones 2\n"
+			     "zone.cache.backend anon\n"
+			     "zone.cache.cache page\n"
+			     "zone.cache.mode 0600\n"
+			     "zone.cache.capacity 67108864\n"
+			     "zone.cache.length 1048576\n"
+			     "zone.cache.used 1048576\n"
+			     "zone.cache.reads 16\n"
+			     "zone.cache.writes 8\n"
+			     "zone.cache.bytes_in 1048576\n"
+			     "zone.cache.bytes_out 65536\n"
+			     "zone.x.y-z_1.backend sysv\n"
+			     "zone.x.y-z_1.cache direct\n"
+			     "zone.x.y-z_1.mode 0640\n"
+			     "zone.x.y-z_1.capacity 8192\n"
+			     "zone.x.y-z_1.length 8192\n"
+			     "zone.x.y-z_1.used 8192\n"
+			     "zone.x.y-z_1.reads 0\n"
+			     "zone.x.y-z_1.writes 2\n"
+			     "zone.x.y-z_1.bytes_in 8192\n"
+			     "zone.x.y-z_1.bytes_out 0\n";
+
+static int parse(const char *text, struct shmfs_status *st, char *err,
+		 size_t errlen)
+{
+	return shmfs_status_parse(text, strlen(text), st, err, errlen);
+}
+
+static void a_stats_text_gives_its_zones_and_workers(void **state)
+{
+	struct shmfs_status st;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(parse(sample, &st, err, sizeof(err)), 0);
+	assert_int_equal(st.uptime, 3725);
+	assert_int_equal(st.reloads, 1);
+	assert_int_equal(st.nworkers, 2);
+	assert_int_equal(st.workers[0].slot, 0);
+	assert_int_equal(st.workers[0].pid, 4711);
+	assert_int_equal(st.workers[0].requests, 1834);
+	assert_int_equal(st.workers[0].errors, 3);
+	assert_int_equal(st.workers[1].slot, 2);
+	assert_int_equal(st.workers[1].pid, 4713);
+	assert_int_equal(st.nzones, 2);
+	assert_string_equal(st.zones[0].name, "cache");
+	assert_string_equal(st.zones[0].backend, "anon");
+	assert_int_equal(st.zones[0].capacity, 67108864);
+	assert_int_equal(st.zones[0].bytes_out, 65536);
+	/* The field is after the last dot. */
+	assert_string_equal(st.zones[1].name, "x.y-z_1");
+	assert_string_equal(st.zones[1].cache, "direct");
+	assert_string_equal(st.zones[1].mode, "0640");
+	assert_int_equal(st.zones[1].used, 8192);
+	shmfs_status_free(&st);
+}
+
+static void unknown_names_and_fields_are_skipped(void **state)
+{
+	struct shmfs_status st;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(parse("uptime 1\nnew_figure 7\nworker.0.pid 9\n"
+			       "worker.0.cpu 12.5%\nzones 1\n"
+			       "zone.z.backend_path /dev/shm/a b\n"
+			       "zone.z.capacity 4096\n",
+			       &st, err, sizeof(err)),
+			 0);
+	assert_int_equal(st.nworkers, 1);
+	assert_int_equal(st.nzones, 1);
+	/* Without used (an older daemon), the length stands for it. */
+	assert_false(st.zones[0].has_used);
+	assert_null(st.zones[0].backend);
+	shmfs_status_free(&st);
+}
+
+static void each_malformed_text_is_refused_with_its_line(void **state)
+{
+	static const struct {
+		const char *text, *err;
+	} cases[] = {
+		{"uptime 1\nzones 0\nnospace\n",
+		 "3: \"nospace\" is not a \"name value\" line"},
+		{"uptime x\nzones 0\n", "1: uptime: \"x\" is not a number"},
+		{"uptime 1\nzones 1\nzone.a.capacity -4\n",
+		 "3: zone.a.capacity: \"-4\" is not a number"},
+		{"uptime 1\nzones 1\nzone.a.capacity 18446744073709551616\n",
+		 "3: zone.a.capacity: \"18446744073709551616\" is not a "
+		 "number"},
+		{"uptime 1\nworker.x.pid 3\n", "2: worker.x.pid: not "
+					       "worker.SLOT.FIELD"},
+		{"uptime 1\nzones 1\nzone..capacity 3\n",
+		 "3: zone..capacity: not zone.NAME.FIELD"},
+		{"zones 0\n",
+		 "2: no \"uptime\" line: not the /.stats of shmfs"},
+		{"<html>\n", "1: \"<html>\" is not a \"name value\" line"},
+		{"", "1: no \"uptime\" line: not the /.stats of shmfs"},
+		{"uptime 1\nzones 2\nzone.a.capacity 4096\n",
+		 "4: \"zones 2\" but 1 listed"},
+		{"uptime 1\nzones 1\nzone.a.length 0\n",
+		 "4: zone a has no capacity"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct shmfs_status st;
+		char err[256] = "";
+
+		assert_int_equal(parse(cases[i].text, &st, err, sizeof(err)),
+				 -EINVAL);
+		assert_string_equal(err, cases[i].err);
+		shmfs_status_free(&st);
+	}
+}
+
+static void sizes_are_written_as_df_h_writes_them(void **state)
+{
+	static const struct {
+		uint64_t bytes;
+		const char *text;
+	} cases[] = {
+		{0, "0"},
+		{512, "512"},
+		{1023, "1023"},
+		{1024, "1.0K"},
+		{1025, "1.1K"},
+		{1536, "1.5K"},
+		{10 * 1024 - 1, "10K"},
+		{10 * 1024, "10K"},
+		{1023 * 1024 + 1, "1.0M"},
+		{64 << 20, "64M"},
+		{(64ULL << 40), "64T"},
+		{UINT64_MAX, "16E"},
+	};
+	char buf[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(
+			shmfs_status_human(cases[i].bytes, buf, sizeof(buf)),
+			cases[i].text);
+}
+
+/* What a printer writes, into a string. */
+static char *printed(void (*print)(const struct shmfs_status *, const char *,
+				   FILE *),
+		     const struct shmfs_status *st)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	print(st, "/mnt/shm", f);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+static void the_table_shows_zones_as_df_would_and_the_workers(void **state)
+{
+	struct shmfs_status st;
+	char err[256];
+	char *text;
+
+	(void)state;
+	assert_int_equal(parse(sample, &st, err, sizeof(err)), 0);
+	text = printed(shmfs_status_print, &st);
+	assert_string_equal(
+		text,
+		"shmfs on /mnt/shm: up 1h02m, 2 zones, 65M, 1.1M used; "
+		"2 workers, 1 reload, 0 respawns\n"
+		"\n"
+		"ZONE     SIZE  USED AVAIL USE% USAGE                  MODE "
+		"CACHE  BACKEND\n"
+		"cache     64M  1.0M   63M   2% [#...................] 0600 "
+		"page   anon\n"
+		"x.y-z_1  8.0K  8.0K     0 100% [####################] 0640 "
+		"direct sysv\n"
+		"\n"
+		"WORKER  PID REQUESTS ERRORS\n"
+		"     0 4711     1834      3\n"
+		"     2 4713        7      0\n");
+	free(text);
+	shmfs_status_free(&st);
+}
+
+static void the_json_holds_every_figure(void **state)
+{
+	struct shmfs_status st;
+	char err[256];
+	char *text;
+
+	(void)state;
+	assert_int_equal(parse("uptime 5\nreloads 0\nrespawns 2\nworkers 1\n"
+			       "worker.0.pid 10\nzones 1\n"
+			       "zone.a\"b.capacity 4096\n"
+			       "zone.a\"b.length 100\n",
+			       &st, err, sizeof(err)),
+			 0);
+	text = printed(shmfs_status_print_json, &st);
+	assert_string_equal(
+		text,
+		"{\n"
+		"  \"mountpoint\": \"/mnt/shm\",\n"
+		"  \"uptime\": 5,\n"
+		"  \"reloads\": 0,\n"
+		"  \"respawns\": 2,\n"
+		"  \"zones\": [\n"
+		"    {\"name\": \"a\\\"b\", \"backend\": null, \"cache\": "
+		"null, \"mode\": null, \"capacity\": 4096, \"length\": "
+		"100, \"reads\": 0, \"writes\": 0, \"bytes_in\": 0, "
+		"\"bytes_out\": 0, \"used\": 100, \"use_percent\": 3}\n"
+		"  ],\n"
+		"  \"workers\": [\n"
+		"    {\"slot\": 0, \"pid\": 10, \"requests\": 0, "
+		"\"errors\": 0, \"bytes_in\": 0, \"bytes_out\": 0}\n"
+		"  ]\n"
+		"}\n");
+	free(text);
+	shmfs_status_free(&st);
+
+	assert_int_equal(parse("uptime 5\nzones 0\n", &st, err, sizeof(err)),
+			 0);
+	text = printed(shmfs_status_print_json, &st);
+	assert_string_equal(text, "{\n"
+				  "  \"mountpoint\": \"/mnt/shm\",\n"
+				  "  \"uptime\": 5,\n"
+				  "  \"reloads\": 0,\n"
+				  "  \"respawns\": 0,\n"
+				  "  \"zones\": [],\n"
+				  "  \"workers\": []\n"
+				  "}\n");
+	free(text);
+	shmfs_status_free(&st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_stats_text_gives_its_zones_and_workers),
+		cmocka_unit_test(unknown_names_and_fields_are_skipped),
+		cmocka_unit_test(each_malformed_text_is_refused_with_its_line),
+		cmocka_unit_test(sizes_are_written_as_df_h_writes_them),
+		cmocka_unit_test(
+			the_table_shows_zones_as_df_would_and_the_workers),
+		cmocka_unit_test(the_json_holds_every_figure),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
