@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -228,8 +229,23 @@ static const char *zone_mode(struct shmfs_zonetab_entry *e, char *buf,
 	return buf;
 }
 
+/* The object label: a path and " attach keep" (escaped: up to x2). */
+#define OBJECT_MAX (PATH_MAX + 32)
+
+/*
+ * What other programs know the zone's memory by: "/NAME", "key 0x2a",
+ * "PATH", with " attach" and " keep"; "-" for private memory.
+ */
+static const char *zone_object(struct shmfs_zonetab_entry *e, char *buf,
+			       size_t cap)
+{
+	shmfs_shm_describe(&e->shm, buf, cap);
+	return buf;
+}
+
 static const struct zone_label zone_labels[] = {
 	{"backend", zone_backend},
+	{"object", zone_object},
 	{"cache", zone_cache},
 	{"mode", zone_mode},
 };
@@ -455,9 +471,14 @@ int shmfs_stats_create(struct shmfs_stats *stats,
 		      SHMFS_WORKERS_MAX * NWORKER_FIGURES * WORKER_LINE;
 	long page = sysconf(_SC_PAGESIZE);
 
-	for (size_t i = 0; i < tab->nzones; i++)
-		size += ZONE_FIXED + (NZONE_LABELS + NZONE_FIGURES) *
-					     tab->entries[i].namelen;
+	for (size_t i = 0; i < tab->nzones; i++) {
+		const struct shmfs_zonetab_entry *e = &tab->entries[i];
+		char object[OBJECT_MAX];
+
+		shmfs_shm_describe(&e->shm, object, sizeof(object));
+		size += ZONE_FIXED + 3 * strlen(object) +
+			(NZONE_LABELS + NZONE_FIGURES) * e->namelen;
+	}
 	stats->slot_size = (size + page - 1) / page * page;
 	stats->shm.backend = SHMFS_BACKEND_ANON;
 	stats->shm.size = SHMFS_STATS_SLOTS * stats->slot_size;

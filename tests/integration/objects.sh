@@ -118,6 +118,21 @@ another_program_and_the_mount_see_each_others_writes() {
 	mount_writes file file "$FILE"
 }
 
+stats_and_metrics_name_each_object() {
+	assert_eq "$P" "$(awk '$1 == "zone.posix.object" { print $2 }' "$MNT/.stats")"
+	assert_eq "key $KEY" "$(awk '$1 == "zone.keyed.object" { print $2, $3 }' "$MNT/.stats")"
+	assert_eq "$FILE" "$(awk '$1 == "zone.file.object" { print $2 }' "$MNT/.stats")"
+	/usr/bin/python3 - "$MNT/.metrics" "$P" <<'PY' || fail "/.metrics: no object label"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+objs = {s.labels["zone"]: s.labels["object"]
+        for f in text_string_to_metric_families(open(sys.argv[1]).read())
+        if f.name == "shmfs_zone_info" for s in f.samples}
+assert objs["posix"] == sys.argv[2], objs
+assert objs["keyed"].startswith("key 0x"), objs
+PY
+}
+
 shared_zones_run_direct_and_page_mode_is_refused() {
 	local out
 	assert_eq direct "$(awk '$1 == "zone.posix.cache" { print $2 }' "$MNT/.stats")"
@@ -255,6 +270,7 @@ objects_removed_at_the_stop() {
 
 run_test objects_exist_with_the_zones_size_owner_and_mode
 run_test another_program_and_the_mount_see_each_others_writes
+run_test stats_and_metrics_name_each_object
 run_test shared_zones_run_direct_and_page_mode_is_refused
 run_test test_mode_names_each_object_and_what_would_fail
 run_test fsync_of_a_file_zone_reaches_msync

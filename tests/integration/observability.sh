@@ -134,10 +134,10 @@ metrics_parse_with_the_prometheus_parser_through_a_symlink() {
 	assert_eq 2 "$(metric "$dir/shmfs.prom" 'shmfs_workers{}')" "workers"
 	assert_eq 3 "$(metric "$dir/shmfs.prom" 'shmfs_zones{}')" "zones"
 	assert_eq 1 "$(metric "$dir/shmfs.prom" \
-		'shmfs_zone_info{backend="sysv",cache="page",mode="0640",zone="x.y-z_1"}')" \
+		'shmfs_zone_info{backend="sysv",cache="page",mode="0640",object="-",zone="x.y-z_1"}')" \
 		"info of x.y-z_1"
 	assert_eq 1 "$(metric "$dir/shmfs.prom" \
-		'shmfs_zone_info{backend="devzero",cache="direct",mode="0600",zone="d"}')" \
+		'shmfs_zone_info{backend="devzero",cache="direct",mode="0600",object="-",zone="d"}')" \
 		"info of d"
 	assert_eq 1048576 "$(metric "$dir/shmfs.prom" \
 		'shmfs_zone_capacity_bytes{zone="p"}')" "capacity of p"

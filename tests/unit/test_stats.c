@@ -111,6 +111,7 @@ static void both_formats_show_the_counters_of_the_region(void **state)
 	has_line(f, "zone.a.capacity 8192");
 	has_line(f, "zone.a.mode 0600");
 	has_line(f, "zone.x.y-z_1.backend devzero");
+	has_line(f, "zone.x.y-z_1.object -");
 	has_line(f, "zone.x.y-z_1.cache direct");
 	has_line(f, "zone.x.y-z_1.mode 0640");
 	has_line(f, "zone.x.y-z_1.length 300");
@@ -127,7 +128,7 @@ static void both_formats_show_the_counters_of_the_region(void **state)
 	has_line(f, "shmfs_worker_errors_total{worker=\"3\"} 1");
 	has_line(f, "shmfs_worker_pid{worker=\"3\"} 4711");
 	has_line(f, "shmfs_zone_info{zone=\"x.y-z_1\",backend=\"devzero\","
-		    "cache=\"direct\",mode=\"0640\"} 1");
+		    "object=\"-\",cache=\"direct\",mode=\"0640\"} 1");
 	has_line(f, "# TYPE shmfs_zone_capacity_bytes gauge");
 	has_line(f, "shmfs_zone_capacity_bytes{zone=\"a\"} 8192");
 	has_line(f, "shmfs_zone_used_bytes{zone=\"x.y-z_1\"} 300");
