@@ -394,7 +394,9 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		reply_err(req, ESTALE);
 		return;
 	}
-	saverr = -shmfs_zone_read(&e->zone, off, size, &p, &n);
+	saverr = -shmfs_zone_check(&e->zone);
+	if (saverr == 0)
+		saverr = -shmfs_zone_read(&e->zone, off, size, &p, &n);
 	if (saverr == 0) {
 		count(&e->zone.meta->reads, 1);
 		count(&e->zone.meta->bytes_out, n);
@@ -429,8 +431,11 @@ static void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		reply_err(req, is_stats(ino) ? EBADF : ESTALE);
 		return;
 	}
-	saverr = -shmfs_zone_write(&e->zone, buf, size, off,
-				   (fi->flags & O_APPEND) != 0, &written);
+	saverr = -shmfs_zone_check(&e->zone);
+	if (saverr == 0)
+		saverr = -shmfs_zone_write(&e->zone, buf, size, off,
+					   (fi->flags & O_APPEND) != 0,
+					   &written);
 	if (saverr) {
 		reply_err(req, saverr);
 		return;
@@ -515,7 +520,11 @@ static void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 		reply_err(req, ino == SHMFS_INO_STATS ? EBADF : ESTALE);
 		return;
 	}
-	reply_err(req, -shmfs_zone_fallocate(&e->zone, mode, off, len));
+	int saverr = -shmfs_zone_check(&e->zone);
+
+	if (saverr == 0)
+		saverr = -shmfs_zone_fallocate(&e->zone, mode, off, len);
+	reply_err(req, saverr);
 }
 
 /* SEEK_DATA and SEEK_HOLE; the kernel answers SEEK_SET, _CUR and _END. */
@@ -569,8 +578,12 @@ static void shmfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 				       : ESTALE);
 		return;
 	}
-	saverr = -shmfs_zone_copy(&out->zone, off_out, &in->zone, off_in, len,
-				  &copied);
+	saverr = -shmfs_zone_check(&in->zone);
+	if (saverr == 0)
+		saverr = -shmfs_zone_check(&out->zone);
+	if (saverr == 0)
+		saverr = -shmfs_zone_copy(&out->zone, off_out, &in->zone,
+					  off_in, len, &copied);
 	if (saverr) {
 		reply_err(req, saverr);
 		return;

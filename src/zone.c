@@ -549,6 +549,30 @@ out:
 	return *copied > 0 ? 0 : err;
 }
 
+int shmfs_zone_check(const struct shmfs_zone *zone)
+{
+	struct stat st;
+
+	if (!zone->foreign || zone->fd < 0)
+		return 0;
+	if (fstat(zone->fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size < zone->capacity) {
+		static bool said; /* once per worker, not once per request */
+
+		if (!said)
+			shmfs_log_error(
+				"a zone's object was cut to %lld bytes under "
+				"the daemon (%llu mapped): EIO until it is "
+				"restored or the zone reloaded",
+				(long long)st.st_size,
+				(unsigned long long)zone->capacity);
+		said = true;
+		return -EIO;
+	}
+	return 0;
+}
+
 int shmfs_zone_sync(const struct shmfs_zone *zone)
 {
 	if (msync(zone->data, zone->capacity, MS_SYNC) < 0)

@@ -60,6 +60,11 @@ struct shmfs_zone {
 	 * start; truncating to 0 clears the zone and keeps its size.
 	 */
 	bool fixed;
+	/*
+	 * Another program may cut the object short (a posix object or a
+	 * file, through fd): see shmfs_zone_check.
+	 */
+	bool foreign;
 };
 
 /* What shmfs_zone_setattr changes; set is a mask of SHMFS_ZONE_SET_*. */
@@ -151,6 +156,14 @@ int shmfs_zone_truncate(struct shmfs_zone *zone, off_t length);
  */
 int shmfs_zone_setattr(struct shmfs_zone *zone,
 		       const struct shmfs_zone_attr *attr);
+
+/*
+ * Whether the zone's memory is all there: -EIO where another program cut
+ * its object (fd) shorter than the mapping, whose missing pages would kill
+ * the worker that touches them (SIGBUS) or fail the reply (EFAULT) and
+ * leave the caller hung. 0 for memory only the daemon sizes.
+ */
+int shmfs_zone_check(const struct shmfs_zone *zone);
 
 /*
  * fallocate(2) on the zone. mode 0 allocates [off, off + len) and extends

@@ -186,6 +186,20 @@ a_reload_keeps_the_objects_and_their_bytes() {
 	assert_eq survives "$(tail -c +11 "$MNT/posix" | head -c 8)" "after reload"
 }
 
+an_object_cut_short_behind_the_daemon_is_eio_and_kills_no_worker() {
+	local before
+	before=$(worker_pids "$MAIN_PID" | sort | xargs)
+	truncate -s 100 "/dev/shm$P"
+	assert_fails_with EIO timeout 10 cat "$MNT/posix"
+	assert_fails_with EIO timeout 10 dd if=/dev/zero of="$MNT/posix" bs=1 count=1 seek=4500 conv=notrunc status=none
+	truncate -s 5000 "/dev/shm$P"
+	assert_eq 5000 "$(timeout 10 cat "$MNT/posix" | wc -c)" "readable once restored"
+	assert_eq "$before" "$(worker_pids "$MAIN_PID" | sort | xargs)" "no worker died"
+	local said
+	said=$(grep -c "cut to 100 bytes under the daemon" "$MAIN_LOG")
+	((said >= 1 && said <= 2)) || fail "$said log lines, not one per worker"
+}
+
 stop_removes_what_shmfs_created_only() {
 	local mnt=$WORK/mnt-own conf=$WORK/own.ini out
 	# Another program's objects, attached; one shmfs creates and keeps.
@@ -276,6 +290,7 @@ run_test test_mode_names_each_object_and_what_would_fail
 run_test fsync_of_a_file_zone_reaches_msync
 run_test truncate_clears_a_shared_object_and_keeps_its_size
 run_test_here a_reload_keeps_the_objects_and_their_bytes
+run_test_here an_object_cut_short_behind_the_daemon_is_eio_and_kills_no_worker
 run_test_here stop_removes_what_shmfs_created_only
 run_test_here a_file_zone_survives_sigkill_and_a_clean_stop
 DAEMON_PID=$MAIN_PID DAEMON_LOG=$MAIN_LOG
