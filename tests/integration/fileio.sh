@@ -79,6 +79,7 @@ blocks_of() {
 }
 
 mount_or_bail "$CONF" "$MNT"
+wait_for_workers "$DAEMON_PID" 2 >/dev/null || true # all forked before the first test
 
 fallocate_allocates_and_extends_in_every_zone() {
 	local z

@@ -97,6 +97,7 @@ mount_writes() {
 }
 
 mount_or_bail "$CONF" "$MNT"
+wait_for_workers "$DAEMON_PID" 2 >/dev/null || true # all forked before the first test
 MAIN_PID=$DAEMON_PID MAIN_LOG=$DAEMON_LOG
 
 objects_exist_with_the_zones_size_owner_and_mode() {

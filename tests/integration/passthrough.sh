@@ -328,6 +328,7 @@ SH
 }
 
 mount_or_bail "$CONF" "$MNT"
+wait_for_workers "$DAEMON_PID" 2 >/dev/null || true # all forked before the first test
 
 run_test zones_run_in_passthrough_mode
 run_test a_zone_is_as_long_as_its_capacity_and_reads_zeros

@@ -187,7 +187,7 @@ the_daemon_notifies_ready_reloading_and_stopping() {
 	wait_for_line "$out" 'READY=1'
 	# The zones were there when READY=1 arrived: the mount was live.
 	wait_for_line "$out" '^ls: '
-	grep -qx 'ls: .stats a' "$out" || fail "at READY=1 the mount held: $(grep '^ls:' "$out")"
+	grep -qx 'ls: .metrics .stats a' "$out" || fail "at READY=1 the mount held: $(grep '^ls:' "$out")"
 	kill -HUP "$DAEMON_PID"
 	wait_for_line "$DAEMON_LOG" 'reloaded'
 	wait_for_count "$out" 'READY=1' 2
