@@ -8,6 +8,7 @@ packages=(
 	build-essential pkg-config meson ninja-build python3
 	libfuse3-dev fuse3 libinih-dev libcmocka-dev libseccomp-dev
 	clang libclang-rt-14-dev clang-format procps psmisc util-linux
+	scdoc man-db bash-completion
 )
 
 missing=()
