@@ -6,45 +6,36 @@
 # ROUNDS times (default 3); prints the median IOPS of each. fio itself is
 # never pinned. Leaves nothing mounted.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROUNDS=${1:-3}
-SHMFS=${SHMFS:-build/src/shmfs}
-[[ -x $SHMFS ]] || ninja -C build >/dev/null
-command -v fio >/dev/null || apt-get install -y -qq fio >/dev/null
+bench_need_root
+bench_apt fio fio
+bench_need python3
+bench_init affinity
+mnt=$WORK/mnt
 
-work=$(mktemp -d /tmp/shmfs-affinity.XXXXXX)
-pid=""
-cleanup() {
-	fusermount3 -u -q "$work/mnt" 2>/dev/null || umount -l "$work/mnt" 2>/dev/null || true
-	[[ -z $pid ]] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; } || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir "$work/mnt"
-
-run() { # AFFINITY JOBS: prints IOPS
+run() { # AFFINITY JOBS: sets IOPS
 	printf '[shmfs]\nworkers = 2\ncpu_affinity = %s\n[zone:d]\nsize = 128M\ncache = direct\n' \
-		"$1" >"$work/shmfs.ini"
-	"$SHMFS" -f -c "$work/shmfs.ini" "$work/mnt" 2>/dev/null &
-	pid=$!
-	until mountpoint -q "$work/mnt"; do sleep 0.01; done
-	dd if=/dev/zero of="$work/mnt/d" bs=1M count=64 status=none
-	fio --name=r --filename="$work/mnt/d" --size=64M --rw=randread --bs=4k \
+		"$1" >"$WORK/shmfs.ini"
+	bench_start_shmfs "$mnt" "$WORK/shmfs.ini"
+	dd if=/dev/zero of="$mnt/d" bs=1M count=64 status=none
+	IOPS=$(fio --name=r --filename="$mnt/d" --size=64M --rw=randread --bs=4k \
 		--ioengine=psync --runtime=3 --time_based --numjobs="$2" \
 		--group_reporting --invalidate=0 --create_on_open=0 \
 		--allow_file_create=0 --fallocate=none --file_append=0 \
 		--output-format=json 2>/dev/null |
-		python3 -c 'import json, sys; print(int(json.load(sys.stdin)["jobs"][0]["read"]["iops"]))'
-	fusermount3 -u "$work/mnt"
-	wait "$pid"
-	pid=""
+		python3 -c 'import json, sys; print(int(json.load(sys.stdin)["jobs"][0]["read"]["iops"]))')
+	bench_stop_fuse "$mnt"
+	[[ $STOP_RC == 0 ]] || die "shmfs exited with status $STOP_RC"
 }
 
 declare -A res
 for ((r = 0; r < ROUNDS; r++)); do
 	for a in off auto; do
 		for j in 1 2; do
-			res[$a.$j]+="$(run "$a" "$j") "
+			run "$a" "$j"
+			res[$a.$j]+="$IOPS "
 		done
 	done
 done

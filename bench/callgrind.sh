@@ -15,10 +15,8 @@
 # N = 0). Default N = 10000, K = 12. --keep DIR keeps the callgrind files.
 # See bench/README.md.
 set -euo pipefail
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-SHMFS="$ROOT/build/src/shmfs"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N=10000
 TOP=12
@@ -43,69 +41,13 @@ MOUNT_TIMEOUT=120   # s: valgrind starts slowly
 RUN_TIMEOUT=1200    # s: N requests at callgrind speed
 STOP_TIMEOUT=120    # s: the worker dumps its profile on the way out
 
-log() { printf '[callgrind] %s\n' "$*" >&2; }
-die() { printf 'callgrind.sh: %s\n' "$*" >&2; exit 1; }
-
-[ "$(id -u)" = 0 ] || die "must run as root (FUSE mount)"
-[ -e /dev/fuse ] || die "/dev/fuse is missing"
-for c in valgrind callgrind_annotate fusermount3 gcc python3 timeout; do
-	command -v "$c" >/dev/null || die "$c is missing (apt-get install valgrind fuse3 gcc python3 coreutils)"
-done
-if [ -d "$ROOT/build" ]; then
-	ninja -C "$ROOT/build" >/dev/null || die "ninja -C build failed"
-else
-	(cd "$ROOT" && scripts/build.sh) >/dev/null || die "scripts/build.sh failed"
-fi
-[ -x "$SHMFS" ] || die "$SHMFS was not built"
-
-WORK=$(mktemp -d /tmp/shmfs-callgrind.XXXXXX)
+bench_need_root
+bench_need valgrind callgrind_annotate python3 timeout
+bench_init callgrind
+BENCH_STOP_TIMEOUT=$STOP_TIMEOUT # read by lib.sh
 MNT="$WORK/mnt"
-DPID=""   # the daemon (valgrind's pid is the master's)
 BGPID=""  # dd or preadn (under timeout), run in the background so that a
           # signal to this script is acted on at once, not when it ends
-mkdir -p "$MNT"
-
-is_mounted() {
-	awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
-}
-
-# Children of a pid (the worker of our daemon), by parent pid.
-children_of() {
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(awk '{ print $4 }' "$p/stat" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
-	done
-	return 0
-}
-
-# Stop the daemon we started: unmount, wait for it; if it hangs, abort the
-# FUSE connection and kill it and its worker by pid.
-stop_daemon() {
-	local conn kids=()
-	if is_mounted "$MNT"; then
-		fusermount3 -u "$MNT" 2>/dev/null || true
-	fi
-	[ -n "$DPID" ] || return 0
-	for _ in $(seq $((STOP_TIMEOUT * 10))); do
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$DPID" 2>/dev/null; then
-		log "daemon $DPID still running after ${STOP_TIMEOUT}s: killing it"
-		if is_mounted "$MNT"; then
-			conn=$(awk -v m="$MNT" '$5 == m { split($3, d, ":"); print d[2] }' /proc/self/mountinfo)
-			[ -n "$conn" ] && [ -e "/sys/fs/fuse/connections/$conn/abort" ] &&
-				echo 1 >"/sys/fs/fuse/connections/$conn/abort"
-			umount -l "$MNT" 2>/dev/null || true
-		fi
-		mapfile -t kids < <(children_of "$DPID")
-		kill -TERM "$DPID" "${kids[@]}" 2>/dev/null || true
-		sleep 2
-		kill -KILL "$DPID" "${kids[@]}" 2>/dev/null || true
-	fi
-	wait "$DPID" 2>/dev/null || true
-	DPID=""
-}
 
 # bg CMD...: run CMD in the background and wait for it (wait returns when a
 # trapped signal arrives; a foreground command would delay the trap)
@@ -118,16 +60,17 @@ bg() {
 	return "$rc"
 }
 
-cleanup() {
-	local st=$?
-	set +e
-	trap - EXIT INT TERM
+# Before the cleanup unmounts: stop dd or preadn. After the daemon has
+# exited (and its worker written its profile): print the logs on a failure,
+# keep the callgrind files if asked.
+bench_before_exit() {
 	if [ -n "$BGPID" ]; then
 		kill -TERM "$BGPID" 2>/dev/null   # timeout passes it on
 		wait "$BGPID" 2>/dev/null
 	fi
-	stop_daemon
-	if [ "$st" != 0 ]; then
+}
+bench_on_exit() {
+	if [ "$1" != 0 ]; then
 		for f in "$WORK"/run.*/shmfs.log; do
 			[ -s "$f" ] && { echo "--- $f ---" >&2; tail -n 20 "$f" >&2; }
 		done
@@ -136,15 +79,9 @@ cleanup() {
 		mkdir -p "$KEEP" && cp -r "$WORK"/run.* "$KEEP"/ 2>/dev/null &&
 			echo "callgrind files kept in $KEEP" >&2
 	fi
-	rm -rf "$WORK"
-	exit "$st"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-PREADN="$WORK/preadn"
-gcc -O2 -Wall -o "$PREADN" "$HERE/preadn.c" || die "cannot build preadn"
+PREADN=$(bench_helper preadn)
 
 cat >"$WORK/shmfs.ini" <<EOF
 [shmfs]
@@ -162,17 +99,12 @@ measure() {
 	local nreq=$1 dir="$WORK/run.$1" f pid master cand=()
 	mkdir -p "$dir"
 	log "N=$nreq: starting shmfs -f -w 1 under callgrind"
-	valgrind --tool=callgrind --trace-children=yes --collect-systime=yes \
+	# valgrind's pid is the master's
+	bench_start_fuse -t "$MOUNT_TIMEOUT" "$MNT" "$dir/shmfs.log" \
+		valgrind --tool=callgrind --trace-children=yes --collect-systime=yes \
 		--callgrind-out-file="$dir/cg.%p" \
-		"$SHMFS" -f -w 1 -c "$WORK/shmfs.ini" "$MNT" >"$dir/shmfs.log" 2>&1 &
-	DPID=$!
-	master=$!
-	for _ in $(seq $((MOUNT_TIMEOUT * 10))); do
-		is_mounted "$MNT" && break
-		kill -0 "$DPID" 2>/dev/null || die "shmfs under valgrind exited before mounting"
-		sleep 0.1
-	done
-	is_mounted "$MNT" || die "shmfs did not mount within ${MOUNT_TIMEOUT}s"
+		"$SHMFS" -f -w 1 -c "$WORK/shmfs.ini" "$MNT"
+	master=$BENCH_PID
 	bg timeout -k 10 "$RUN_TIMEOUT" dd if=/dev/zero of="$MNT/cg" bs=1M \
 		count="$ZONE_MB" conv=notrunc status=none || die "prefill failed"
 	[ "$(stat -c %s "$MNT/cg")" = "$ZONE_BYTES" ] || die "prefill: wrong size"
@@ -180,7 +112,7 @@ measure() {
 	bg timeout -k 10 "$RUN_TIMEOUT" "$PREADN" "$MNT/cg" "$nreq" "$BS" \
 		"$ZONE_BYTES" >"$dir/preadn.out" || die "preadn N=$nreq failed"
 	log "N=$nreq: $(awk '{ printf "%s preads in %s s", $1, $2 }' "$dir/preadn.out"), unmounting"
-	stop_daemon
+	bench_stop_fuse "$MNT"
 	# the worker's file: a process other than the master (valgrind's pid is
 	# the master's) that ran shmfs; with -w 1 there is exactly one
 	for f in "$dir"/cg.*; do

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * openloop: open + read + close one small file in a loop for SECONDS seconds
  * and print "OPS ITERATIONS ELAPSED_S". Every read must return exactly
@@ -5,7 +6,6 @@
  *
  *   openloop PATH SECONDS EXPECT
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -42,8 +42,8 @@ int main(int argc, char **argv)
 		for (int k = 0; k < 64; k++) {
 			int fd = open(path, O_RDONLY);
 			if (fd < 0) {
-				fprintf(stderr, "openloop: open(%s): %s\n", path,
-					strerror(errno));
+				fprintf(stderr, "openloop: open(%s): %s\n",
+					path, strerror(errno));
 				return 1;
 			}
 			ssize_t r = read(fd, buf, sizeof(buf));
@@ -56,8 +56,8 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			if (close(fd) != 0) {
-				fprintf(stderr, "openloop: close(%s): %s\n", path,
-					strerror(errno));
+				fprintf(stderr, "openloop: close(%s): %s\n",
+					path, strerror(errno));
 				return 1;
 			}
 			n++;

@@ -6,23 +6,18 @@
 # interleaved, median of ROUNDS (default 5). (2) Memory: RAM used per GiB
 # written (Shmem and Cached from /proc/meminfo, before and after writing
 # 512 MiB with dd), for tmpfs and the page, direct and passthrough modes.
-# Root; builds its helper with gcc; leaves nothing mounted.
+# Root; its helper is build/bench/mmaptouch; leaves nothing mounted.
 set -euo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SHMFS=${SHMFS:-$HERE/../build/src/shmfs}
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROUNDS=${1:-5}
-WORK=$(mktemp -d /tmp/shmfs-bench-pt.XXXXXX)
-MNT=$WORK/mnt PID=""
-cleanup() {
-	fusermount3 -u "$MNT" 2>/dev/null || true
-	[[ -z $PID ]] || wait "$PID" 2>/dev/null || true
-	umount "$WORK/tmpfs" 2>/dev/null || true
-	rm -f /dev/shm/shmfs-bench-touch
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-gcc -O2 -Wall -o "$WORK/mmaptouch" "$HERE/mmaptouch.c"
-mkdir -p "$MNT" "$WORK/tmpfs"
+bench_need_root
+bench_need bc
+bench_init passthrough
+MNT=$WORK/mnt
+TOUCH=/dev/shm/shmfs-bench-touch
+bench_on_exit() { rm -f "$TOUCH"; }
+MMAPTOUCH=$(bench_helper mmaptouch)
 cat >"$WORK/shmfs.ini" <<'INI'
 [shmfs]
 workers = 2
@@ -36,36 +31,34 @@ cache = page
 size  = 512M
 cache = direct
 INI
-"$SHMFS" -f -c "$WORK/shmfs.ini" "$MNT" 2>"$WORK/log" &
-PID=$!
-for _ in $(seq 100); do mountpoint -q "$MNT" && break; sleep 0.05; done
+bench_start_shmfs "$MNT" "$WORK/shmfs.ini"
 [[ $(awk '$1 == "zone.pt.cache" { print $2 }' "$MNT/.stats") == passthrough ]] ||
-	{ echo "passthrough not available: $(cat "$WORK/log")" >&2; exit 1; }
-mount -t tmpfs -o size=1G tmpfs "$WORK/tmpfs"
+	die "passthrough not available: $(cat "$WORK/shmfs.log")"
+bench_mount_tmpfs "$WORK/tmpfs" size=1G
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # (1) mmap touch of 256 MiB.
 BYTES=$((256 << 20))
 : >"$WORK/t.shm" ; : >"$WORK/t.pt"
-truncate -s "$BYTES" /dev/shm/shmfs-bench-touch
+truncate -s "$BYTES" "$TOUCH"
 for ((r = 1; r <= ROUNDS; r++)); do
 	: >"$MNT/pt"
-	truncate -s 0 /dev/shm/shmfs-bench-touch
-	truncate -s "$BYTES" /dev/shm/shmfs-bench-touch
+	truncate -s 0 "$TOUCH"
+	truncate -s "$BYTES" "$TOUCH"
 	if ((r % 2)); then
-		"$WORK/mmaptouch" /dev/shm/shmfs-bench-touch "$BYTES" >>"$WORK/t.shm"
-		"$WORK/mmaptouch" "$MNT/pt" "$BYTES" >>"$WORK/t.pt"
+		"$MMAPTOUCH" "$TOUCH" "$BYTES" >>"$WORK/t.shm"
+		"$MMAPTOUCH" "$MNT/pt" "$BYTES" >>"$WORK/t.pt"
 	else
-		"$WORK/mmaptouch" "$MNT/pt" "$BYTES" >>"$WORK/t.pt"
-		"$WORK/mmaptouch" /dev/shm/shmfs-bench-touch "$BYTES" >>"$WORK/t.shm"
+		"$MMAPTOUCH" "$MNT/pt" "$BYTES" >>"$WORK/t.pt"
+		"$MMAPTOUCH" "$TOUCH" "$BYTES" >>"$WORK/t.shm"
 	fi
 done
 shm=$(median <"$WORK/t.shm") pt=$(median <"$WORK/t.pt")
 echo "mmap, store one byte in each page of 256 MiB (median of $ROUNDS):"
 printf '  /dev/shm file  %.3f s\n  passthrough    %.3f s   ratio %.2f (target <= 1.20)\n' \
 	"$shm" "$pt" "$(echo "$pt / $shm" | bc -l)"
-rm -f /dev/shm/shmfs-bench-touch
+rm -f "$TOUCH"
 : >"$MNT/pt" # gives the touched pages back
 
 # (2) RAM per GiB written.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * preadn: open PATH read-only, do exactly N preads of BS bytes at random
  * BS-aligned offsets below LENGTH, close. The offsets come from a fixed-seed
@@ -8,7 +9,6 @@
  *
  *   preadn PATH N BS LENGTH
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -45,7 +45,8 @@ int main(int argc, char **argv)
 
 	int fd = open(path, O_RDONLY);
 	if (fd < 0) {
-		fprintf(stderr, "preadn: open(%s): %s\n", path, strerror(errno));
+		fprintf(stderr, "preadn: open(%s): %s\n", path,
+			strerror(errno));
 		return 1;
 	}
 	double t0 = now();
@@ -57,7 +58,8 @@ int main(int argc, char **argv)
 		ssize_t r = pread(fd, buf, bs, off);
 		if (r != bs) {
 			fprintf(stderr,
-				"preadn: pread(%s, %ld, %lld) returned %zd (%s)\n",
+				"preadn: pread(%s, %ld, %lld) returned %zd "
+				"(%s)\n",
 				path, bs, (long long)off, r,
 				r < 0 ? strerror(errno) : "short");
 			return 1;
@@ -65,7 +67,8 @@ int main(int argc, char **argv)
 	}
 	double el = now() - t0;
 	if (close(fd) != 0) {
-		fprintf(stderr, "preadn: close(%s): %s\n", path, strerror(errno));
+		fprintf(stderr, "preadn: close(%s): %s\n", path,
+			strerror(errno));
 		return 1;
 	}
 	printf("%ld %.3f\n", n, el);

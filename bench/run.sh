@@ -11,11 +11,9 @@
 # The table gives medians across rounds and, for each mode, the per-round
 # ratio shmfs/tmpfs (median, min, max). See bench/README.md.
 set -euo pipefail
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-SHMFS="$ROOT/build/src/shmfs"
-REPORT="$HERE/report.py"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+REPORT="$BENCH_DIR/report.py"
 
 ROUNDS=3
 ROUNDS_SET=0
@@ -60,27 +58,10 @@ FILE_SIZE_MB=64
 FILE_BYTES=$((FILE_SIZE_MB * 1024 * 1024))
 SMALL_BYTES=4096
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
-
 # ---------------------------------------------------------------- prerequisites
-[ "$(id -u)" = 0 ] || die "must run as root (mount -t tmpfs, FUSE mounts)"
-[ -e /dev/fuse ] || die "/dev/fuse is missing"
-command -v fusermount3 >/dev/null || die "fusermount3 is missing (apt-get install fuse3)"
-command -v python3 >/dev/null || die "python3 is missing"
-command -v gcc >/dev/null || die "gcc is missing"
-if ! command -v fio >/dev/null; then
-	log "installing fio"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null
-	apt-get install -y -qq fio >/dev/null
-fi
-if [ -d "$ROOT/build" ]; then
-	ninja -C "$ROOT/build" >/dev/null || die "ninja -C build failed"
-else
-	(cd "$ROOT" && scripts/build.sh) >/dev/null || die "scripts/build.sh failed"
-fi
-[ -x "$SHMFS" ] || die "$SHMFS was not built"
+bench_need_root "mount -t tmpfs, FUSE mounts"
+bench_need python3
+bench_apt fio fio
 
 PINCMD=()
 if [ "$PIN" = 1 ]; then
@@ -91,13 +72,11 @@ if [ "$PIN" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- state, cleanup
-WORK=$(mktemp -d /tmp/shmfs-bench.XXXXXX)
+bench_init run
 TMPFS_MNT="$WORK/tmpfs"
 SHMFS_MNT="$WORK/shmfs"
 PLL_MNT="$WORK/pll"
 PLL_SRC="$TMPFS_MNT/pt"       # passthrough_ll serves this tmpfs directory
-SHMFS_PID=""
-PLL_PID=""
 PLL_BIN=""
 RAW="$WORK/results.tsv"
 WARNINGS="$WORK/warnings"
@@ -107,73 +86,16 @@ mkdir -p "$TMPFS_MNT" "$SHMFS_MNT" "$PLL_MNT"
 
 warn() { printf 'WARNING: %s\n' "$*" | tee -a "$WARNINGS" >&2; }
 
-is_mounted() {
-	awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo
-}
-
-# Unmount a FUSE mount and wait for the daemon with this pid (our child;
-# not in a subshell, or wait cannot reap it). Sets STOP_RC to its status.
-STOP_RC=0
-stop_fuse() {
-	local mnt=$1 pid=$2 rc=0 i
-	if is_mounted "$mnt"; then
-		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
-	fi
-	if [ -n "$pid" ]; then
-		for i in $(seq 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.05
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -TERM "$pid" 2>/dev/null || true
-			for i in $(seq 100); do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.05
-			done
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-		wait "$pid" 2>/dev/null || rc=$?
-	fi
-	STOP_RC=$rc
-}
-
-cleanup() {
-	local st=$?
-	set +e
-	trap - EXIT INT TERM
-	if [ -n "$SHMFS_PID" ] || is_mounted "$SHMFS_MNT"; then
-		stop_fuse "$SHMFS_MNT" "$SHMFS_PID"
-	fi
-	if [ -n "$PLL_PID" ] || is_mounted "$PLL_MNT"; then
-		stop_fuse "$PLL_MNT" "$PLL_PID"
-	fi
-	if is_mounted "$TMPFS_MNT"; then
-		umount "$TMPFS_MNT" 2>/dev/null || umount -l "$TMPFS_MNT"
-	fi
-	if [ "$st" != 0 ] && [ -s "$WORK/shmfs.log" ]; then
+# On a failure, the end of the daemon's log.
+bench_on_exit() {
+	if [ "$1" != 0 ] && [ -s "$WORK/shmfs.log" ]; then
 		echo "--- shmfs log ---" >&2
 		tail -n 20 "$WORK/shmfs.log" >&2
 	fi
-	rm -rf "$WORK"
-	exit "$st"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-wait_mount() {
-	local mnt=$1 pid=$2 what=$3 i
-	for i in $(seq 200); do
-		is_mounted "$mnt" && return 0
-		kill -0 "$pid" 2>/dev/null || die "$what exited before mounting (see log above)"
-		sleep 0.05
-	done
-	die "$what did not mount $mnt within 10 s"
 }
 
 # ---------------------------------------------------------------- helpers
-OPENLOOP="$WORK/openloop"
-gcc -O2 -Wall -o "$OPENLOOP" "$HERE/openloop.c" || die "cannot build openloop"
+OPENLOOP=$(bench_helper openloop)
 
 cat >"$WORK/shmfs.ini" <<EOF
 [shmfs]
@@ -332,33 +254,27 @@ prefill() {
 }
 
 start_round() {
-	mount -t tmpfs -o size=512M,mode=0700 tmpfs "$TMPFS_MNT"
-	"$SHMFS" -f -c "$WORK/shmfs.ini" "$SHMFS_MNT" >>"$WORK/shmfs.log" 2>&1 &
-	SHMFS_PID=$!
-	wait_mount "$SHMFS_MNT" "$SHMFS_PID" shmfs
+	bench_mount_tmpfs "$TMPFS_MNT" size=512M,mode=0700
+	bench_start_shmfs "$SHMFS_MNT" "$WORK/shmfs.ini"
 	prefill tmpfs
 	prefill page
 	prefill direct
 	prefill kpt
 	if [ "$PASSTHROUGH" = 1 ]; then
 		mkdir -p "$PLL_SRC"
-		"$PLL_BIN" -f -o "source=$PLL_SRC,cache=never" "$PLL_MNT" \
-			>>"$WORK/pll.log" 2>&1 &
-		PLL_PID=$!
-		wait_mount "$PLL_MNT" "$PLL_PID" passthrough_ll
+		bench_start_fuse "$PLL_MNT" "$WORK/pll.log" \
+			"$PLL_BIN" -f -o "source=$PLL_SRC,cache=never" "$PLL_MNT"
 		prefill pll
 	fi
 }
 
 end_round() {
-	stop_fuse "$SHMFS_MNT" "$SHMFS_PID"
-	SHMFS_PID=""
+	bench_stop_fuse "$SHMFS_MNT"
 	[ "$STOP_RC" = 0 ] || warn "shmfs exited with status $STOP_RC after unmount"
 	if [ "$PASSTHROUGH" = 1 ]; then
-		stop_fuse "$PLL_MNT" "$PLL_PID"
-		PLL_PID=""
+		bench_stop_fuse "$PLL_MNT"
 	fi
-	umount "$TMPFS_MNT"
+	bench_umount_tmpfs "$TMPFS_MNT"
 }
 
 # Data check (once per run): random bytes through dd must read back intact

@@ -9,6 +9,8 @@ packages=(
 	libfuse3-dev fuse3 libinih-dev libcmocka-dev libseccomp-dev
 	clang libclang-rt-14-dev clang-format procps psmisc util-linux mount
 	systemd python3-prometheus-client strace
+	scdoc man-db bash-completion
+	dpkg-dev debhelper fakeroot lintian debootstrap
 )
 
 missing=()

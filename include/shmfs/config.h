@@ -21,8 +21,14 @@
 /* The most CPUs a cpu_affinity list names. */
 #define SHMFS_CPUS_MAX 256
 
-/* The default configuration file, read when -c is not given. */
+/*
+ * The default configuration file, read when -c is not given. meson passes
+ * SYSCONFDIR/shmfs/shmfs.ini, where "meson install" puts shmfs.ini; the
+ * fallback serves a compiler run by hand.
+ */
+#ifndef SHMFS_CONFIG_PATH
 #define SHMFS_CONFIG_PATH "/etc/shmfs/shmfs.ini"
+#endif
 
 /* The repository's shmfs.ini, compiled in. */
 extern const char shmfs_default_ini[];

@@ -131,9 +131,11 @@ default_file_is_read_when_no_file_is_given() {
 	assert_contains "$(squeezed "$OUT")" "from-etc anon page 8192"
 	assert_match '^1 zone, 8192 bytes' "$(squeezed "$OUT" | tail -n 1)" \
 		"footer"
-	# Unset, the default is /etc/shmfs/shmfs.ini.
+	# Unset, the default is SYSCONFDIR/shmfs/shmfs.ini, as meson configured
+	# it (/etc/shmfs/shmfs.ini for a /usr build).
 	unset SHMFS_CONFIG
-	assert_contains "$("$SHMFS" --help)" "/etc/shmfs/shmfs.ini" "--help"
+	assert_contains "$("$SHMFS" --help)" \
+		"${SHMFS_CONFIG_DEFAULT:-/etc/shmfs/shmfs.ini} if it exists" "--help"
 }
 
 built_in_default_is_the_repository_shmfs_ini() {

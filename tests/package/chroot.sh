@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The package in a clean Debian 12: debootstrap a minimal bookworm into a
+# temporary directory from the host's Debian mirror, install the .deb there
+# with apt (which pulls fuse3 and the libraries from the mirror), mount the
+# default configuration with the installed /usr/bin/shmfs, write and read a
+# zone, unmount (the daemon must exit 0), then purge the package and check
+# that nothing of it is left (binary, /etc/shmfs, dpkg's record).
+#
+#   tests/package/chroot.sh [DEB]   (default: builds one with build.sh)
+#
+# Root, network access to the mirror, /dev/fuse; any of them missing is a
+# failure. About 45 s on the 2-vCPU VM, 42 of them debootstrap's (~40 MB
+# downloaded); .ci/run runs it. Set SHMFS_CHROOT_CACHE=DIR to keep
+# debootstrap's tarball between runs.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+mirror=${MIRROR:-$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
+mirror=${mirror:-http://deb.debian.org/debian}
+
+((EUID == 0)) || { echo "chroot.sh: needs root" >&2; exit 1; }
+command -v debootstrap >/dev/null ||
+	{ echo "chroot.sh: needs debootstrap (scripts/deps.sh)" >&2; exit 1; }
+[[ -c /dev/fuse ]] || { echo "chroot.sh: needs /dev/fuse" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/shmfs-chroot.XXXXXX")
+root=$work/root
+daemon=""
+# Unmounts what we mounted under $root, innermost first; never removes the
+# tree while anything is still mounted in it (a bind mount of /dev is there).
+cleanup() {
+	local st=$? m
+	set +e
+	if [[ -n $daemon ]] && kill -0 "$daemon" 2>/dev/null; then
+		umount -l "$root/mnt/shm" 2>/dev/null
+		kill "$daemon"
+		wait "$daemon"
+	fi
+	for m in $(awk -v r="$root" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
+		umount "$m" 2>/dev/null || umount -l "$m"
+	done
+	if awk -v r="$root" 'index($5, r) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+		echo "chroot.sh: something is still mounted under $root; not removing $work" >&2
+	else
+		rm -rf --one-file-system "$work"
+	fi
+	exit "$st"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+deb=${1:-}
+if [[ -z $deb ]]; then
+	"$src/tests/package/build.sh" "$work/deb" >"$work/build.log" ||
+		{ cat "$work/build.log"; exit 1; }
+	deb=$(ls "$work"/deb/shmfs_*.deb)
+fi
+
+passed=0 failed=0
+ok() { echo "ok - $*"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+
+t0=$(date +%s)
+tarball=()
+if [[ -n ${SHMFS_CHROOT_CACHE:-} ]]; then
+	mkdir -p "$SHMFS_CHROOT_CACHE"
+	cache=$(realpath "$SHMFS_CHROOT_CACHE")/bookworm-minbase.tgz
+	[[ -s $cache ]] || debootstrap --variant=minbase --make-tarball="$cache" \
+		bookworm "$work/tarball" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+		{ tail -n 20 "$work/debootstrap.log"; exit 1; }
+	tarball=(--unpack-tarball="$cache")
+fi
+debootstrap --variant=minbase "${tarball[@]}" bookworm "$root" "$mirror" \
+	>"$work/debootstrap.log" 2>&1 || { tail -n 20 "$work/debootstrap.log"; exit 1; }
+echo "# debootstrap bookworm minbase from $mirror: $(($(date +%s) - t0)) s"
+
+mount -t proc proc "$root/proc"
+mount --bind /dev "$root/dev"
+mount -t sysfs sysfs "$root/sys"
+cp "$deb" "$root/tmp/shmfs.deb"
+
+if in_root apt-get update -qq >"$work/apt.log" 2>&1 &&
+	in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		/tmp/shmfs.deb >>"$work/apt.log" 2>&1 &&
+	[[ -x $root/usr/bin/shmfs && -f $root/etc/shmfs/shmfs.ini ]] &&
+	in_root dpkg-query -W -f='${Status}\n' shmfs | grep -q "install ok installed"; then
+	fuse=$(in_root dpkg-query -W -f='${Version}' fuse3)
+	ok "apt-get install ./shmfs.deb in a clean bookworm (pulled fuse3 $fuse)"
+else
+	not_ok "apt-get install ./shmfs.deb in a clean bookworm"
+	tail -n 20 "$work/apt.log" | sed 's/^/#   /'
+fi
+
+mkdir -p "$root/mnt/shm"
+chroot "$root" /usr/bin/shmfs -f /mnt/shm 2>"$work/shmfs.log" &
+daemon=$!
+for _ in $(seq 100); do
+	awk -v m="$root/mnt/shm" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo && break
+	sleep 0.1
+done
+if in_root sh -c 'head -c 1048576 /dev/urandom >/tmp/r && dd if=/tmp/r of=/mnt/shm/cache bs=64k status=none && cmp /tmp/r /mnt/shm/cache && grep -q "^zone.cache.length 1048576$" /mnt/shm/.stats'; then
+	ok "the installed /usr/bin/shmfs mounts /etc/shmfs/shmfs.ini's zones; 1 MiB written reads back"
+else
+	not_ok "the installed /usr/bin/shmfs mounts /etc/shmfs/shmfs.ini's zones; 1 MiB written reads back"
+	sed 's/^/#   /' "$work/shmfs.log"
+fi
+in_root fusermount3 -u /mnt/shm || umount "$root/mnt/shm"
+st=0
+wait "$daemon" || st=$?
+daemon=""
+if ((st == 0)); then
+	ok "fusermount3 -u in the chroot; the daemon exits 0"
+else
+	not_ok "fusermount3 -u in the chroot; the daemon exits $st"
+	sed 's/^/#   /' "$work/shmfs.log"
+fi
+
+if in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq shmfs >"$work/purge.log" 2>&1 &&
+	[[ ! -e $root/usr/bin/shmfs && ! -e $root/etc/shmfs ]] &&
+	! in_root dpkg-query -W shmfs >/dev/null 2>&1; then
+	ok "apt-get purge shmfs leaves no binary, no /etc/shmfs and no dpkg record"
+else
+	not_ok "apt-get purge shmfs leaves no binary, no /etc/shmfs and no dpkg record"
+	tail -n 20 "$work/purge.log" | sed 's/^/#   /'
+fi
+
+echo "# $passed passed, $failed failed ($(($(date +%s) - t0)) s)"
+((failed == 0))
