@@ -4,25 +4,18 @@
 # copy_file_range request per call (a memory copy between the mappings in
 # the daemon), against a 128 KiB read/write loop through the mount, against
 # cp on tmpfs, in the same run. MIB of random bytes (default 256), median of
-# ROUNDS (default 5) rounds, the targets interleaved. Root; builds its
-# helper with gcc; leaves nothing mounted.
+# ROUNDS (default 5) rounds, the targets interleaved. Root; its helper is
+# build/bench/copyfile; leaves nothing mounted.
 set -euo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SHMFS=${SHMFS:-$HERE/../build/src/shmfs}
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROUNDS=${1:-5}
 MIB=${2:-256}
 BYTES=$((MIB << 20))
-WORK=$(mktemp -d /tmp/shmfs-bench-copy.XXXXXX)
-MNT=$WORK/mnt PID=""
-cleanup() {
-	fusermount3 -u "$MNT" 2>/dev/null || true
-	[[ -z $PID ]] || wait "$PID" 2>/dev/null || true
-	umount "$WORK/tmpfs" 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-gcc -O2 -Wall -o "$WORK/copyfile" "$HERE/copyfile.c"
-mkdir -p "$MNT" "$WORK/tmpfs"
+bench_need_root
+bench_init copy
+MNT=$WORK/mnt
+COPYFILE=$(bench_helper copyfile)
 cat >"$WORK/shmfs.ini" <<INI
 [shmfs]
 workers = 2
@@ -37,11 +30,8 @@ size  = ${MIB}M
 [zone:pb]
 size  = ${MIB}M
 INI
-"$SHMFS" -f -c "$WORK/shmfs.ini" "$MNT" 2>"$WORK/log" &
-PID=$!
-for _ in $(seq 100); do mountpoint -q "$MNT" && break; sleep 0.05; done
-mountpoint -q "$MNT" || { cat "$WORK/log" >&2; exit 1; }
-mount -t tmpfs -o size=$((3 * MIB + 64))M tmpfs "$WORK/tmpfs"
+bench_start_shmfs "$MNT" "$WORK/shmfs.ini"
+bench_mount_tmpfs "$WORK/tmpfs" size=$((3 * MIB + 64))M
 
 head -c "$BYTES" /dev/urandom >"$WORK/tmpfs/src"
 cp "$WORK/tmpfs/src" "$MNT/a"
@@ -62,14 +52,14 @@ targets="zone-cfr-direct zone-rw-direct zone-cfr-page zone-rw-page zone-cp tmpfs
 for ((r = 1; r <= ROUNDS; r++)); do
 	for t in $targets; do
 		case $t in
-		zone-cfr-direct) s=$("$WORK/copyfile" cfr "$MNT/a" "$MNT/b" "$BYTES") ;;
-		zone-rw-direct) s=$("$WORK/copyfile" rw "$MNT/a" "$MNT/b" "$BYTES") ;;
-		zone-cfr-page) s=$("$WORK/copyfile" cfr "$MNT/pa" "$MNT/pb" "$BYTES") ;;
-		zone-rw-page) s=$("$WORK/copyfile" rw "$MNT/pa" "$MNT/pb" "$BYTES") ;;
+		zone-cfr-direct) s=$("$COPYFILE" cfr "$MNT/a" "$MNT/b" "$BYTES") ;;
+		zone-rw-direct) s=$("$COPYFILE" rw "$MNT/a" "$MNT/b" "$BYTES") ;;
+		zone-cfr-page) s=$("$COPYFILE" cfr "$MNT/pa" "$MNT/pb" "$BYTES") ;;
+		zone-rw-page) s=$("$COPYFILE" rw "$MNT/pa" "$MNT/pb" "$BYTES") ;;
 		zone-cp) s=$(cp_time "$MNT/a" "$MNT/b") ;;
 		tmpfs-cp) s=$(cp_time "$WORK/tmpfs/src" "$WORK/tmpfs/dst") ;;
-		tmpfs-cfr) s=$("$WORK/copyfile" cfr "$WORK/tmpfs/src" "$WORK/tmpfs/dst" "$BYTES") ;;
-		tmpfs-rw) s=$("$WORK/copyfile" rw "$WORK/tmpfs/src" "$WORK/tmpfs/dst" "$BYTES") ;;
+		tmpfs-cfr) s=$("$COPYFILE" cfr "$WORK/tmpfs/src" "$WORK/tmpfs/dst" "$BYTES") ;;
+		tmpfs-rw) s=$("$COPYFILE" rw "$WORK/tmpfs/src" "$WORK/tmpfs/dst" "$BYTES") ;;
 		esac
 		T[$t]+="$s "
 	done

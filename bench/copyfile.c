@@ -5,7 +5,6 @@
  * read/write loop of 128 KiB (rw: what cp does without copy_file_range),
  * and prints the seconds it took.
  */
-#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +45,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], "cfr") == 0) {
 			n = copy_file_range(in, NULL, out, NULL, left, 0);
 		} else {
-			n = read(in, buf, left < sizeof(buf) ? left : sizeof(buf));
+			n = read(in, buf,
+				 left < sizeof(buf) ? left : sizeof(buf));
 			if (n > 0 && write(out, buf, n) != n)
 				n = -1;
 		}
