@@ -13,15 +13,23 @@
 # agree with it. Then the functions with the most instructions per request
 # (self and inclusive, from callgrind_annotate, also differenced against
 # N = 0). Default N = 10000, K = 12. --keep DIR keeps the callgrind files.
-# See bench/README.md.
+# valgrind does not know seccomp(2), so the daemon comes from its own build,
+# build-callgrind (meson setup -Dseccomp=false, made once). See
+# bench/README.md.
 set -euo pipefail
+ROOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$ROOT_DIR/build-callgrind}
+if [[ ! -f $BUILD/build.ninja ]]; then
+	meson setup "$BUILD" "$ROOT_DIR" -Dseccomp=false >/dev/null ||
+		{ echo "meson setup $BUILD failed" >&2; exit 1; }
+fi
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N=10000
 TOP=12
 KEEP=""
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) [ $# -ge 2 ] || { usage >&2; exit 2; }; N=$2; shift 2 ;;

@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#ifdef SHMFS_SECCOMP
 #include <seccomp.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +98,7 @@ int shmfs_privsep_drop(bool user_set, uid_t uid, gid_t gid)
 	return 0;
 }
 
+#ifdef SHMFS_SECCOMP
 /*
  * What a worker calls, found by running the whole test suite under the
  * filter (the master logs any call it denies): libfuse's request loop and
@@ -215,3 +218,23 @@ const char *shmfs_privsep_syscall_name(int nr, char *buf, size_t len)
 	free(name);
 	return buf;
 }
+#else
+/*
+ * Built with -Dseccomp=false: for tools that cannot run a filtered process
+ * (valgrind does not know seccomp(2); bench/callgrind.sh). Never a release
+ * build: the workers keep every other restriction, and this says so once.
+ */
+int shmfs_privsep_seccomp(_Atomic int *violation, int exit_status)
+{
+	(void)violation, (void)exit_status;
+	shmfs_log_warn("built with -Dseccomp=false: this worker runs "
+		       "without its seccomp filter");
+	return 0;
+}
+
+const char *shmfs_privsep_syscall_name(int nr, char *buf, size_t len)
+{
+	snprintf(buf, len, "%d", nr);
+	return buf;
+}
+#endif
