@@ -344,6 +344,29 @@ static int check_existing(struct shmfs_shm *shm, int fd, const char *what)
 }
 
 /*
+ * The rest of opening a posix object or a file on fd: a new one gets the
+ * zone's owner, mode and size, an existing one is checked; then it is
+ * mapped, unless only probed. On failure (or after a probe) fd is closed
+ * and what was created is removed again.
+ */
+static int map_object(struct shmfs_shm *shm, int fd, const char *what,
+		      bool probe, int (*drop)(const char *))
+{
+	int err = shm->created ? init_created(shm, fd, what)
+			       : check_existing(shm, fd, what);
+
+	if (err == 0 && !probe)
+		err = map_fd(shm, fd, what);
+	if (err || probe) {
+		close(fd);
+		if (shm->created)
+			drop(shm->object);
+		shm->created = false;
+	}
+	return err;
+}
+
+/*
  * A posix object: shm_open, so /dev/shm/NAME. Created with O_EXCL unless
  * attach = yes: an object of that name left by another program (or a
  * daemon killed with -9) is an error, never silently shared.
@@ -385,17 +408,7 @@ static int posix_open(struct shmfs_shm *shm, bool probe)
 				 err == ENOENT ? " (attach = yes)" : "");
 		return -err;
 	}
-	err = shm->created ? init_created(shm, fd, what)
-			   : check_existing(shm, fd, what);
-	if (err == 0 && !probe)
-		err = map_fd(shm, fd, what);
-	if (err || probe) {
-		close(fd);
-		if (shm->created)
-			shm_unlink(shm->object);
-		shm->created = false;
-	}
-	return err;
+	return map_object(shm, fd, what, probe, shm_unlink);
 }
 
 static int posix_alloc(struct shmfs_shm *shm)
@@ -441,17 +454,7 @@ static int file_open(struct shmfs_shm *shm, bool probe)
 				 : "");
 		return -err;
 	}
-	err = shm->created ? init_created(shm, fd, what)
-			   : check_existing(shm, fd, what);
-	if (err == 0 && !probe)
-		err = map_fd(shm, fd, what);
-	if (err || probe) {
-		close(fd);
-		if (shm->created)
-			unlink(shm->object);
-		shm->created = false;
-	}
-	return err;
+	return map_object(shm, fd, what, probe, unlink);
 }
 
 static int file_alloc(struct shmfs_shm *shm)
