@@ -79,15 +79,21 @@ PY
 
 # systemd-analyze verify checks that ExecStart's program exists: the built
 # daemon is laid over /usr/bin (an overlay, in a private mount namespace).
+# It also runs man(1) for each Documentation= page: the built ones are
+# found through MANPATH.
 the_unit_passes_systemd_analyze_verify() {
-	local units=$WORK/units bin=$WORK/bin out instance
-	mkdir -p "$units" "$bin"
+	local units=$WORK/units bin=$WORK/bin out instance man
+	man=$(dirname "$SHMFS")/../man
+	mkdir -p "$units" "$bin" "$WORK/man/man8" "$WORK/man/man5"
 	cp "$UNIT" "$units/"
 	cp "$SHMFS" "$bin/shmfs"
+	cp "$man/shmfs.8" "$WORK/man/man8/" &&
+		cp "$man/shmfs.ini.5" "$WORK/man/man5/" ||
+		fail "the man pages are not built (meson setup -Dman=enabled)"
 	instance=$(systemd-escape --path /mnt/shm)
 	assert_eq mnt-shm "$instance" "escaped mount point"
 	ln -s 'shmfs@.service' "$units/shmfs@$instance.service"
-	out=$(unshare --mount --propagation private -- sh -c '
+	out=$(MANPATH=$WORK/man unshare --mount --propagation private -- sh -c '
 		mount -t overlay shmfs-test -o "lowerdir=$1:/usr/bin" /usr/bin &&
 		systemd-analyze verify "$2/shmfs@.service" \
 			"$2/shmfs@$3.service"' _ "$bin" "$units" "$instance" 2>&1) ||
