@@ -87,9 +87,10 @@ the_unit_passes_systemd_analyze_verify() {
 	mkdir -p "$units" "$bin" "$WORK/man/man8" "$WORK/man/man5"
 	cp "$UNIT" "$units/"
 	cp "$SHMFS" "$bin/shmfs"
-	cp "$man/shmfs.8" "$WORK/man/man8/" &&
-		cp "$man/shmfs.ini.5" "$WORK/man/man5/" ||
+	if ! cp "$man/shmfs.8" "$WORK/man/man8/" ||
+		! cp "$man/shmfs.ini.5" "$WORK/man/man5/"; then
 		fail "the man pages are not built (meson setup -Dman=enabled)"
+	fi
 	instance=$(systemd-escape --path /mnt/shm)
 	assert_eq mnt-shm "$instance" "escaped mount point"
 	ln -s 'shmfs@.service' "$units/shmfs@$instance.service"
