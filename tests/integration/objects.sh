@@ -30,7 +30,7 @@ KEY2=$(printf '0x5f32%04x' $(($$ & 0xffff)))
 FILE=$WORK/data.bin
 
 extra_cleanup() {
-	rm -f "/dev/shm$P" "/dev/shm$P-kept" "/dev/shm$P-theirs"
+	rm -f "/dev/shm$P" "/dev/shm$P-kept" "/dev/shm$P-theirs" "/dev/shm$P-renamed"
 	ipcrm -M "$KEY" 2>/dev/null || true
 	ipcrm -M "$KEY2" 2>/dev/null || true
 }
@@ -277,6 +277,25 @@ a_file_zone_survives_sigkill_and_a_clean_stop() {
 	assert_not_mounted "$mnt"
 }
 
+a_reload_that_renames_an_object_moves_the_zone_to_a_new_one() {
+	local before i
+	sed -i "s|^name    = $P\$|name    = $P-renamed|" "$CONF"
+	before=$(grep -c reloaded "$MAIN_LOG")
+	kill -HUP "$MAIN_PID"
+	for ((i = 0; i < DEADLINE * 20; i++)); do
+		(($(grep -c reloaded "$MAIN_LOG") > before)) && break
+		sleep 0.05
+	done
+	(($(grep -c reloaded "$MAIN_LOG") > before)) || fail "no reload logged" || return 1
+	[[ ! -e /dev/shm$P ]] || fail "the old object $P is still there"
+	[[ -e /dev/shm$P-renamed ]] || fail "no new object $P-renamed"
+	assert_eq 5000 "$(file_size "$MNT/posix")" "size after the reload"
+	# The new object's bytes are its own: nothing of the old one's.
+	assert_eq 0 "$(tr -d '\0' <"$MNT/posix" | wc -c)" "bytes of the new object"
+	assert_eq "$P-renamed" "$(awk '$1 == "zone.posix.object" { print $2 }' "$MNT/.stats")"
+	P=$P-renamed
+}
+
 objects_removed_at_the_stop() {
 	[[ ! -e /dev/shm$P ]] || fail "posix object $P left after the stop"
 	! ipcs -m | grep -qi "^$KEY " || fail "segment $KEY left after the stop"
@@ -295,6 +314,7 @@ run_test_here an_object_cut_short_behind_the_daemon_is_eio_and_kills_no_worker
 run_test_here stop_removes_what_shmfs_created_only
 run_test_here a_file_zone_survives_sigkill_and_a_clean_stop
 DAEMON_PID=$MAIN_PID DAEMON_LOG=$MAIN_LOG
+run_test_here a_reload_that_renames_an_object_moves_the_zone_to_a_new_one
 run_test_here unmount_stops_the_daemon_with_status_0
 run_test objects_removed_at_the_stop
 run_test nothing_is_left_behind
