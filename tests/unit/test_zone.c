@@ -52,8 +52,11 @@ static int setup(void **state)
 	return 0;
 }
 
-/* A fixed-size zone on a memfd, as a passthrough zone is. */
-static int setup_fixed(void **state)
+/*
+ * A zone on a memfd (backend = memfd), which has its file whoever runs the
+ * test (anon's comes from /proc/self/map_files, root only).
+ */
+static int setup_memfd(void **state)
 {
 	struct fixture *f;
 
@@ -67,6 +70,17 @@ static int setup_fixed(void **state)
 		return -1;
 	f->zone.data = f->data.addr;
 	f->zone.fd = f->data.fd;
+	return 0;
+}
+
+/* A fixed-size zone on a memfd, as a passthrough zone is. */
+static int setup_fixed(void **state)
+{
+	struct fixture *f;
+
+	if (setup_memfd(state) < 0)
+		return -1;
+	f = *state;
 	f->zone.fixed = true;
 	atomic_store(&f->zone.meta->length, CAP);
 	return 0;
@@ -699,8 +713,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			truncating_a_fixed_zone_clears_it_or_fails, setup_fixed,
 			teardown),
-		T(fallocate_allocates_and_extends_within_the_capacity),
-		T(punching_a_hole_zeroes_it_and_gives_its_pages_back),
+		cmocka_unit_test_setup_teardown(
+			fallocate_allocates_and_extends_within_the_capacity,
+			setup_memfd, teardown),
+		cmocka_unit_test_setup_teardown(
+			punching_a_hole_zeroes_it_and_gives_its_pages_back,
+			setup_memfd, teardown),
 		T(zeroing_a_range_extends_unless_kept),
 		cmocka_unit_test_setup_teardown(
 			a_fixed_zone_fallocates_within_its_size_only,

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "shmfs/config.h"
@@ -295,6 +297,54 @@ static void a_reload_renumbers_a_passthrough_zone_only_when_it_must(void **s)
 	shmfs_config_free(&c3);
 }
 
+/*
+ * A shared object is the same memory while its object is: kept across a
+ * reload (and its object not removed with the old table); another object
+ * never receives the old bytes; a dropped zone's object is removed.
+ */
+static void a_reload_keeps_a_shared_object_or_maps_the_new_one(void **s)
+{
+	struct shmfs_config c1 = {0}, c2 = {0};
+	struct shmfs_zonetab *t1;
+	struct stat st;
+
+	(void)s;
+	/* What a failed run may have left. */
+	shm_unlink("/shmfs-unit-zt-a");
+	shm_unlink("/shmfs-unit-zt-b");
+	shm_unlink("/shmfs-unit-zt-c");
+	t1 = make("[zone:p]\nbackend = posix\n"
+		  "name = /shmfs-unit-zt-a\nsize = 5000\n"
+		  "[zone:q]\nbackend = posix\n"
+		  "name = /shmfs-unit-zt-b\nsize = 5000\n",
+		  &c1);
+	assert_true(t1->entries[0].zone.fixed && t1->entries[0].zone.foreign);
+	assert_int_equal(t1->entries[0].zone.capacity, 5000);
+	memcpy(t1->entries[0].zone.data, "old", 3);
+	memcpy(t1->entries[1].zone.data, "old", 3);
+	void *kept = t1->entries[0].zone.data;
+
+	struct shmfs_zonetab *t2 =
+		reload(t1,
+		       "[zone:p]\nbackend = posix\n"
+		       "name = /shmfs-unit-zt-a\nsize = 5000\n"
+		       "[zone:q]\nbackend = posix\n"
+		       "name = /shmfs-unit-zt-c\nsize = 5000\n",
+		       &c2);
+	shmfs_zonetab_destroy(t1);
+	shmfs_config_free(&c1);
+
+	assert_ptr_equal(t2->entries[0].zone.data, kept);
+	assert_int_equal(stat("/dev/shm/shmfs-unit-zt-a", &st), 0);
+	assert_memory_equal(t2->entries[1].zone.data, "\0\0\0", 3);
+	assert_int_equal(stat("/dev/shm/shmfs-unit-zt-b", &st), -1);
+	assert_int_equal(stat("/dev/shm/shmfs-unit-zt-c", &st), 0);
+	shmfs_zonetab_destroy(t2);
+	shmfs_config_free(&c2);
+	assert_int_equal(stat("/dev/shm/shmfs-unit-zt-a", &st), -1);
+	assert_int_equal(stat("/dev/shm/shmfs-unit-zt-c", &st), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +356,8 @@ int main(void)
 		cmocka_unit_test(
 			a_zone_that_cannot_be_allocated_fails_the_whole_table),
 		cmocka_unit_test(a_reload_keeps_resizes_drops_and_adds_zones),
+		cmocka_unit_test(
+			a_reload_keeps_a_shared_object_or_maps_the_new_one),
 		cmocka_unit_test(
 			a_reload_renumbers_a_passthrough_zone_only_when_it_must),
 	};
