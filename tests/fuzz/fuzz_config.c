@@ -103,9 +103,28 @@ static void check_config(const struct shmfs_config *cfg)
 		for (j = 0; j < i; j++)
 			check(strcmp(cfg->zones[j].name, z->name) != 0,
 			      "duplicate zone accepted", z->name);
-		check(z->size > 0, "zone of size 0 accepted", z->name);
-		check(page <= 0 || z->size % (uint64_t)page == 0,
-		      "size is not a page multiple", z->name);
+		/*
+		 * A shared object's size is exact, and 0 where it is left
+		 * out (the existing object's); private memory is whole pages.
+		 */
+		if (shmfs_zone_config_shared(z)) {
+			check(z->size == 0 || z->size == z->requested,
+			      "shared object's size is not as written",
+			      z->name);
+			check(z->size != 0 ||
+				      z->backend != SHMFS_BACKEND_POSIX ||
+				      z->attach,
+			      "posix zone to create without a size", z->name);
+			check(z->cache == SHMFS_CACHE_DIRECT,
+			      "shared object not in direct mode", z->name);
+			check(z->object != NULL ||
+				      z->backend == SHMFS_BACKEND_SYSV,
+			      "shared object without a name or path", z->name);
+		} else {
+			check(z->size > 0, "zone of size 0 accepted", z->name);
+			check(page <= 0 || z->size % (uint64_t)page == 0,
+			      "size is not a page multiple", z->name);
+		}
 		check(z->size <= SHMFS_SIZE_MAX, "zone too large", z->name);
 		total += z->size;
 		check(total <= SHMFS_SIZE_MAX, "zones too large in total",
