@@ -517,7 +517,7 @@ static void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 
 	(void)fi;
 	if (e == NULL) {
-		reply_err(req, ino == SHMFS_INO_STATS ? EBADF : ESTALE);
+		reply_err(req, is_stats(ino) ? EBADF : ESTALE);
 		return;
 	}
 	int saverr = -shmfs_zone_check(&e->zone);
@@ -537,8 +537,8 @@ static void shmfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off,
 
 	(void)fi;
 	if (e == NULL) {
-		/* /.stats is empty: no data anywhere. */
-		reply_err(req, ino == SHMFS_INO_STATS ? ENXIO : ESTALE);
+		/* /.stats and /.metrics are empty: no data anywhere. */
+		reply_err(req, is_stats(ino) ? ENXIO : ESTALE);
 		return;
 	}
 	saverr = -shmfs_zone_seek(&e->zone, off, whence, &pos);
@@ -550,9 +550,9 @@ static void shmfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off,
 
 /*
  * copy_file_range between zones of this mount: one request, a memory copy
- * between the two mappings. From /.stats it is EOPNOTSUPP, on which the
- * kernel copies through read and write itself (ENOSYS would turn the call
- * off for the whole mount).
+ * between the two mappings. From /.stats or /.metrics it is EOPNOTSUPP, on
+ * which the kernel copies through read and write itself (ENOSYS would turn the
+ * call off for the whole mount).
  */
 static void shmfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 				     off_t off_in, struct fuse_file_info *fi_in,
@@ -572,8 +572,7 @@ static void shmfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 		return;
 	}
 	if (in == NULL || out == NULL) {
-		reply_err(req, ino_in == SHMFS_INO_STATS ||
-					       ino_out == SHMFS_INO_STATS
+		reply_err(req, is_stats(ino_in) || is_stats(ino_out)
 				       ? EOPNOTSUPP
 				       : ESTALE);
 		return;
