@@ -478,15 +478,6 @@ static void resolve_cache(struct parser *p, struct shmfs_zone_config *z,
 				  "the daemon maps)");
 }
 
-static bool same_object(const struct shmfs_zone_config *a,
-			const struct shmfs_zone_config *b)
-{
-	return a->backend == b->backend && a->key == b->key &&
-	       a->proj == b->proj &&
-	       (a->object == b->object ||
-		(a->object && b->object && strcmp(a->object, b->object) == 0));
-}
-
 /* Two zones over one object would each think the bytes their own. */
 static void check_objects(struct parser *p)
 {
@@ -496,7 +487,8 @@ static void check_objects(struct parser *p)
 		if (!shmfs_zone_config_shared(&cfg->zones[i]))
 			continue;
 		for (size_t j = 0; j < i; j++) {
-			if (!same_object(&cfg->zones[i], &cfg->zones[j]))
+			if (!shmfs_zone_config_same_object(&cfg->zones[i],
+							   &cfg->zones[j]))
 				continue;
 			shmfs_config_fail(p, cfg->zones[i].line,
 					  "[zone:%s]: same object as "

@@ -105,15 +105,12 @@ static int alloc_region(struct shmfs_zonetab *tab,
 	return 0;
 }
 
-/* The same memory: backend, size and the object it names. */
+/* The same memory: size, attach, and the object it names (or backend). */
 static bool same_memory(const struct shmfs_zone_config *a,
 			const struct shmfs_zone_config *b)
 {
-	return a->size == b->size && a->backend == b->backend &&
-	       a->key == b->key && a->proj == b->proj &&
-	       a->attach == b->attach &&
-	       (a->object == b->object ||
-		(a->object && b->object && strcmp(a->object, b->object) == 0));
+	return a->size == b->size && a->attach == b->attach &&
+	       shmfs_zone_config_same_object(a, b);
 }
 
 static bool same_owner(const struct shmfs_zone_config *a,

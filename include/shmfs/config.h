@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "shmfs/shm.h"
@@ -83,6 +84,21 @@ static inline bool shmfs_zone_config_shared(const struct shmfs_zone_config *z)
 	       z->backend == SHMFS_BACKEND_FILE ||
 	       (z->backend == SHMFS_BACKEND_SYSV &&
 		(z->key != 0 || z->proj != 0));
+}
+
+/*
+ * Whether two zones name the same shared object (backend, key, proj and
+ * name or path). Two private zones of one backend compare equal too: call
+ * it on shared zones, or with the size compared besides.
+ */
+static inline bool
+shmfs_zone_config_same_object(const struct shmfs_zone_config *a,
+			      const struct shmfs_zone_config *b)
+{
+	return a->backend == b->backend && a->key == b->key &&
+	       a->proj == b->proj &&
+	       (a->object == b->object ||
+		(a->object && b->object && strcmp(a->object, b->object) == 0));
 }
 
 /*

@@ -212,11 +212,8 @@ for _ in range(200):  # hold them until released (10 s at most)
         break
     time.sleep(0.05)
 PY
-	local hog=$! i
-	for ((i = 0; i < 100; i++)); do
-		[[ -s $WORK/hog.out ]] && break
-		sleep 0.05
-	done
+	local hog=$!
+	wait_for_line "$WORK/hog.out" . 5 || true # the assert below says what
 	assert_eq "4 36" "$(cat "$WORK/hog.out")" "opens held / refused for nobody"
 	as_user daemon head -n 1 "$mnt/.stats" >/dev/null ||
 		fail "another user was denied /.stats"

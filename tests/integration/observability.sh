@@ -314,11 +314,8 @@ for _ in range(200):  # hold them until released (10 s at most)
         break
     time.sleep(0.05)
 PY
-	local hog=$! i
-	for ((i = 0; i < 100; i++)); do
-		[[ -s $WORK/hog.out ]] && break
-		sleep 0.05
-	done
+	local hog=$!
+	wait_for_line "$WORK/hog.out" . 5 || true # the assert below says what
 	assert_eq EMFILE "$(cat "$WORK/hog.out")" "the fifth open by nobody"
 	STATUS=0
 	as_user nobody "$SHMFS" status "$MNT" >/dev/null 2>"$WORK/status.err" ||
