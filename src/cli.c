@@ -44,7 +44,9 @@ void shmfs_cli_usage(FILE *out)
 		"                      $SHMFS_CONFIG or " SHMFS_CONFIG_PATH
 		" if it exists,\n"
 		"                      else the built-in configuration\n"
-		"  -f, --foreground    stay in the foreground, log to stderr\n"
+		"  -f, --foreground    stay in the foreground; the log goes "
+		"where log = says\n"
+		"                      (without it: stderr)\n"
 		"  -d, --debug         -f plus debug logging (and libfuse's)\n"
 		"  -w, --workers N     worker processes: 1..256 or auto\n"
 		"  -o OPT[,OPT...]     FUSE mount options (allow_other, ...)\n"

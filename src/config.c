@@ -541,8 +541,12 @@ static void resolve(struct parser *p)
 		check_objects(p);
 }
 
+/*
+ * With pid set, a failed parse still hands out the pid = read before the
+ * mistake (see shmfs_config_load_pid); *pid is NULL otherwise.
+ */
 static int parse(const char *text, size_t len, const char *file,
-		 struct shmfs_config *cfg, char *err, size_t errlen)
+		 struct shmfs_config *cfg, char *err, size_t errlen, char **pid)
 {
 	struct parser p = {
 		.text = text,
@@ -577,6 +581,10 @@ static int parse(const char *text, size_t len, const char *file,
 		resolve(&p);
 	free(p.zones);
 	free(p.names);
+	if (p.ret && pid) {
+		*pid = cfg->pid;
+		cfg->pid = NULL;
+	}
 	if (p.ret)
 		shmfs_config_free(cfg);
 	return p.ret;
@@ -586,7 +594,7 @@ int shmfs_config_parse_string(const char *text, const char *file,
 			      struct shmfs_config *cfg, char *err,
 			      size_t errlen)
 {
-	return parse(text, strlen(text), file, cfg, err, errlen);
+	return parse(text, strlen(text), file, cfg, err, errlen, NULL);
 }
 
 /* The whole file in memory, so that it parses exactly like a string. */
@@ -631,8 +639,8 @@ static int read_file(const char *path, char **out, size_t *outlen)
 	return 0;
 }
 
-int shmfs_config_load(const char *path, struct shmfs_config *cfg, char *err,
-		      size_t errlen)
+static int load(const char *path, struct shmfs_config *cfg, char *err,
+		size_t errlen, char **pid)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -645,9 +653,15 @@ int shmfs_config_load(const char *path, struct shmfs_config *cfg, char *err,
 			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
 		return ret;
 	}
-	ret = parse(text ? text : "", len, path, cfg, err, errlen);
+	ret = parse(text ? text : "", len, path, cfg, err, errlen, pid);
 	free(text);
 	return ret;
+}
+
+int shmfs_config_load(const char *path, struct shmfs_config *cfg, char *err,
+		      size_t errlen)
+{
+	return load(path, cfg, err, errlen, NULL);
 }
 
 const char *shmfs_config_default_path(void)
@@ -657,17 +671,39 @@ const char *shmfs_config_default_path(void)
 	return env && *env ? env : SHMFS_CONFIG_PATH;
 }
 
-int shmfs_config_load_default(const char *path, struct shmfs_config *cfg,
-			      char *err, size_t errlen)
+static int load_default(const char *path, struct shmfs_config *cfg, char *err,
+			size_t errlen, char **pid)
 {
 	const char *def = shmfs_config_default_path();
 
+	if (pid)
+		*pid = NULL;
 	if (path != NULL)
-		return shmfs_config_load(path, cfg, err, errlen);
+		return load(path, cfg, err, errlen, pid);
 	if (access(def, F_OK) == 0)
-		return shmfs_config_load(def, cfg, err, errlen);
-	return shmfs_config_parse_string(shmfs_default_ini, "<built-in>", cfg,
-					 err, errlen);
+		return load(def, cfg, err, errlen, pid);
+	return parse(shmfs_default_ini, strlen(shmfs_default_ini), "<built-in>",
+		     cfg, err, errlen, pid);
+}
+
+int shmfs_config_load_default(const char *path, struct shmfs_config *cfg,
+			      char *err, size_t errlen)
+{
+	return load_default(path, cfg, err, errlen, NULL);
+}
+
+int shmfs_config_load_pid(const char *path, char **pid, char *err,
+			  size_t errlen)
+{
+	struct shmfs_config cfg;
+	int ret = load_default(path, &cfg, err, errlen, pid);
+
+	if (ret == 0) {
+		*pid = cfg.pid;
+		cfg.pid = NULL;
+		shmfs_config_free(&cfg);
+	}
+	return ret;
 }
 
 void shmfs_config_free(struct shmfs_config *cfg)

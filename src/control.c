@@ -20,55 +20,6 @@
 #include "shmfs/master.h"
 #include "shmfs/pidfile.h"
 
-/* s without its leading and trailing blanks (in place). */
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && strchr(" \t\r\n", end[-1]))
-		*--end = '\0';
-	return s;
-}
-
-char *shmfs_control_find_pid(const char *path)
-{
-	FILE *f;
-	char line[4096], *found = NULL;
-	bool global = false;
-
-	if (path == NULL && access(shmfs_config_default_path(), F_OK) == 0)
-		path = shmfs_config_default_path();
-	if (path == NULL || (f = fopen(path, "re")) == NULL)
-		return NULL;
-	while (found == NULL && fgets(line, sizeof(line), f)) {
-		char *s = trim(line), *eq, *c;
-
-		if (*s == '[') {
-			global = strncmp(s, "[shmfs]", 7) == 0;
-			continue;
-		}
-		eq = strchr(s, '=');
-		if (!global || eq == NULL)
-			continue;
-		*eq = '\0';
-		if (strcmp(trim(s), "pid") != 0)
-			continue;
-		s = eq + 1;
-		for (c = s; *c; c++) /* inline comment: after a blank */
-			if ((*c == ';' || *c == '#') && c > s &&
-			    (c[-1] == ' ' || c[-1] == '\t'))
-				*c = '\0';
-		s = trim(s);
-		if (*s == '/')
-			found = strdup(s);
-	}
-	fclose(f);
-	return found;
-}
-
 /* True while pid exists and is not a zombie. */
 static bool running(pid_t pid)
 {
@@ -101,13 +52,46 @@ static int wait_exit(pid_t pid)
 	return SHMFS_EXIT_USAGE;
 }
 
+/*
+ * The pid file to signal: -p, or pid = as the daemon's parser reads it.
+ * A reload is refused here, with the parser's message, when the file
+ * would not load: the master would only log that and keep running, and
+ * systemctl reload and scripts would see success.
+ */
+static int find_pid(const char *config, int sig, char **pid)
+{
+	char err[1024];
+	int res = shmfs_config_load_pid(config, pid, err, sizeof(err));
+
+	if (res < 0 && sig == SIGHUP) {
+		shmfs_log_error("%s; not reloading (the daemon was not "
+				"signalled)",
+				err);
+		free(*pid);
+		*pid = NULL;
+		return -1;
+	}
+	if (res < 0 && *pid == NULL) {
+		shmfs_log_error("%s", err);
+		return -1;
+	}
+	if (res < 0)
+		shmfs_log_warn("%s (using pid = %s above it)", err, *pid);
+	return 0;
+}
+
 int shmfs_control_signal(const char *pidfile, const char *config, int sig)
 {
-	char *found = pidfile ? NULL : shmfs_control_find_pid(config);
-	const char *path = pidfile ? pidfile : found;
+	char *found = NULL;
+	const char *path;
 	int status = SHMFS_EXIT_USAGE, res;
 	pid_t pid;
 
+	/* A reload reads the file: it is checked even with -p. */
+	if ((pidfile == NULL || sig == SIGHUP) &&
+	    find_pid(config, sig, &found) < 0)
+		return status;
+	path = pidfile ? pidfile : found;
 	if (path == NULL) {
 		shmfs_log_error("%s: no pid file (set pid = in [shmfs], or "
 				"give -p FILE)",

@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 		status = shmfs_status_run(cli.mountpoint, cli.json);
 		goto out_cli;
 	}
-	if (cli.signal) { /* no strict parse: the file may be broken since */
+	if (cli.signal) { /* reads pid = (and checks a reload) itself */
 		status = shmfs_control_signal(cli.pidfile, cli.config,
 					      cli.signal);
 		goto out_cli;

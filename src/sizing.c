@@ -44,7 +44,11 @@ static void warn_rounded(const struct shmfs_config *cfg)
 	for (size_t i = 0; i < cfg->nzones; i++) {
 		const struct shmfs_zone_config *z = &cfg->zones[i];
 
-		if (z->requested == z->size)
+		/*
+		 * A size left out (size_line 0) is a shared object's own,
+		 * which -t may have filled in: exact, never rounded.
+		 */
+		if (z->size_line == 0 || z->requested == z->size)
 			continue;
 		if (n++ < ROUNDED_SHOWN)
 			shmfs_log_warn("%s:%d: size %" PRIu64 " of zone \"%s\" "

@@ -43,6 +43,7 @@ static const struct field worker_nums[] = {
 
 static const struct field zone_texts[] = {
 	TEXT(struct shmfs_status_zone, backend),
+	TEXT(struct shmfs_status_zone, object),
 	TEXT(struct shmfs_status_zone, cache),
 	TEXT(struct shmfs_status_zone, mode),
 };

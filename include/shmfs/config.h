@@ -174,6 +174,17 @@ const char *shmfs_config_default_path(void);
 int shmfs_config_load_default(const char *path, struct shmfs_config *cfg,
 			      char *err, size_t errlen);
 
+/*
+ * The pid = of the configuration that shmfs_config_load_default(path)
+ * reads, through the same parser, for "shmfs -s". Returns 0 and sets *pid
+ * (malloc'd; NULL when there is no pid =). On a mistake returns what
+ * shmfs_config_load_default returns, with its message in err, and *pid is
+ * still the pid = read before the mistake, if any: a file broken since the
+ * start must not keep anyone from stopping the daemon that read it.
+ */
+int shmfs_config_load_pid(const char *path, char **pid, char *err,
+			  size_t errlen);
+
 /* Frees what a successful parse allocated; safe on a zeroed config. */
 void shmfs_config_free(struct shmfs_config *cfg);
 

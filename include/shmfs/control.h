@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * "shmfs -s stop|reload|reopen": finds the master through its pid file and
- * signals it. The pid file is -p FILE, or the pid = of the ini file, read
- * leniently: a file broken since the start must not keep anyone from
- * stopping the daemon it started.
+ * signals it. The pid file is -p FILE, or the pid = of the ini file as
+ * the daemon's parser reads it (shmfs_config_load_pid): a mistake further
+ * down is a warning for stop and reopen, but a reload of a file that would
+ * not load is refused before any signal.
  */
 #ifndef SHMFS_CONTROL_H
 #define SHMFS_CONTROL_H
@@ -12,17 +13,11 @@
 #define SHMFS_STOP_TIMEOUT_S 15
 
 /*
- * The value of pid = in [shmfs] of the file at path (NULL: the default
- * file, if it exists), found without parsing the rest: the first such line
- * wins, an inline comment is cut. Returns a malloc'd path, or NULL.
- */
-char *shmfs_control_find_pid(const char *path);
-
-/*
- * Sends sig to the master named by pidfile (NULL: found in config as
- * above). For SIGTERM, returns only once the master has exited, or after
- * SHMFS_STOP_TIMEOUT_S with a message. Returns an exit status: 0, or 1
- * with one line logged.
+ * Sends sig to the master named by pidfile (NULL: found in config, or the
+ * default file, as above). For SIGHUP, config (or the default) is loaded
+ * first, even with pidfile, and a mistake is the error. For SIGTERM,
+ * returns only once the master has exited, or after SHMFS_STOP_TIMEOUT_S
+ * with a message. Returns an exit status: 0, or 1 with one line logged.
  */
 int shmfs_control_signal(const char *pidfile, const char *config, int sig);
 

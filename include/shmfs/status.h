@@ -28,7 +28,8 @@ struct shmfs_status_worker {
 
 struct shmfs_status_zone {
 	char *name;
-	char *backend, *cache, *mode; /* NULL: not in /.stats */
+	/* NULL: not in /.stats. object: "-" for private memory. */
+	char *backend, *object, *cache, *mode;
 	uint64_t capacity, length, used, reads, writes, bytes_in, bytes_out;
 	bool has_capacity, has_used;
 };

@@ -182,6 +182,25 @@ log_key_sends_messages_to_a_file() {
 	stop_daemon "$WORK/mnt-log" "$DAEMON_PID"
 	grep -q 'exiting' "$WORK/file.log" ||
 		fail "no worker exit line in the log file: $(cat "$WORK/file.log" 2>&1)"
+	# -f keeps log =: stderr stays silent (and --help says so).
+	assert_eq "" "$(cat "$DAEMON_LOG")" "stderr of -f with log = FILE"
+	assert_contains "$("$SHMFS" --help)" "the log goes where log = says" \
+		"--help on -f"
+}
+
+# An attached object's size left out is the object's, exact: -t fills it
+# in and neither warns of a rounding nor names a line 0.
+attached_object_without_size_is_not_said_to_be_rounded() {
+	local name=shmfs-test-config-$$
+	head -c 26976 /dev/zero >"/dev/shm/$name"
+	printf '[zone:x]\nbackend = posix\nname = /%s\nattach = yes\n' "$name" \
+		>"$WORK/attach.ini"
+	run_shmfs -t -c attach.ini
+	rm -f "/dev/shm/$name"
+	assert_eq 0 "$STATUS" "exit status ($ERR)"
+	assert_eq "" "$ERR" "stderr"
+	assert_match "^x posix direct 26976 " "$(squeezed "$OUT" | sed -n 2p)" \
+		"the object's size"
 }
 
 missing_config_file_exits_1() {
@@ -309,6 +328,7 @@ run_test default_file_is_read_when_no_file_is_given
 run_test config_without_zones_mounts_an_empty_directory_with_a_warning
 run_test config_can_be_named_with_o_config
 run_test log_key_sends_messages_to_a_file
+run_test attached_object_without_size_is_not_said_to_be_rounded
 run_test missing_config_file_exits_1
 run_test unknown_key_is_rejected_at_its_line
 run_test key_outside_any_section_is_rejected

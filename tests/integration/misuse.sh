@@ -60,6 +60,30 @@ signal_stop_works_with_a_broken_ini_and_returns_after_the_exit() {
 	assert_eq 0 "$EXIT_STATUS" "the master's exit status"
 }
 
+# One grammar for the daemon, -t and -s (issue 14): '#' after a value is
+# part of it, so the daemon's pid file is "x.pid # note", and -s stop must
+# look there, not at x.pid; ';' after a blank starts a comment for all.
+pid_with_a_hash_or_a_comment_is_one_file_for_the_daemon_and_signal() {
+	local c mnt=$WORK/m-hash pid pidfile line
+	for line in "x.pid # note" "y.pid ; where -s stop looks"; do
+		c=$(conf hash "pid = $WORK/$line")
+		pidfile=$WORK/${line%% ;*}
+		run_shmfs -t -c "$c"
+		assert_eq 0 "$STATUS" "-t of pid = $line ($ERR)"
+		start_daemon "$c" "$mnt"
+		pid=$DAEMON_PID
+		assert_eq "$pid" "$(cat "$pidfile" 2>/dev/null)" \
+			"the daemon's pid file \"$pidfile\""
+		[[ ! -e $WORK/x.pid ]] || fail "a pid file at $WORK/x.pid"
+		run_shmfs -s stop -c "$c"
+		assert_eq 0 "$STATUS" "-s stop of pid = $line ($ERR)"
+		! pid_alive "$pid" || fail "-s stop returned while the master runs"
+		wait_child_exit "$pid"
+		assert_eq 0 "$EXIT_STATUS" "the master's exit status"
+		assert_not_mounted "$mnt"
+	done
+}
+
 signal_with_p_finds_a_master_whose_pid_key_changed() {
 	local c mnt=$WORK/m-moved pid
 	c=$(conf moved "pid = $WORK/old.pid")
@@ -224,6 +248,7 @@ PY
 }
 
 run_test_here signal_stop_works_with_a_broken_ini_and_returns_after_the_exit
+run_test_here pid_with_a_hash_or_a_comment_is_one_file_for_the_daemon_and_signal
 run_test_here signal_with_p_finds_a_master_whose_pid_key_changed
 run_test_here a_stop_that_times_out_says_so
 run_test_here mounting_over_a_live_shmfs_is_refused

@@ -261,7 +261,8 @@ assert doc["mountpoint"] == sys.argv[2], doc["mountpoint"]
 zones = {z["name"]: z for z in doc["zones"]}
 assert list(zones) == ["p", "d", "x.y-z_1"], list(zones)
 d = zones["d"]
-assert (d["backend"], d["cache"], d["mode"]) == ("devzero", "direct", "0600"), d
+assert (d["backend"], d["object"], d["cache"], d["mode"]) == \
+    ("devzero", "-", "direct", "0600"), d
 assert d["capacity"] == 65536 and d["length"] == int(sys.argv[3]), d
 assert d["used"] == d["length"] and d["use_percent"] == 8, d
 assert d["bytes_in"] >= int(sys.argv[3]), d

@@ -95,6 +95,38 @@ an_invalid_file_is_reported_and_changes_nothing() {
 	cmp "$WORK/keep.bin" "$MNT/keep" || fail "keep changed"
 }
 
+# -s reload checks the file first, as -t does: a file that would not load
+# is exit 1 with its line on stderr, and the master is not signalled (the
+# SIGUSR1 sent after it is the barrier: a SIGHUP sent before it would have
+# been handled first). Fixed, the same command reloads.
+signal_reload_of_a_broken_file_exits_1_and_signals_nothing() {
+	local before reloads reopened status=0 err i
+	before=$(grep -c "reload" "$DAEMON_LOG" || true)
+	reopened=$(grep -c "log reopened" "$DAEMON_LOG" || true)
+	reloads=$(stat_value reloads)
+	printf '[shmfs]\nworkers = 2\npid = %s\n[zone:x]\nsize = 12Q\n' \
+		"$WORK/shmfs.pid" >"$CONF"
+	err=$("$SHMFS" -s reload -c "$CONF" 2>&1) || status=$?
+	assert_eq 1 "$status" "-s reload of a broken file"
+	assert_one_line "$err"
+	assert_contains "$err" "$CONF:5: size: \"12Q\" is not a size"
+	kill -USR1 "$DAEMON_PID"
+	for ((i = 0; i < DEADLINE * 20; i++)); do
+		(($(grep -c "log reopened" "$DAEMON_LOG" || true) > reopened)) && break
+		sleep 0.05
+	done
+	(($(grep -c "log reopened" "$DAEMON_LOG" || true) > reopened)) ||
+		fail "SIGUSR1 was not handled: $(tail -n 3 "$DAEMON_LOG")"
+	assert_eq "$before" "$(grep -c "reload" "$DAEMON_LOG" || true)" \
+		"reload lines in the log: $(grep reload "$DAEMON_LOG" | tail -n 2)"
+	assert_eq "$reloads" "$(stat_value reloads)" "reloads in /.stats"
+	cmp "$WORK/keep.bin" "$MNT/keep" || fail "keep changed"
+	write_conf 2 "keep 8K" "grow 64K direct" "shrink 4K" "fresh 4K"
+	reload_and_wait
+	assert_eq $((reloads + 1)) "$(stat_value reloads)" \
+		"reloads in /.stats once fixed"
+}
+
 no_request_fails_during_reloads_under_load() {
 	write_conf 2 "keep 8K" "grow 64K direct" "shrink 4K" "fresh 4K"
 	python3 - "$MNT" "$WORK/load.out" <<'PY' &
@@ -186,6 +218,7 @@ mount_or_bail "$CONF" "$MNT"
 
 run_test_here a_reload_keeps_adds_drops_and_resizes_zones
 run_test_here an_invalid_file_is_reported_and_changes_nothing
+run_test_here signal_reload_of_a_broken_file_exits_1_and_signals_nothing
 run_test_here no_request_fails_during_reloads_under_load
 run_test stats_is_a_read_only_snapshot_anyone_can_parse
 run_test_here unmount_stops_the_daemon_with_status_0

@@ -625,6 +625,86 @@ static void nul_byte_in_a_file_is_refused(void **state)
 	unlink(path);
 }
 
+/*
+ * The daemon (shmfs_config_load) and shmfs -s (shmfs_config_load_pid) read
+ * one pid = with one grammar: '#' after a value is part of it, ';' after a
+ * blank starts a comment, and a line starting with '#' or ';' is a comment.
+ */
+static void daemon_and_signal_read_the_same_pid(void **state)
+{
+	static const struct {
+		const char *text, *pid;
+	} rows[] = {
+		{"[shmfs]\npid = /run/x.pid # note\n", "/run/x.pid # note"},
+		{"[shmfs]\npid = /run/x.pid#note\n", "/run/x.pid#note"},
+		{"[shmfs]\npid = /run/x.pid ; note\n", "/run/x.pid"},
+		{"[shmfs]\npid = /run/x.pid\t; note\n", "/run/x.pid"},
+		{"[shmfs]\npid = /run/x.pid;note\n", "/run/x.pid;note"},
+		{"[shmfs]\n# pid = /run/y.pid\n; pid = /run/z.pid\n"
+		 "pid = /run/x.pid\n",
+		 "/run/x.pid"},
+		{"[shmfs] ; globals\nworkers = 1\n[zone:a]\nsize = 1\n", NULL},
+	};
+	char path[64], err[512];
+	struct shmfs_config cfg;
+	char *pid;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		write_temp(path, rows[i].text, strlen(rows[i].text));
+		if (shmfs_config_load(path, &cfg, err, sizeof(err)) < 0)
+			fail_msg("%s", err);
+		if (shmfs_config_load_pid(path, &pid, err, sizeof(err)) < 0)
+			fail_msg("%s", err);
+		if (rows[i].pid == NULL) {
+			assert_null(cfg.pid);
+			assert_null(pid);
+		} else {
+			assert_string_equal(cfg.pid, rows[i].pid);
+			assert_string_equal(pid, rows[i].pid);
+		}
+		free(pid);
+		shmfs_config_free(&cfg);
+		unlink(path);
+	}
+}
+
+/*
+ * A file broken since the start: the pid = read before the mistake is
+ * still found (to stop the daemon), with the mistake in err; one after it
+ * is not read, as the daemon would not have read it.
+ */
+static void load_pid_keeps_the_pid_read_before_a_mistake(void **state)
+{
+	static const char after[] = "[shmfs]\npid = /run/x.pid\nbad line\n";
+	static const char before[] = "[shmfs]\nbad line\npid = /run/x.pid\n";
+	char path[64], err[512], expected[512];
+	char *pid;
+
+	(void)state;
+	write_temp(path, after, strlen(after));
+	assert_int_equal(shmfs_config_load_pid(path, &pid, err, sizeof(err)),
+			 -EINVAL);
+	snprintf(expected, sizeof(expected), "%s:3: malformed line", path);
+	assert_string_equal(err, expected);
+	assert_string_equal(pid, "/run/x.pid");
+	free(pid);
+	unlink(path);
+
+	write_temp(path, before, strlen(before));
+	assert_int_equal(shmfs_config_load_pid(path, &pid, err, sizeof(err)),
+			 -EINVAL);
+	snprintf(expected, sizeof(expected), "%s:2: malformed line", path);
+	assert_string_equal(err, expected);
+	assert_null(pid);
+	unlink(path);
+
+	assert_int_equal(shmfs_config_load_pid("/nonexistent/shmfs.ini", &pid,
+					       err, sizeof(err)),
+			 -ENOENT);
+	assert_null(pid);
+}
+
 static void print_shows_an_aligned_zone_table(void **state)
 {
 	struct shmfs_config cfg;
@@ -723,6 +803,8 @@ static const struct CMUnitTest others[] = {
 	cmocka_unit_test(loading_a_missing_file_fails_with_enoent),
 	cmocka_unit_test(loading_a_file_parses_it_and_names_it_in_errors),
 	cmocka_unit_test(nul_byte_in_a_file_is_refused),
+	cmocka_unit_test(daemon_and_signal_read_the_same_pid),
+	cmocka_unit_test(load_pid_keeps_the_pid_read_before_a_mistake),
 	cmocka_unit_test(print_shows_an_aligned_zone_table),
 	cmocka_unit_test(print_of_no_zones_says_so),
 	cmocka_unit_test(print_shows_the_mode_a_zone_will_run_in),

@@ -43,6 +43,7 @@ static const char sample[] = "uptime 3725\n"
 			     "zone.cache.bytes_in 1048576\n"
 			     "zone.cache.bytes_out 65536\n"
 			     "zone.x.y-z_1.backend sysv\n"
+			     "zone.x.y-z_1.object key 0x2a attach\n"
 			     "zone.x.y-z_1.cache direct\n"
 			     "zone.x.y-z_1.mode 0640\n"
 			     "zone.x.y-z_1.capacity 8192\n"
@@ -82,6 +83,7 @@ static void a_stats_text_gives_its_zones_and_workers(void **state)
 	assert_int_equal(st.zones[0].bytes_out, 65536);
 	/* The field is after the last dot. */
 	assert_string_equal(st.zones[1].name, "x.y-z_1");
+	assert_string_equal(st.zones[1].object, "key 0x2a attach");
 	assert_string_equal(st.zones[1].cache, "direct");
 	assert_string_equal(st.zones[1].mode, "0640");
 	assert_int_equal(st.zones[1].used, 8192);
@@ -240,8 +242,9 @@ static void the_json_holds_every_figure(void **state)
 		"  \"reloads\": 0,\n"
 		"  \"respawns\": 2,\n"
 		"  \"zones\": [\n"
-		"    {\"name\": \"a\\\"b\", \"backend\": null, \"cache\": "
-		"null, \"mode\": null, \"capacity\": 4096, \"length\": "
+		"    {\"name\": \"a\\\"b\", \"backend\": null, \"object\": "
+		"null, \"cache\": null, \"mode\": null, \"capacity\": 4096, "
+		"\"length\": "
 		"100, \"reads\": 0, \"writes\": 0, \"bytes_in\": 0, "
 		"\"bytes_out\": 0, \"used\": 100, \"use_percent\": 3}\n"
 		"  ],\n"
