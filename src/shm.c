@@ -34,7 +34,7 @@
 
 /* A refusal with its reason and what to do: no errno to add. */
 #define shm_refuse(shm, fmt, ...)                                              \
-	shmfs_log(LOG_ERR, "%s%s%s" fmt, (shm)->label ? "zone \"" : "",         \
+	shmfs_log(LOG_ERR, "%s%s%s" fmt, (shm)->label ? "zone \"" : "",        \
 		  (shm)->label ? (shm)->label : "",                            \
 		  (shm)->label ? "\": " : "", __VA_ARGS__)
 
@@ -199,9 +199,10 @@ static int sysv_trust(const struct shmfs_shm *shm, const char *what,
 	    shmfs_shm_owner_trusted(shm, ds->shm_perm.cuid))
 		return 0;
 	shm_refuse(shm,
-		   "%s (owner uid %u, creator uid %u, pid %d): %s uid %u is " UNTRUSTED,
-		   what, (unsigned)ds->shm_perm.uid, (unsigned)ds->shm_perm.cuid,
-		   (int)ds->shm_cpid,
+		   "%s (owner uid %u, creator uid %u, pid %d): %s uid %u "
+		   "is " UNTRUSTED,
+		   what, (unsigned)ds->shm_perm.uid,
+		   (unsigned)ds->shm_perm.cuid, (int)ds->shm_cpid,
 		   bad == ds->shm_perm.uid ? "owner" : "creator", (unsigned)bad,
 		   (unsigned)bad);
 	return -EPERM;
@@ -607,8 +608,10 @@ static int restore(struct shmfs_shm *shm, int dir, const char *name,
 	unlinkat(dir, tmp, 0); /* a restore that died: the directory is ours */
 	fd = shmfs_file_openat(dir, tmp, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (fd < 0) {
-		shm_fail(shm, -fd, "file %s is gone: creating %s next to it "
-				   "failed", shm->object, tmp);
+		shm_fail(shm, -fd,
+			 "file %s is gone: creating %s next to it "
+			 "failed",
+			 shm->object, tmp);
 		return fd;
 	}
 	err = fchown(fd, old->st_uid, old->st_gid) < 0 ||
@@ -621,15 +624,15 @@ static int restore(struct shmfs_shm *shm, int dir, const char *name,
 	if (err == 0) {
 		p = mmap(NULL, shm->size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 fd, 0);
-		if (p == MAP_FAILED ||
-		    mremap(p, shm->size, shm->size,
-			   MREMAP_MAYMOVE | MREMAP_FIXED,
-			   shm->addr) == MAP_FAILED)
+		if (p == MAP_FAILED || mremap(p, shm->size, shm->size,
+					      MREMAP_MAYMOVE | MREMAP_FIXED,
+					      shm->addr) == MAP_FAILED)
 			err = -errno;
 	}
 	if (err) {
-		shm_fail(shm, -err, "file %s is gone: writing its bytes back "
-				    "failed (the zone serves the old inode)",
+		shm_fail(shm, -err,
+			 "file %s is gone: writing its bytes back "
+			 "failed (the zone serves the old inode)",
 			 shm->object);
 		if (p != MAP_FAILED)
 			munmap(p, shm->size);
@@ -641,8 +644,9 @@ static int restore(struct shmfs_shm *shm, int dir, const char *name,
 	shm->fd = fd;
 	if (renameat2(dir, tmp, dir, name, RENAME_NOREPLACE) < 0) {
 		err = errno;
-		shm_fail(shm, err, "file %s is gone: its bytes are in %s next "
-				   "to it, which the zone now maps",
+		shm_fail(shm, err,
+			 "file %s is gone: its bytes are in %s next "
+			 "to it, which the zone now maps",
 			 shm->object, tmp);
 		return -err;
 	}
@@ -672,17 +676,18 @@ int shmfs_shm_file_check(struct shmfs_shm *shm, bool stopping)
 		close(dir);
 		if (now.st_dev == mine.st_dev && now.st_ino == mine.st_ino)
 			return SHMFS_SHM_FILE_SAME;
-		shm_refuse(shm,
-			   "file %s was replaced behind the daemon (inode %llu, "
-			   "now %llu): %s",
-			   shm->object, (unsigned long long)mine.st_ino,
-			   (unsigned long long)now.st_ino,
-			   !stopping ? "the reload maps the new file, and "
-				       "copies nothing of the old one's"
-			   : mine.st_nlink ? "left as it is; the zone's bytes "
-					     "stay in the old inode"
-					   : "left as it is; the zone's bytes "
-					     "go with the old inode, deleted");
+		shm_refuse(
+			shm,
+			"file %s was replaced behind the daemon (inode %llu, "
+			"now %llu): %s",
+			shm->object, (unsigned long long)mine.st_ino,
+			(unsigned long long)now.st_ino,
+			!stopping	? "the reload maps the new file, and "
+					  "copies nothing of the old one's"
+			: mine.st_nlink ? "left as it is; the zone's bytes "
+					  "stay in the old inode"
+					: "left as it is; the zone's bytes "
+					  "go with the old inode, deleted");
 		return SHMFS_SHM_FILE_REPLACED;
 	}
 	err = errno;

@@ -216,11 +216,9 @@ static const struct config_case cases[] = {
 	 "object_owner = nobody\n",
 	 0, NULL},
 	{"object_owner_takes_a_uid_for_a_file",
-	 "[zone:x]\nbackend = file\npath = /d\nobject_owner = 1000\n", 0,
-	 NULL},
+	 "[zone:x]\nbackend = file\npath = /d\nobject_owner = 1000\n", 0, NULL},
 	{"object_owner_is_not_for_an_object_shmfs_creates",
-	 "[zone:x]\nbackend = posix\nsize = 1\nobject_owner = 1000\n",
-	 -EINVAL,
+	 "[zone:x]\nbackend = posix\nsize = 1\nobject_owner = 1000\n", -EINVAL,
 	 "t.ini:4: object_owner: only for backend = file, or with attach = "
 	 "yes (shmfs owns what it creates)"},
 	{"object_owner_is_not_for_private_memory",
@@ -229,11 +227,9 @@ static const struct config_case cases[] = {
 	 "yes (shmfs owns what it creates)"},
 	{"object_owner_must_be_a_user",
 	 "[zone:x]\nbackend = file\npath = /d\nobject_owner = no-such-user\n",
-	 -EINVAL,
-	 "t.ini:4: object_owner: \"no-such-user\" is not a user"},
-	{"object_owner_is_not_a_global_key",
-	 "[shmfs]\nobject_owner = 0\n", -EINVAL,
-	 "t.ini:2: unknown key \"object_owner\" in [shmfs]"},
+	 -EINVAL, "t.ini:4: object_owner: \"no-such-user\" is not a user"},
+	{"object_owner_is_not_a_global_key", "[shmfs]\nobject_owner = 0\n",
+	 -EINVAL, "t.ini:2: unknown key \"object_owner\" in [shmfs]"},
 	{"file_needs_a_path", "[zone:x]\nbackend = file\nsize = 1\n", -EINVAL,
 	 "t.ini:1: [zone:x]: backend = file needs path ="},
 	{"file_path_must_be_absolute",
@@ -426,7 +422,8 @@ static void shared_objects_are_exact_fixed_and_direct(void **state)
 	parse_ok("[zone:p]\nbackend = posix\nsize = 5000\n"
 		 "[zone:k]\nbackend = sysv\nkey = /tmp:7\nattach = yes\n"
 		 "[zone:n]\nbackend = sysv\nkey = 0x2a\nsize = 1\nkeep = on\n"
-		 "[zone:f]\nbackend = file\npath = /var/d\nobject_owner = 1000\n",
+		 "[zone:f]\nbackend = file\npath = /var/d\nobject_owner = "
+		 "1000\n",
 		 &cfg);
 	assert_string_equal(cfg.zones[0].object, "/shmfs.p");
 	assert_int_equal(cfg.zones[0].size, 5000); /* not rounded */
