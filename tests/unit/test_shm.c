@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
+#include <ftw.h>
 #include <limits.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -55,11 +56,37 @@ static int setup(void **state)
 	return shmfs_log_open(log_path, LOG_DEBUG, true);
 }
 
+static char walk_base[64]; /* the directory paths_init made, if any */
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static key_t unit_key(int n)
+{
+	return (key_t)(0x5f3c0000 | (n << 12) | (getpid() & 0xfff));
+}
+
+/* Whatever a test made outside its process goes, even if it failed. */
 static int teardown(void **state)
 {
 	(void)state;
 	shmfs_log_close();
 	unlink(log_path);
+	for (int n = 1; n <= 3; n++) {
+		int id = shmget(unit_key(n), 0, 0);
+
+		if (id >= 0)
+			shmctl(id, IPC_RMID, NULL);
+	}
+	shm_unlink("/shmfs-unit-planted");
+	shm_unlink("/shmfs-unit-planted2");
+	if (walk_base[0])
+		nftw(walk_base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	walk_base[0] = '\0';
 	return 0;
 }
 
@@ -412,11 +439,6 @@ owner_trust_is_root_the_daemon_the_zone_uid_or_object_owner(void **state)
 	assert_false(shmfs_shm_owner_trusted(&s, 1002) && geteuid() != 1002);
 }
 
-static key_t unit_key(int n)
-{
-	return (key_t)(0x5f3c0000 | (n << 12) | (getpid() & 0xfff));
-}
-
 static void
 a_keyed_segment_in_the_way_is_refused_with_its_owner_creator_and_pid(
 	void **state)
@@ -563,6 +585,7 @@ static void paths_init(struct paths *p)
 {
 	snprintf(p->base, sizeof(p->base), "/tmp/shmfs-unit-walk-XXXXXX");
 	assert_non_null(mkdtemp(p->base));
+	snprintf(walk_base, sizeof(walk_base), "%s", p->base);
 }
 
 static const char *at(struct paths *p, const char *rel)
