@@ -21,7 +21,7 @@ if [[ ${1:-} == --base ]]; then
 fi
 ROUNDS=${1:-5}
 MIB=${2:-64}
-bench_need_root
+bench_need_root "mount -t tmpfs, FUSE mounts"
 bench_init filezone
 bench_mount_tmpfs "$WORK/tmpfs" size=$((4 * MIB + 16))M,mode=0755
 
