@@ -272,22 +272,22 @@ static void copy_in(unsigned char *dst, const void *src, size_t n)
 static int reserve(const struct shmfs_zone *zone, uint64_t off, size_t n)
 {
 	static bool said;
-	int err;
 
 	if (!zone->allocate)
 		return 0;
-	do {
-		err = fallocate(zone->fd, FALLOC_FL_KEEP_SIZE, (off_t)off,
-				(off_t)n) < 0
-			      ? errno
-			      : 0;
-	} while (err == EINTR);
-	if (err != EOPNOTSUPP)
-		return -err;
-	if (!said)
-		shmfs_log_warn("a zone's filesystem has no fallocate: a write "
-			       "it cannot hold kills the worker (SIGBUS)");
-	said = true;
+	while (fallocate(zone->fd, FALLOC_FL_KEEP_SIZE, (off_t)off,
+			 (off_t)n) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EOPNOTSUPP)
+			return -errno;
+		if (!said)
+			shmfs_log_warn("a zone's filesystem has no fallocate: "
+				       "a write it cannot hold kills the "
+				       "worker (SIGBUS)");
+		said = true;
+		break;
+	}
 	return 0;
 }
 
