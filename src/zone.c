@@ -275,8 +275,8 @@ static int reserve(const struct shmfs_zone *zone, uint64_t off, size_t n)
 
 	if (!zone->allocate)
 		return 0;
-	while (fallocate(zone->fd, FALLOC_FL_KEEP_SIZE, (off_t)off,
-			 (off_t)n) < 0) {
+	while (fallocate(zone->fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)n) <
+	       0) {
 		if (errno == EINTR)
 			continue;
 		if (errno != EOPNOTSUPP)
