@@ -74,9 +74,12 @@ static const struct {
 		     "is not a key (a number other than 0, or "
 		     "/PATH:PROJ with PROJ 1..255)",
 		     "is out of range (1..0xffffffff)"},
-	[KEY_PATH] = {"path", IN_ZONE, "is not an absolute path", NULL},
+	[KEY_PATH] = {"path", IN_ZONE, "is not an absolute path to a file",
+		      NULL},
 	[KEY_ATTACH] = {"attach", IN_ZONE, "is not yes or no", NULL},
 	[KEY_KEEP] = {"keep", IN_ZONE, "is not yes or no", NULL},
+	[KEY_OBJECT_OWNER] = {"object_owner", IN_ZONE, "is not a user",
+			      "is out of range (0..4294967294)"},
 };
 
 static const char *const cache_names[] = {
@@ -156,6 +159,12 @@ static int parse_key(const char *value, struct shmfs_zone_config *z)
 		return -ERANGE;
 	z->key = (key_t)(uint32_t)key;
 	return 0;
+}
+
+/* The last component of a file's path: not empty, "." or "..". */
+static bool is_file_name(const char *name)
+{
+	return *name && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
 static void value_error(struct parser *p, enum key key, const char *value,
@@ -261,7 +270,7 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 		ret = parse_key(value, z);
 		break;
 	case KEY_PATH:
-		if (value[0] != '/')
+		if (value[0] != '/' || !is_file_name(strrchr(value, '/') + 1))
 			ret = -EINVAL;
 		else if (!(z->object = strdup(value)))
 			ret = -ENOMEM;
@@ -271,6 +280,9 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 		break;
 	case KEY_KEEP:
 		ret = parse_bool(value, &z->keep);
+		break;
+	case KEY_OBJECT_OWNER:
+		ret = shmfs_value_uid(value, &z->object_owner);
 		break;
 	case KEY_COUNT:
 		break;
@@ -420,6 +432,11 @@ static void resolve_object(struct parser *p, struct shmfs_zone_config *z,
 		shmfs_config_fail(p, line[KEY_KEEP],
 				  "keep: only for backend = posix, or sysv "
 				  "with key = (a file is always kept)");
+	else if (line[KEY_OBJECT_OWNER] && !file && !z->attach)
+		shmfs_config_fail(p, line[KEY_OBJECT_OWNER],
+				  "object_owner: only for backend = file, or "
+				  "with attach = yes (shmfs owns what it "
+				  "creates)");
 	if (p->ret)
 		return;
 	if (posix && !z->object) {
@@ -446,6 +463,11 @@ static void resolve_object(struct parser *p, struct shmfs_zone_config *z,
 				  "[zone:%s]: size is required to create "
 				  "posix object %s (or attach = yes)",
 				  z->name, z->object);
+	else if (!line[KEY_SIZE] && keyed && !z->attach)
+		shmfs_config_fail(p, z->line,
+				  "[zone:%s]: size is required to create "
+				  "the segment with key = (or attach = yes)",
+				  z->name);
 	else if (!line[KEY_SIZE] && !shmfs_zone_config_shared(z))
 		shmfs_config_fail(p, z->line, "[zone:%s]: size is required",
 				  z->name);
@@ -748,6 +770,7 @@ void shmfs_zone_config_shm(const struct shmfs_zone_config *z,
 		.mode = z->mode,
 		.uid = z->uid,
 		.gid = z->gid,
+		.object_owner = z->object_owner,
 		.fd = -1,
 	};
 }

@@ -32,6 +32,7 @@ enum key {
 	KEY_PATH,
 	KEY_ATTACH,
 	KEY_KEEP,
+	KEY_OBJECT_OWNER,
 	KEY_COUNT
 };
 

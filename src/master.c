@@ -313,7 +313,7 @@ static void reload(struct master *m)
 	struct shmfs_zonetab *old = m->fs.tab, *tab;
 	struct shmfs_stats stats = {0};
 	char err[1024];
-	size_t ngone;
+	size_t ngone, restored;
 	int res;
 
 	res = shmfs_config_load_default(m->opts->config, &cfg, err,
@@ -324,6 +324,7 @@ static void reload(struct master *m)
 		return;
 	}
 	shmfs_pool_stop(&m->pool);
+	restored = shmfs_zonetab_check_files(old, false);
 	res = shmfs_zonetab_create(&cfg, old, &tab);
 	if (res == 0) {
 		res = shmfs_stats_create(&stats, tab);
@@ -360,8 +361,16 @@ static void reload(struct master *m)
 	configure_pool(m);
 	shmfs_pool_start(&m->pool);
 	invalidate(m, gone, gone ? ngone : 0, tab);
-	shmfs_log_notice("reloaded %s: %zu zones, %zu removed, %u workers",
-			 m->cfg.file, tab->nzones, ngone, m->pool.nworkers);
+	if (restored > 0)
+		shmfs_log_notice("reloaded %s: %zu zones, %zu removed, %zu "
+				 "file%s written back, %u workers",
+				 m->cfg.file, tab->nzones, ngone, restored,
+				 restored == 1 ? "" : "s", m->pool.nworkers);
+	else
+		shmfs_log_notice("reloaded %s: %zu zones, %zu removed, %u "
+				 "workers",
+				 m->cfg.file, tab->nzones, ngone,
+				 m->pool.nworkers);
 	for (size_t i = 0; gone && i < ngone; i++)
 		free(gone[i]);
 	free(gone);
@@ -584,6 +593,8 @@ int shmfs_master_run(struct shmfs_config *cfg,
 	/* Unmount first so that nothing new arrives, then let workers go. */
 	fuse_session_unmount(m.pool.se);
 	shmfs_pool_stop(&m.pool);
+	/* Nothing written to a file deleted behind us is lost at the stop. */
+	shmfs_zonetab_check_files(m.fs.tab, true);
 out_session:
 	fuse_session_destroy(m.pool.se);
 out_zones:

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "shmfs/file.h"
 #include "shmfs/log.h"
 #include "shmfs/shm.h"
 
@@ -30,6 +31,17 @@
 		      (shm)->label ? "zone \"" : "",                           \
 		      (shm)->label ? (shm)->label : "",                        \
 		      (shm)->label ? "\": " : "", __VA_ARGS__)
+
+/* A refusal with its reason and what to do: no errno to add. */
+#define shm_refuse(shm, fmt, ...)                                              \
+	shmfs_log(LOG_ERR, "%s%s%s" fmt, (shm)->label ? "zone \"" : "",        \
+		  (shm)->label ? (shm)->label : "",                            \
+		  (shm)->label ? "\": " : "", __VA_ARGS__)
+
+/* What a refusal of an untrusted owner says, after the object. */
+#define UNTRUSTED                                                              \
+	"not root, the daemon's user, the zone's uid or object_owner: "        \
+	"refused (object_owner = %u would trust it)"
 
 struct backend {
 	const char *name;
@@ -106,6 +118,12 @@ static int devzero_alloc(struct shmfs_shm *shm)
 	return 0;
 }
 
+bool shmfs_shm_owner_trusted(const struct shmfs_shm *shm, uid_t uid)
+{
+	return uid == 0 || uid == geteuid() || uid == shm->uid ||
+	       (shm->object_owner != 0 && uid == shm->object_owner);
+}
+
 /* The segment's key: the number given, or ftok's from a path. */
 static int sysv_key(const struct shmfs_shm *shm, key_t *key)
 {
@@ -145,12 +163,10 @@ static int check_size(const struct shmfs_shm *shm, const char *what,
 	return 0;
 }
 
-/* The existing segment with key, its id and size; -ENOENT if none. */
+/* The existing segment with key: its id and state; -ENOENT if none. */
 static int sysv_find(const struct shmfs_shm *shm, key_t key, const char *what,
-		     int *id, uint64_t *size)
+		     int *id, struct shmid_ds *ds)
 {
-	struct shmid_ds ds;
-
 	*id = shmget(key, 0, 0);
 	if (*id < 0 && errno != ENOENT) {
 		int err = errno;
@@ -159,13 +175,61 @@ static int sysv_find(const struct shmfs_shm *shm, key_t key, const char *what,
 	}
 	if (*id < 0)
 		return -ENOENT;
-	if (shmctl(*id, IPC_STAT, &ds) < 0) {
+	if (shmctl(*id, IPC_STAT, ds) < 0) {
 		int err = errno;
 		shm_fail(shm, err, "shmctl(IPC_STAT) of %s failed", what);
 		return -err;
 	}
-	*size = ds.shm_segsz;
 	return 0;
+}
+
+/*
+ * A segment is its owner's and its creator's: the creator keeps the
+ * owner's rights (IPC_SET, IPC_RMID, the owner's mode bits) after handing
+ * the segment to root with IPC_SET, so both must be trusted.
+ */
+static int sysv_trust(const struct shmfs_shm *shm, const char *what,
+		      const struct shmid_ds *ds)
+{
+	uid_t bad = !shmfs_shm_owner_trusted(shm, ds->shm_perm.uid)
+			    ? ds->shm_perm.uid
+			    : ds->shm_perm.cuid;
+
+	if (shmfs_shm_owner_trusted(shm, ds->shm_perm.uid) &&
+	    shmfs_shm_owner_trusted(shm, ds->shm_perm.cuid))
+		return 0;
+	shm_refuse(shm,
+		   "%s (owner uid %u, creator uid %u, pid %d): %s uid %u "
+		   "is " UNTRUSTED,
+		   what, (unsigned)ds->shm_perm.uid,
+		   (unsigned)ds->shm_perm.cuid, (int)ds->shm_cpid,
+		   bad == ds->shm_perm.uid ? "owner" : "creator", (unsigned)bad,
+		   (unsigned)bad);
+	return -EPERM;
+}
+
+/* Without attach = yes a segment in the way is not ours to use. */
+static int sysv_in_the_way(const struct shmfs_shm *shm, key_t key,
+			   const char *what)
+{
+	struct shmid_ds ds;
+	int id, err = sysv_find(shm, key, what, &id, &ds);
+
+	if (err == -ENOENT) {
+		shm_fail(shm, EEXIST,
+			 "%s was there for shmget(IPC_EXCL) and is gone: "
+			 "another program is using the key",
+			 what);
+		return -EEXIST;
+	}
+	if (err)
+		return err;
+	shm_refuse(shm,
+		   "%s exists (owner uid %u, creator uid %u, pid %d): set "
+		   "attach = yes to use it, or remove it (ipcrm -M %#x)",
+		   what, (unsigned)ds.shm_perm.uid, (unsigned)ds.shm_perm.cuid,
+		   (int)ds.shm_cpid, (unsigned)key);
+	return -EEXIST;
 }
 
 static void sysv_what(const struct shmfs_shm *shm, key_t key, char *buf,
@@ -179,51 +243,41 @@ static void sysv_what(const struct shmfs_shm *shm, key_t key, char *buf,
 }
 
 /*
- * A keyed segment: the one with the key if it exists (attach = yes: it
- * must), else a new one of the zone's size, given the zone's owner and
- * mode, and removed at free unless kept.
+ * A keyed segment. Without attach = yes, a new one of the zone's size,
+ * given the zone's owner and mode and removed at free unless kept: one
+ * that exists already is an error (another user may have made it first,
+ * to read what the zone's users write). With attach = yes, the one with
+ * the key, which must exist and be a trusted user's.
  */
 static int sysv_open(struct shmfs_shm *shm, key_t key, bool probe)
 {
 	char what[PATH_MAX + 64];
-	uint64_t size = 0;
+	struct shmid_ds ds;
 	int err, id = -1;
 
 	sysv_what(shm, key, what, sizeof(what));
-	if (!shm->attach && shm->size != 0 && !probe) {
+	if (!shm->attach && shm->size == 0) {
+		shm_refuse(shm, "no size to create %s (or attach = yes)", what);
+		return -EINVAL;
+	}
+	if (!shm->attach && probe) {
+		err = sysv_find(shm, key, what, &id, &ds);
+		if (err == -ENOENT)
+			return 0; /* it will be created */
+		return err ? err : sysv_in_the_way(shm, key, what);
+	}
+	if (!shm->attach) {
 		id = shmget(key, shm->size,
 			    IPC_CREAT | IPC_EXCL | (shm->mode & 0777));
-		if (id < 0 && errno != EEXIST) {
+		if (id < 0 && errno == EEXIST)
+			return sysv_in_the_way(shm, key, what);
+		if (id < 0) {
 			err = errno;
 			shm_fail(shm, err, "shmget(%s, %zu) failed", what,
 				 shm->size);
 			return -err;
 		}
-		shm->created = id >= 0;
-		size = shm->size;
-	}
-	if (id < 0) {
-		err = sysv_find(shm, key, what, &id, &size);
-		if (err == -ENOENT && probe && !shm->attach && shm->size != 0)
-			return 0; /* it will be created */
-		if (err == -ENOENT) {
-			shm_fail(shm, ENOENT, "no %s (%s)", what,
-				 shm->attach ? "attach = yes"
-					     : "and no size to create it");
-			return err;
-		}
-		if (err == 0)
-			err = check_size(shm, what, size);
-		if (err)
-			return err;
-	}
-	if (probe) {
-		shm->size = size;
-		return 0;
-	}
-	if (shm->created) {
-		struct shmid_ds ds;
-
+		shm->created = true;
 		if (shmctl(id, IPC_STAT, &ds) == 0) {
 			ds.shm_perm.uid = shm->uid;
 			ds.shm_perm.gid = shm->gid;
@@ -233,9 +287,21 @@ static int sysv_open(struct shmfs_shm *shm, key_t key, bool probe)
 					      "shmctl(IPC_SET) of %s failed",
 					      what);
 		}
+		shm->id = id;
+		return 0;
 	}
-	shm->id = id;
-	shm->size = size;
+	err = sysv_find(shm, key, what, &id, &ds);
+	if (err == -ENOENT)
+		shm_fail(shm, ENOENT, "no %s (attach = yes)", what);
+	if (err == 0)
+		err = sysv_trust(shm, what, &ds);
+	if (err == 0)
+		err = check_size(shm, what, ds.shm_segsz);
+	if (err)
+		return err;
+	shm->size = ds.shm_segsz;
+	if (!probe)
+		shm->id = id;
 	return 0;
 }
 
@@ -321,7 +387,10 @@ static int init_created(struct shmfs_shm *shm, int fd, const char *what)
 	return 0;
 }
 
-/* An existing object's descriptor: a regular file of the right size. */
+/*
+ * An existing object's descriptor: a regular file with one link (another
+ * link could be to a file elsewhere), a trusted user's, of the right size.
+ */
 static int check_existing(struct shmfs_shm *shm, int fd, const char *what)
 {
 	struct stat st;
@@ -335,6 +404,15 @@ static int check_existing(struct shmfs_shm *shm, int fd, const char *what)
 	if (!S_ISREG(st.st_mode)) {
 		shm_fail(shm, EINVAL, "%s is not a regular file", what);
 		return -EINVAL;
+	}
+	if (st.st_nlink > 1) {
+		shm_refuse(shm, "%s has another hard link (refused)", what);
+		return -EMLINK;
+	}
+	if (!shmfs_shm_owner_trusted(shm, st.st_uid)) {
+		shm_refuse(shm, "%s is owned by uid %u: " UNTRUSTED, what,
+			   (unsigned)st.st_uid, (unsigned)st.st_uid);
+		return -EPERM;
 	}
 	err = check_size(shm, what, (uint64_t)st.st_size);
 	if (err)
@@ -424,37 +502,212 @@ static void posix_free(struct shmfs_shm *shm)
 			      shm->object);
 }
 
+/* Why a file zone's path was refused or could not be opened. */
+static int file_failed(const struct shmfs_shm *shm, int err,
+		       const struct shmfs_file_why *why)
+{
+	char text[PATH_MAX + 128];
+
+	if (err == -EPERM && why->rule != SHMFS_FILE_OK) {
+		shmfs_file_why_text(why, text, sizeof(text));
+		shm_refuse(shm, "file %s: %s (refused)", shm->object, text);
+	} else if (err == -ELOOP || err == -EMLINK ||
+		   (err == -EINVAL && why == NULL)) {
+		shm_refuse(shm, "file %s %s", shm->object,
+			   shmfs_file_strerror(err));
+	} else if (why != NULL && why->at[0] != '\0') {
+		shm_fail(shm, -err, "file %s: %s", shm->object, why->at);
+	} else {
+		shm_fail(shm, -err, "open(\"%s\") failed%s", shm->object,
+			 err == -ENOENT && shm->size == 0
+				 ? " (and no size to create it)"
+				 : "");
+	}
+	return err;
+}
+
 /*
  * A regular file, mapped shared: its bytes are the file's, so they outlive
  * the daemon. A missing one is created at the zone's size; an existing one
- * keeps its bytes. Blocks are allocated as pages are written, as for any
- * file mapping.
+ * keeps its bytes and must be a trusted user's. It is reached through
+ * directories and links only root and the daemon's user control, and
+ * opened without following a link (shmfs_file_open_dir). Blocks are
+ * allocated as pages are written, as for any file mapping.
  */
 static int file_open(struct shmfs_shm *shm, bool probe)
 {
 	char what[PATH_MAX + 16];
-	int fd, err;
+	struct shmfs_file_why why;
+	const char *name;
+	int dir, fd;
 
 	snprintf(what, sizeof(what), "file %s", shm->object);
-	fd = open(shm->object,
-		  (probe ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 && errno == ENOENT && shm->size != 0 && !probe) {
-		fd = open(shm->object,
-			  O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
-			  shm->mode & 0777);
+	dir = shmfs_file_open_dir(shm->object, &name, &why);
+	if (dir < 0)
+		return file_failed(shm, dir, &why);
+	fd = shmfs_file_openat(dir, name, probe ? O_RDONLY : O_RDWR, 0);
+	if (fd == -ENOENT && shm->size != 0 && !probe) {
+		fd = shmfs_file_openat(dir, name, O_RDWR | O_CREAT | O_EXCL,
+				       shm->mode & 0777);
 		shm->created = fd >= 0;
 	}
-	if (fd < 0 && errno == ENOENT && shm->size != 0 && probe)
+	close(dir);
+	if (fd == -ENOENT && shm->size != 0 && probe)
 		return 0;
+	if (fd < 0)
+		return file_failed(shm, fd, NULL);
+	return map_object(shm, fd, what, probe, unlink);
+}
+
+/* The inode number of the zone's file, for messages; 0 if unknown. */
+static unsigned long long file_ino(const struct shmfs_shm *shm)
+{
+	struct stat st;
+
+	return fstat(shm->fd, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+/* Copies the zone's data (its file's holes stay holes) into fd. */
+static int copy_data(const struct shmfs_shm *shm, int fd)
+{
+	off_t data = 0, hole;
+
+	while ((data = lseek(shm->fd, data, SEEK_DATA)) >= 0 &&
+	       (size_t)data < shm->size) {
+		hole = lseek(shm->fd, data, SEEK_HOLE);
+		if (hole < 0 || (size_t)hole > shm->size)
+			hole = (off_t)shm->size;
+		for (off_t at = data; at < hole;) {
+			ssize_t n = pwrite(fd, (char *)shm->addr + at,
+					   (size_t)(hole - at), at);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			at += n;
+		}
+		data = hole;
+	}
+	return data < 0 && errno != ENXIO ? -errno : 0;
+}
+
+/*
+ * The file was unlinked (or moved away) behind the daemon: its bytes go
+ * into a new file next to the path, which then takes the old mapping's
+ * place (mremap over the same address, so every pointer stays valid) and
+ * is renamed to the path. Owner and mode are the old file's.
+ */
+static int restore(struct shmfs_shm *shm, int dir, const char *name,
+		   const struct stat *old)
+{
+	char tmp[NAME_MAX + 1];
+	void *p = MAP_FAILED;
+	int fd, err;
+
+	snprintf(tmp, sizeof(tmp), ".%.200s.shmfs-restore", name);
+	unlinkat(dir, tmp, 0); /* a restore that died: the directory is ours */
+	fd = shmfs_file_openat(dir, tmp, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (fd < 0) {
+		shm_fail(shm, -fd,
+			 "file %s is gone: creating %s next to it "
+			 "failed",
+			 shm->object, tmp);
+		return fd;
+	}
+	err = fchown(fd, old->st_uid, old->st_gid) < 0 ||
+			      fchmod(fd, old->st_mode & 07777) < 0 ||
+			      ftruncate(fd, (off_t)shm->size) < 0
+		      ? -errno
+		      : copy_data(shm, fd);
+	if (err == 0 && fsync(fd) < 0)
+		err = -errno;
+	if (err == 0) {
+		p = mmap(NULL, shm->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 fd, 0);
+		if (p == MAP_FAILED || mremap(p, shm->size, shm->size,
+					      MREMAP_MAYMOVE | MREMAP_FIXED,
+					      shm->addr) == MAP_FAILED)
+			err = -errno;
+	}
+	if (err) {
+		shm_fail(shm, -err,
+			 "file %s is gone: writing its bytes back "
+			 "failed (the zone serves the old inode)",
+			 shm->object);
+		if (p != MAP_FAILED)
+			munmap(p, shm->size);
+		unlinkat(dir, tmp, 0);
+		close(fd);
+		return err;
+	}
+	close(shm->fd);
+	shm->fd = fd;
+	if (renameat2(dir, tmp, dir, name, RENAME_NOREPLACE) < 0) {
 		err = errno;
-		shm_fail(shm, err, "open(\"%s\") failed%s", shm->object,
-			 err == ENOENT && shm->size == 0
-				 ? " (and no size to create it)"
-				 : "");
+		shm_fail(shm, err,
+			 "file %s is gone: its bytes are in %s next "
+			 "to it, which the zone now maps",
+			 shm->object, tmp);
 		return -err;
 	}
-	return map_object(shm, fd, what, probe, unlink);
+	return 0;
+}
+
+int shmfs_shm_file_check(struct shmfs_shm *shm, bool stopping)
+{
+	struct shmfs_file_why why;
+	struct stat mine, now;
+	const char *name;
+	int dir, err;
+
+	if (shm->backend != SHMFS_BACKEND_FILE || shm->addr == NULL ||
+	    shm->fd < 0)
+		return SHMFS_SHM_FILE_SAME;
+	if (fstat(shm->fd, &mine) < 0) {
+		shm_fail(shm, errno, "fstat of file %s failed", shm->object);
+		return SHMFS_SHM_FILE_FAILED;
+	}
+	dir = shmfs_file_open_dir(shm->object, &name, &why);
+	if (dir < 0) {
+		file_failed(shm, dir, &why);
+		return SHMFS_SHM_FILE_FAILED;
+	}
+	if (fstatat(dir, name, &now, AT_SYMLINK_NOFOLLOW) == 0) {
+		close(dir);
+		if (now.st_dev == mine.st_dev && now.st_ino == mine.st_ino)
+			return SHMFS_SHM_FILE_SAME;
+		shm_refuse(
+			shm,
+			"file %s was replaced behind the daemon (inode %llu, "
+			"now %llu): %s",
+			shm->object, (unsigned long long)mine.st_ino,
+			(unsigned long long)now.st_ino,
+			!stopping	? "the reload maps the new file, and "
+					  "copies nothing of the old one's"
+			: mine.st_nlink ? "left as it is; the zone's bytes "
+					  "stay in the old inode"
+					: "left as it is; the zone's bytes "
+					  "go with the old inode, deleted");
+		return SHMFS_SHM_FILE_REPLACED;
+	}
+	err = errno;
+	if (err != ENOENT) {
+		close(dir);
+		shm_fail(shm, err, "stat of file %s failed", shm->object);
+		return SHMFS_SHM_FILE_FAILED;
+	}
+	err = restore(shm, dir, name, &mine);
+	close(dir);
+	if (err)
+		return SHMFS_SHM_FILE_FAILED;
+	shmfs_log_notice("zone \"%s\": file %s was %s behind the daemon "
+			 "(inode %llu): its bytes are back at its path (inode "
+			 "%llu), which the zone now maps",
+			 shm->label ? shm->label : "?", shm->object,
+			 mine.st_nlink ? "moved away" : "deleted",
+			 (unsigned long long)mine.st_ino,
+			 (unsigned long long)file_ino(shm));
+	return SHMFS_SHM_FILE_RESTORED;
 }
 
 static int file_alloc(struct shmfs_shm *shm)
@@ -595,7 +848,10 @@ void shmfs_shm_describe(const struct shmfs_shm *shm, char *buf, size_t len)
 	if (n >= 0 && (size_t)n < len && shm->attach)
 		n += snprintf(buf + n, len - n, " attach");
 	if (n >= 0 && (size_t)n < len && shm->keep)
-		snprintf(buf + n, len - n, " keep");
+		n += snprintf(buf + n, len - n, " keep");
+	if (n >= 0 && (size_t)n < len && shm->object_owner != 0)
+		snprintf(buf + n, len - n, " object_owner %u",
+			 (unsigned)shm->object_owner);
 }
 
 void shmfs_shm_free(struct shmfs_shm *shm)

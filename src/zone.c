@@ -80,6 +80,14 @@ static void zero_range(struct shmfs_zone *zone, uint64_t from, uint64_t to)
 
 	if (to <= from)
 		return;
+	/*
+	 * A memset would fault in (allocate) the pages it clears, which a
+	 * full filesystem answers with SIGBUS: a hole is zeros already.
+	 */
+	if (zone->allocate &&
+	    fallocate(zone->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)from, (off_t)(to - from)) == 0)
+		return;
 	if (lo >= hi) {
 		memset(zone->data + from, 0, to - from);
 		return;
@@ -255,6 +263,34 @@ static void copy_in(unsigned char *dst, const void *src, size_t n)
 }
 #endif
 
+/*
+ * The blocks under [off, off + n) of a zone that allocates, before the
+ * copy: a write fault on a page its filesystem cannot hold is SIGBUS, a
+ * failed fallocate an error to answer. A filesystem without fallocate
+ * leaves the fault as the only way (said once per process).
+ */
+static int reserve(const struct shmfs_zone *zone, uint64_t off, size_t n)
+{
+	static bool said;
+
+	if (!zone->allocate)
+		return 0;
+	while (fallocate(zone->fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)n) <
+	       0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EOPNOTSUPP)
+			return -errno;
+		if (!said)
+			shmfs_log_warn("a zone's filesystem has no fallocate: "
+				       "a write it cannot hold kills the "
+				       "worker (SIGBUS)");
+		said = true;
+		break;
+	}
+	return 0;
+}
+
 int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 		     off_t off, bool append, size_t *written)
 {
@@ -281,6 +317,9 @@ int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 	size_t n =
 		zone->capacity - start < size ? zone->capacity - start : size;
 	uint64_t end = start + n;
+	err = reserve(zone, start, n);
+	if (err)
+		goto out;
 	if (end > length) {
 		m->dirty_lo = start;
 		m->dirty_hi = end;

@@ -131,7 +131,7 @@ static int carry_over(struct shmfs_zonetab *tab, struct shmfs_zonetab_entry *e,
 	struct shmfs_zone_meta *m = e->zone.meta;
 	const struct shmfs_zone_meta *om = old->zone.meta;
 	uint64_t length = atomic_load(&om->length);
-	bool same = same_memory(&old->conf, &e->conf);
+	bool same = same_memory(&old->conf, &e->conf) && !old->replaced;
 	/*
 	 * Configured modes, not the ones run: a zone that fell back to page
 	 * mode (no passthrough on this mount) stays the same inode.
@@ -254,6 +254,7 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 		e->zone.fixed = shmfs_zone_config_fixed(zc);
 		e->zone.foreign = zc->backend == SHMFS_BACKEND_POSIX ||
 				  zc->backend == SHMFS_BACKEND_FILE;
+		e->zone.allocate = e->zone.foreign && e->shm.fd >= 0;
 		if (e->zone.fixed) /* as long as its memory, from the start */
 			atomic_store(&e->zone.meta->length, e->shm.size);
 		tab->capacity += e->shm.size;
@@ -281,6 +282,21 @@ void shmfs_zonetab_adopt(struct shmfs_zonetab *tab, struct shmfs_zonetab *prev)
 		prev->entries[old].shm.addr = NULL;
 		e->borrowed = false;
 	}
+}
+
+size_t shmfs_zonetab_check_files(struct shmfs_zonetab *tab, bool stopping)
+{
+	size_t restored = 0;
+
+	for (size_t i = 0; i < tab->nzones; i++) {
+		struct shmfs_zonetab_entry *e = &tab->entries[i];
+		int state = shmfs_shm_file_check(&e->shm, stopping);
+
+		e->replaced = state == SHMFS_SHM_FILE_REPLACED;
+		e->zone.fd = e->shm.fd; /* the restored file's, if it was */
+		restored += state == SHMFS_SHM_FILE_RESTORED;
+	}
+	return restored;
 }
 
 void shmfs_zonetab_destroy(struct shmfs_zonetab *tab)

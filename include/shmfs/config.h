@@ -72,6 +72,7 @@ struct shmfs_zone_config {
 	key_t key;
 	int proj;
 	bool attach, keep;
+	uid_t object_owner; /* object_owner =; 0 when not given */
 };
 
 /*

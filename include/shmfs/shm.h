@@ -44,6 +44,12 @@ struct shmfs_shm {
 	mode_t mode; /* for an object shmfs creates */
 	uid_t uid;
 	gid_t gid;
+	/*
+	 * object_owner =: one more user whose existing objects are trusted
+	 * (see shmfs_shm_owner_trusted); 0 when none is named, root being
+	 * trusted anyway.
+	 */
+	uid_t object_owner;
 	bool created; /* shmfs made the object: free removes it (not keep) */
 	int id;	      /* sysv: the segment's id */
 	/*
@@ -54,6 +60,35 @@ struct shmfs_shm {
 	 */
 	int fd;
 };
+
+/*
+ * Whether an existing object (a posix object, a sysv segment's owner and
+ * creator, a file) owned by uid may be used: root's, the daemon's
+ * (effective uid), the zone's uid's, or object_owner's. Anyone else's
+ * object may have been planted where the zone looks for it, to read what
+ * the zone's users write there or to feed them its bytes.
+ */
+bool shmfs_shm_owner_trusted(const struct shmfs_shm *shm, uid_t uid);
+
+/* What shmfs_shm_file_check found at a file zone's path. */
+enum shmfs_shm_file_state {
+	SHMFS_SHM_FILE_SAME,	 /* the mapped file (or not a file zone) */
+	SHMFS_SHM_FILE_RESTORED, /* gone: its bytes are back there, mapped */
+	SHMFS_SHM_FILE_REPLACED, /* another file is there now */
+	SHMFS_SHM_FILE_FAILED,	 /* gone, or unreachable, and not restored */
+};
+
+/*
+ * Whether a file zone's path still names the file it maps (same st_dev
+ * and st_ino), with no process but the caller using the mapping (a
+ * reload or a stop, the workers gone). A file deleted or moved away is
+ * written back: a new file next to it (O_EXCL, the old one's owner and
+ * mode, the zone's bytes, fsync) replaces the mapping at the same address
+ * and is renamed to the path, and shm->fd becomes its descriptor. A file
+ * replaced by another is left alone. Each finding is logged once, here;
+ * stopping says what the log line tells of a replaced file's bytes.
+ */
+int shmfs_shm_file_check(struct shmfs_shm *shm, bool stopping);
 
 /* The backend's name as written in the ini file ("anon", ...). */
 const char *shmfs_shm_backend_name(enum shmfs_backend backend);
@@ -94,8 +129,8 @@ int shmfs_shm_probe(struct shmfs_shm *shm);
 
 /*
  * The backend's details as "-t" and /.stats show them: "/NAME",
- * "key 0x2a", "key PATH:PROJ", "PATH", with " attach" and " keep"; "-"
- * for a private backend.
+ * "key 0x2a", "key PATH:PROJ", "PATH", with " attach", " keep" and
+ * " object_owner UID"; "-" for a private backend.
  */
 void shmfs_shm_describe(const struct shmfs_shm *shm, char *buf, size_t len);
 

@@ -65,6 +65,15 @@ struct shmfs_zone {
 	 * file, through fd): see shmfs_zone_check.
 	 */
 	bool foreign;
+	/*
+	 * The zone's file (fd) lives on a filesystem that can be full (a
+	 * posix object's /dev/shm, a file's): a page first written through
+	 * the mapping there is allocated by the fault, which on ENOSPC kills
+	 * the writer with SIGBUS. Its blocks are allocated (fallocate) before
+	 * a write copies into them, and zeroing punches holes rather than
+	 * writing zeros into pages that may not exist.
+	 */
+	bool allocate;
 };
 
 /* What shmfs_zone_setattr changes; set is a mask of SHMFS_ZONE_SET_*. */
@@ -135,7 +144,9 @@ int shmfs_zone_pieces(const struct shmfs_zone *zone, const void *p, size_t n,
  * Stores size bytes at off (at the length if append), extending the length.
  * Stores what fits below the capacity; *written is the count stored. A write
  * that starts at or past the capacity fails with -ENOSPC (an empty one
- * succeeds with 0); a negative offset is -EINVAL.
+ * succeeds with 0); a negative offset is -EINVAL. Where the zone allocates
+ * (allocate), a range its filesystem cannot hold fails with fallocate's
+ * error (-ENOSPC, -EDQUOT) and stores nothing.
  */
 int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 		     off_t off, bool append, size_t *written);

@@ -37,6 +37,11 @@ struct shmfs_zonetab_entry {
 	 */
 	bool renumbered;
 	/*
+	 * A file zone whose path names another file now (found by
+	 * shmfs_zonetab_check_files): a reload maps the new file.
+	 */
+	bool replaced;
+	/*
 	 * The cache mode the zone really runs in: conf.cache, or page where
 	 * passthrough could not be had (the master's fallback, before fork).
 	 */
@@ -83,6 +88,15 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 /* Takes over the mappings tab borrowed from prev, so that destroying prev
  * frees only what tab did not keep. */
 void shmfs_zonetab_adopt(struct shmfs_zonetab *tab, struct shmfs_zonetab *prev);
+
+/*
+ * With no worker running (a reload, before shmfs_zonetab_create, or a
+ * stop): a file zone whose file was deleted or moved away behind the
+ * daemon gets its bytes back at its path and maps that file from now on;
+ * one whose path names another file is marked replaced. See
+ * shmfs_shm_file_check (which logs each). Returns the count restored.
+ */
+size_t shmfs_zonetab_check_files(struct shmfs_zonetab *tab, bool stopping);
 
 /* Frees every zone and the region; NULL is ignored. */
 void shmfs_zonetab_destroy(struct shmfs_zonetab *tab);

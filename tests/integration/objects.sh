@@ -219,6 +219,7 @@ keep = yes
 [zone:seg]
 backend = sysv
 key = $KEY2
+attach = yes
 EOF
 	start_daemon "$conf" "$mnt"
 	assert_eq 8192 "$(file_size "$mnt/theirs")" "attached size"

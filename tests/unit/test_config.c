@@ -205,13 +205,39 @@ static const struct config_case cases[] = {
 	 "[zone:x]\nbackend = sysv\nkey = /etc/passwd\n", -EINVAL,
 	 "t.ini:3: key: \"/etc/passwd\" is not a key (a number other than 0, "
 	 "or /PATH:PROJ with PROJ 1..255)"},
-	{"keyed_sysv_may_leave_size_out",
-	 "[zone:x]\nbackend = sysv\nkey = 0x2a\nkeep = yes\n", 0, NULL},
+	{"keyed_sysv_without_size_must_attach",
+	 "[zone:x]\nbackend = sysv\nkey = 0x2a\nkeep = yes\n", -EINVAL,
+	 "t.ini:1: [zone:x]: size is required to create the segment with "
+	 "key = (or attach = yes)"},
+	{"keyed_sysv_attach_needs_no_size",
+	 "[zone:x]\nbackend = sysv\nkey = 0x2a\nattach = yes\n", 0, NULL},
+	{"object_owner_names_a_user_for_an_attached_object",
+	 "[zone:x]\nbackend = sysv\nkey = 0x2a\nattach = yes\n"
+	 "object_owner = nobody\n",
+	 0, NULL},
+	{"object_owner_takes_a_uid_for_a_file",
+	 "[zone:x]\nbackend = file\npath = /d\nobject_owner = 1000\n", 0, NULL},
+	{"object_owner_is_not_for_an_object_shmfs_creates",
+	 "[zone:x]\nbackend = posix\nsize = 1\nobject_owner = 1000\n", -EINVAL,
+	 "t.ini:4: object_owner: only for backend = file, or with attach = "
+	 "yes (shmfs owns what it creates)"},
+	{"object_owner_is_not_for_private_memory",
+	 "[zone:x]\nsize = 1\nobject_owner = 1000\n", -EINVAL,
+	 "t.ini:3: object_owner: only for backend = file, or with attach = "
+	 "yes (shmfs owns what it creates)"},
+	{"object_owner_must_be_a_user",
+	 "[zone:x]\nbackend = file\npath = /d\nobject_owner = no-such-user\n",
+	 -EINVAL, "t.ini:4: object_owner: \"no-such-user\" is not a user"},
+	{"object_owner_is_not_a_global_key", "[shmfs]\nobject_owner = 0\n",
+	 -EINVAL, "t.ini:2: unknown key \"object_owner\" in [shmfs]"},
 	{"file_needs_a_path", "[zone:x]\nbackend = file\nsize = 1\n", -EINVAL,
 	 "t.ini:1: [zone:x]: backend = file needs path ="},
 	{"file_path_must_be_absolute",
 	 "[zone:x]\nbackend = file\npath = data\n", -EINVAL,
-	 "t.ini:3: path: \"data\" is not an absolute path"},
+	 "t.ini:3: path: \"data\" is not an absolute path to a file"},
+	{"file_path_must_name_a_file",
+	 "[zone:x]\nbackend = file\npath = /var/lib/..\n", -EINVAL,
+	 "t.ini:3: path: \"/var/lib/..\" is not an absolute path to a file"},
 	{"keep_is_not_for_a_file",
 	 "[zone:x]\nbackend = file\npath = /d\nkeep = yes\n", -EINVAL,
 	 "t.ini:4: keep: only for backend = posix, or sysv with key = (a file "
@@ -396,7 +422,8 @@ static void shared_objects_are_exact_fixed_and_direct(void **state)
 	parse_ok("[zone:p]\nbackend = posix\nsize = 5000\n"
 		 "[zone:k]\nbackend = sysv\nkey = /tmp:7\nattach = yes\n"
 		 "[zone:n]\nbackend = sysv\nkey = 0x2a\nsize = 1\nkeep = on\n"
-		 "[zone:f]\nbackend = file\npath = /var/d\n",
+		 "[zone:f]\nbackend = file\npath = /var/d\nobject_owner = "
+		 "1000\n",
 		 &cfg);
 	assert_string_equal(cfg.zones[0].object, "/shmfs.p");
 	assert_int_equal(cfg.zones[0].size, 5000); /* not rounded */
@@ -408,6 +435,8 @@ static void shared_objects_are_exact_fixed_and_direct(void **state)
 	assert_int_equal(cfg.zones[2].key, 0x2a);
 	assert_true(cfg.zones[2].keep);
 	assert_string_equal(cfg.zones[3].object, "/var/d");
+	assert_int_equal(cfg.zones[3].object_owner, 1000);
+	assert_int_equal(cfg.zones[1].object_owner, 0); /* none named */
 	for (int i = 0; i < 4; i++) {
 		assert_true(shmfs_zone_config_shared(&cfg.zones[i]));
 		assert_true(shmfs_zone_config_fixed(&cfg.zones[i]));

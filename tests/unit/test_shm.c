@@ -3,6 +3,8 @@
  * The backends: each maps zeroed memory that a forked child and its
  * parent share, frees it, and reports a failing call once, with its size
  * and errno. shmget is wrapped (-Wl,--wrap=shmget) to reach its failure.
+ * Shared objects are used only if a trusted user's and reached safely;
+ * cases that need another user's objects run as root only (chown).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,6 +20,8 @@
 #include <sys/stat.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
+#include <ftw.h>
+#include <limits.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -52,17 +56,43 @@ static int setup(void **state)
 	return shmfs_log_open(log_path, LOG_DEBUG, true);
 }
 
+static char walk_base[64]; /* the directory paths_init made, if any */
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static key_t unit_key(int n)
+{
+	return (key_t)(0x5f3c0000 | (n << 12) | (getpid() & 0xfff));
+}
+
+/* Whatever a test made outside its process goes, even if it failed. */
 static int teardown(void **state)
 {
 	(void)state;
 	shmfs_log_close();
 	unlink(log_path);
+	for (int n = 1; n <= 3; n++) {
+		int id = shmget(unit_key(n), 0, 0);
+
+		if (id >= 0)
+			shmctl(id, IPC_RMID, NULL);
+	}
+	shm_unlink("/shmfs-unit-planted");
+	shm_unlink("/shmfs-unit-planted2");
+	if (walk_base[0])
+		nftw(walk_base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	walk_base[0] = '\0';
 	return 0;
 }
 
 static char *read_log(void)
 {
-	static char buf[4096];
+	static char buf[1 << 16];
 	FILE *f = fopen(log_path, "r");
 	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
 
@@ -391,6 +421,329 @@ static void file_is_created_at_its_size_and_keeps_its_bytes(void **state)
 	assert_int_equal(shmfs_shm_alloc(&b), -ENOENT); /* nothing to size */
 }
 
+/* The uid of a user that is neither root nor the one running the tests. */
+#define OTHER 65534
+
+static void
+owner_trust_is_root_the_daemon_the_zone_uid_or_object_owner(void **state)
+{
+	struct shmfs_shm s = {.uid = 1000};
+
+	(void)state;
+	assert_true(shmfs_shm_owner_trusted(&s, 0));
+	assert_true(shmfs_shm_owner_trusted(&s, geteuid()));
+	assert_true(shmfs_shm_owner_trusted(&s, 1000));
+	assert_false(shmfs_shm_owner_trusted(&s, 1001) && geteuid() != 1001);
+	s.object_owner = 1001;
+	assert_true(shmfs_shm_owner_trusted(&s, 1001));
+	assert_false(shmfs_shm_owner_trusted(&s, 1002) && geteuid() != 1002);
+}
+
+static void
+a_keyed_segment_in_the_way_is_refused_with_its_owner_creator_and_pid(
+	void **state)
+{
+	key_t key = unit_key(1);
+	int id = shmget(key, 8192, IPC_CREAT | IPC_EXCL | 0600);
+	struct shmfs_shm a = {.size = 8192,
+			      .backend = SHMFS_BACKEND_SYSV,
+			      .label = "legacy",
+			      .key = key,
+			      .mode = 0600};
+	char want[256];
+
+	(void)state;
+	assert_true(id >= 0);
+	a.uid = geteuid();
+	a.gid = getegid();
+	assert_int_equal(shmfs_shm_probe(&a), -EEXIST);
+	assert_int_equal(shmfs_shm_alloc(&a), -EEXIST);
+	snprintf(want, sizeof(want),
+		 "zone \"legacy\": the segment with key %#x exists (owner uid "
+		 "%u, creator uid %u, pid %d): set attach = yes to use it, or "
+		 "remove it (ipcrm -M %#x)\n",
+		 (unsigned)key, (unsigned)geteuid(), (unsigned)geteuid(),
+		 (int)getpid(), (unsigned)key);
+	assert_non_null(strstr(read_log(), want));
+	assert_int_equal(shmget(key, 0, 0), id); /* left alone */
+	a.size = 0;
+	assert_int_equal(shmfs_shm_alloc(&a), -EINVAL); /* nothing to create */
+	a.attach = true;
+	assert_int_equal(shmfs_shm_alloc(&a), 0); /* ours: trusted */
+	assert_int_equal(a.size, 8192);
+	shmfs_shm_free(&a);
+	assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
+}
+
+/* A segment created by OTHER (a child that becomes OTHER first). */
+static int segment_of_other(key_t key)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0)
+		_exit(setgid(OTHER) < 0 || setuid(OTHER) < 0 ||
+		      shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600) < 0);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || status != 0)
+		return -1;
+	return shmget(key, 0, 0);
+}
+
+static void
+an_attached_segment_must_be_owned_and_created_by_a_trusted_user(void **state)
+{
+	key_t key = unit_key(2);
+	struct shmfs_shm a = {.backend = SHMFS_BACKEND_SYSV,
+			      .label = "legacy",
+			      .key = key,
+			      .attach = true};
+	struct shmid_ds ds;
+	int id;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* needs a segment of another user */
+	a.uid = geteuid();
+	id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600);
+	assert_true(id >= 0);
+	assert_int_equal(shmctl(id, IPC_STAT, &ds), 0);
+	ds.shm_perm.uid = OTHER;
+	assert_int_equal(shmctl(id, IPC_SET, &ds), 0);
+	assert_int_equal(shmfs_shm_probe(&a), -EPERM);
+	assert_int_equal(shmfs_shm_alloc(&a), -EPERM);
+	assert_non_null(strstr(read_log(), "owner uid 65534 is not root, the "
+					   "daemon's user, the zone's uid or "
+					   "object_owner: refused"));
+	a.object_owner = OTHER;
+	assert_int_equal(shmfs_shm_alloc(&a), 0);
+	shmfs_shm_free(&a);
+	assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
+
+	/* Handed to root, a segment stays its creator's: refused still. */
+	a.object_owner = 0;
+	key = a.key = unit_key(3);
+	id = segment_of_other(key);
+	assert_true(id >= 0);
+	assert_int_equal(shmctl(id, IPC_STAT, &ds), 0);
+	assert_int_equal(ds.shm_perm.cuid, OTHER);
+	ds.shm_perm.uid = 0;
+	ds.shm_perm.gid = 0;
+	assert_int_equal(shmctl(id, IPC_SET, &ds), 0);
+	assert_int_equal(shmfs_shm_alloc(&a), -EPERM);
+	assert_non_null(
+		strstr(read_log(), "(owner uid 0, creator uid 65534, "));
+	assert_non_null(strstr(read_log(), "creator uid 65534 is not root"));
+	a.object_owner = OTHER;
+	assert_int_equal(shmfs_shm_alloc(&a), 0);
+	shmfs_shm_free(&a);
+	assert_int_equal(shmctl(id, IPC_RMID, NULL), 0);
+}
+
+static void
+an_attached_posix_object_must_be_a_trusted_users_with_one_link(void **state)
+{
+	struct shmfs_shm a = {.backend = SHMFS_BACKEND_POSIX,
+			      .label = "app",
+			      .object = "/shmfs-unit-planted",
+			      .attach = true};
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* needs an object of another user */
+	a.uid = geteuid();
+	shm_unlink(a.object);
+	fd = shm_open(a.object, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	assert_int_equal(fchown(fd, OTHER, OTHER), 0);
+	close(fd);
+	assert_int_equal(shmfs_shm_probe(&a), -EPERM);
+	assert_int_equal(shmfs_shm_alloc(&a), -EPERM);
+	assert_non_null(strstr(read_log(), "zone \"app\": posix object "
+					   "/shmfs-unit-planted is owned by "
+					   "uid 65534: not root"));
+	a.object_owner = OTHER;
+	assert_int_equal(shmfs_shm_alloc(&a), 0);
+	shmfs_shm_free(&a);
+	/* Another name for the same object: it could be anyone's file. */
+	assert_int_equal(link("/dev/shm/shmfs-unit-planted",
+			      "/dev/shm/shmfs-unit-planted2"),
+			 0);
+	assert_int_equal(shmfs_shm_alloc(&a), -EMLINK);
+	shm_unlink("/shmfs-unit-planted2");
+	shm_unlink(a.object);
+}
+
+/* A private directory to build paths in, and a file zone at base/name. */
+struct paths {
+	char base[64];
+	char path[PATH_MAX];
+};
+
+static void paths_init(struct paths *p)
+{
+	snprintf(p->base, sizeof(p->base), "/tmp/shmfs-unit-walk-XXXXXX");
+	assert_non_null(mkdtemp(p->base));
+	snprintf(walk_base, sizeof(walk_base), "%s", p->base);
+}
+
+static const char *at(struct paths *p, const char *rel)
+{
+	snprintf(p->path, sizeof(p->path), "%s/%s", p->base, rel);
+	return p->path;
+}
+
+static int file_zone(const char *path, uid_t owner, size_t size)
+{
+	struct shmfs_shm a = {.size = size,
+			      .backend = SHMFS_BACKEND_FILE,
+			      .label = "state",
+			      .object = path,
+			      .mode = 0600,
+			      .uid = geteuid(),
+			      .gid = getegid(),
+			      .object_owner = owner};
+	struct shmfs_shm b = a;
+	int err = shmfs_shm_probe(&b), err2 = shmfs_shm_alloc(&a);
+
+	assert_int_equal(err, err2); /* -t finds what the start does */
+	shmfs_shm_free(&a);
+	return err2;
+}
+
+static void
+a_file_zone_refuses_links_and_other_users_files_and_directories(void **state)
+{
+	struct paths p;
+	char want[PATH_MAX + 128], real[PATH_MAX];
+
+	(void)state;
+	paths_init(&p);
+	snprintf(real, sizeof(real), "%s/real", p.base);
+	assert_int_equal(file_zone(at(&p, "real"), 0, 4096), 0); /* created */
+	/* The last component: never a link, never a second name. */
+	assert_int_equal(symlink(real, at(&p, "link")), 0);
+	assert_int_equal(file_zone(at(&p, "link"), 0, 0), -ELOOP);
+	assert_non_null(
+		strstr(read_log(), "/link is a symbolic link (refused)"));
+	assert_int_equal(link(real, at(&p, "hard")), 0);
+	assert_int_equal(file_zone(at(&p, "hard"), 0, 0), -EMLINK);
+	unlink(at(&p, "hard"));
+	/* A directory others may write, unless sticky. */
+	assert_int_equal(mkdir(at(&p, "open"), 0777), 0);
+	assert_int_equal(chmod(at(&p, "open"), 0777), 0);
+	assert_int_equal(file_zone(at(&p, "open/f"), 0, 4096), -EPERM);
+	snprintf(want, sizeof(want),
+		 "zone \"state\": file %s/open/f: directory %s/open (mode "
+		 "0777) is writable by group or others and not sticky "
+		 "(refused)\n",
+		 p.base, p.base);
+	assert_non_null(strstr(read_log(), want));
+	assert_int_equal(chmod(at(&p, "open"), 01777), 0);
+	assert_int_equal(file_zone(at(&p, "open/f"), 0, 4096), 0);
+	/* A link of ours on the way is followed, ".." too. */
+	assert_int_equal(symlink("open/..", at(&p, "up")), 0);
+	assert_int_equal(file_zone(at(&p, "up/open/f"), 0, 0), 0);
+	assert_int_equal(file_zone(at(&p, "open/../up/real"), 0, 0), 0);
+	if (geteuid() == 0) {
+		/* Another user's file, directory, or link on the way. */
+		assert_int_equal(chown(at(&p, "open/f"), OTHER, OTHER), 0);
+		assert_int_equal(file_zone(at(&p, "open/f"), 0, 0), -EPERM);
+		assert_non_null(strstr(read_log(), "/open/f is owned by uid "
+						   "65534: not root"));
+		assert_int_equal(file_zone(at(&p, "open/f"), OTHER, 0), 0);
+		assert_int_equal(lchown(at(&p, "up"), OTHER, OTHER), 0);
+		assert_int_equal(file_zone(at(&p, "up/real"), 0, 0), -EPERM);
+		snprintf(want, sizeof(want),
+			 "symbolic link %s/up is owned by uid 65534, not root "
+			 "or the daemon's user (refused)",
+			 p.base);
+		assert_non_null(strstr(read_log(), want));
+		assert_int_equal(chown(at(&p, "open"), OTHER, OTHER), 0);
+		assert_int_equal(file_zone(at(&p, "open/f"), OTHER, 0), -EPERM);
+		snprintf(want, sizeof(want),
+			 "directory %s/open is owned by uid 65534, not root or "
+			 "the daemon's user (refused)",
+			 p.base);
+		assert_non_null(strstr(read_log(), want));
+	}
+	unlink(at(&p, "open/f"));
+	rmdir(at(&p, "open"));
+	unlink(at(&p, "up"));
+	unlink(at(&p, "link"));
+	unlink(real);
+	assert_int_equal(rmdir(p.base), 0);
+}
+
+static void
+a_file_deleted_behind_the_zone_is_written_back_and_mapped(void **state)
+{
+	struct shmfs_shm a = {.size = 3 * 4096,
+			      .backend = SHMFS_BACKEND_FILE,
+			      .label = "state",
+			      .mode = 0640};
+	struct paths p;
+	struct stat st, before;
+	char buf[4], data[PATH_MAX];
+	int fd;
+
+	(void)state;
+	paths_init(&p);
+	snprintf(data, sizeof(data), "%s", at(&p, "data"));
+	a.object = data;
+	a.uid = geteuid();
+	a.gid = getegid();
+	assert_int_equal(shmfs_shm_alloc(&a), 0);
+	void *addr = a.addr;
+	memcpy(a.addr, "abc", 3);
+	memcpy((char *)a.addr + 8192, "xyz", 3); /* a hole at 4096 between */
+	assert_int_equal(shmfs_shm_file_check(&a, false), SHMFS_SHM_FILE_SAME);
+	assert_int_equal(fstat(a.fd, &before), 0);
+	assert_int_equal(unlink(a.object), 0);
+	assert_int_equal(shmfs_shm_file_check(&a, false),
+			 SHMFS_SHM_FILE_RESTORED);
+	assert_non_null(strstr(read_log(), "/data was deleted behind the "
+					   "daemon (inode "));
+	assert_ptr_equal(a.addr, addr);
+	assert_int_equal(stat(a.object, &st), 0);
+	assert_int_equal(st.st_size, 3 * 4096);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(st.st_uid, before.st_uid);
+	fd = open(a.object, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, 3, 0), 3);
+	assert_memory_equal(buf, "abc", 3);
+	assert_int_equal(pread(fd, buf, 3, 8192), 3);
+	assert_memory_equal(buf, "xyz", 3);
+	assert_int_equal(lseek(fd, 4096, SEEK_DATA), 8192); /* still a hole */
+	/* The zone maps the file at its path now. */
+	memcpy((char *)a.addr + 100, "new", 3);
+	assert_int_equal(pread(fd, buf, 3, 100), 3);
+	assert_memory_equal(buf, "new", 3);
+	close(fd);
+	assert_int_equal(fstat(a.fd, &before), 0);
+	assert_int_equal(before.st_ino, st.st_ino);
+	assert_int_equal(shmfs_shm_file_check(&a, false), SHMFS_SHM_FILE_SAME);
+	/* Another file in its place is left alone. */
+	fd = open(at(&p, "other"), O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "other", 5, 0), 5);
+	close(fd);
+	assert_int_equal(rename(p.path, a.object), 0);
+	assert_int_equal(shmfs_shm_file_check(&a, true),
+			 SHMFS_SHM_FILE_REPLACED);
+	assert_non_null(strstr(read_log(), "/data was replaced behind the "
+					   "daemon (inode "));
+	assert_non_null(strstr(read_log(), "the zone's bytes go with the old "
+					   "inode, deleted"));
+	shmfs_shm_free(&a);
+	assert_int_equal(stat(a.object, &st), 0);
+	assert_int_equal(st.st_size, 5);
+	unlink(a.object);
+	assert_int_equal(rmdir(p.base), 0);
+}
+
 static void backends_describe_their_objects(void **state)
 {
 	struct shmfs_shm s = {.backend = SHMFS_BACKEND_SYSV, .key = 42};
@@ -408,6 +761,11 @@ static void backends_describe_their_objects(void **state)
 		.backend = SHMFS_BACKEND_POSIX, .object = "/x", .keep = true};
 	shmfs_shm_describe(&s, buf, sizeof(buf));
 	assert_string_equal(buf, "/x keep");
+	s.keep = false;
+	s.attach = true;
+	s.object_owner = 65534;
+	shmfs_shm_describe(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "/x attach object_owner 65534");
 	s = (struct shmfs_shm){.backend = SHMFS_BACKEND_ANON};
 	shmfs_shm_describe(&s, buf, sizeof(buf));
 	assert_string_equal(buf, "-");
@@ -457,6 +815,23 @@ int main(void)
 			keyed_sysv_is_created_or_attached_and_removed_if_ours),
 		cmocka_unit_test(
 			file_is_created_at_its_size_and_keeps_its_bytes),
+		cmocka_unit_test(
+			owner_trust_is_root_the_daemon_the_zone_uid_or_object_owner),
+		cmocka_unit_test_setup_teardown(
+			a_keyed_segment_in_the_way_is_refused_with_its_owner_creator_and_pid,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			an_attached_segment_must_be_owned_and_created_by_a_trusted_user,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			an_attached_posix_object_must_be_a_trusted_users_with_one_link,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_file_zone_refuses_links_and_other_users_files_and_directories,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			a_file_deleted_behind_the_zone_is_written_back_and_mapped,
+			setup, teardown),
 		cmocka_unit_test(backends_describe_their_objects),
 		cmocka_unit_test(backend_names_round_trip),
 	};

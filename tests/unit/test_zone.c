@@ -2,7 +2,9 @@
 /*
  * Zone file semantics without FUSE: length vs capacity, short writes,
  * ENOSPC/EFBIG/EINVAL, append, zero-fill, freeing the tail, attributes,
- * sharing with a child, and repair after a lock holder dies.
+ * sharing with a child, and repair after a lock holder dies. fallocate is
+ * wrapped (-Wl,--wrap=fallocate64, the name _FILE_OFFSET_BITS=64 calls)
+ * to stand for a full filesystem.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,25 @@
 #include "shmfs/zone.h"
 
 #define CAP (4 * 4096)
+
+int __real_fallocate64(int fd, int mode, off_t off, off_t len);
+int __wrap_fallocate64(int fd, int mode, off_t off, off_t len);
+
+static int fallocate_errno; /* nonzero: fallocate fails with it */
+static int fallocate_calls;
+static off_t fallocate_off, fallocate_len;
+
+int __wrap_fallocate64(int fd, int mode, off_t off, off_t len)
+{
+	fallocate_calls++;
+	fallocate_off = off;
+	fallocate_len = len;
+	if (fallocate_errno != 0 && !(mode & FALLOC_FL_PUNCH_HOLE)) {
+		errno = fallocate_errno;
+		return -1;
+	}
+	return __real_fallocate64(fd, mode, off, len);
+}
 
 struct fixture {
 	struct shmfs_shm data, meta;
@@ -83,6 +104,23 @@ static int setup_fixed(void **state)
 	f = *state;
 	f->zone.fixed = true;
 	atomic_store(&f->zone.meta->length, CAP);
+	return 0;
+}
+
+/*
+ * A fixed-size zone on a file that may fill up, as a file or posix zone
+ * is: blocks are allocated before a write.
+ */
+static int setup_allocating(void **state)
+{
+	struct fixture *f;
+
+	if (setup_fixed(state) < 0)
+		return -1;
+	f = *state;
+	f->zone.allocate = true;
+	fallocate_errno = 0;
+	fallocate_calls = 0;
 	return 0;
 }
 
@@ -686,6 +724,53 @@ static void copying_holes_leaves_the_source_unallocated(void **state)
 	teardown((void **)&g);
 }
 
+static void
+a_write_its_filesystem_cannot_hold_is_enospc_and_stores_nothing(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 12345;
+
+	write_ok(f, 4096 + 10, 100, false, 100);
+	assert_int_equal(fallocate_calls, 1); /* the blocks first */
+	assert_int_equal(fallocate_off, 4096 + 10);
+	assert_int_equal(fallocate_len, 100);
+	assert_memory_equal(f->zone.data + 4096 + 10, f->buf, 100);
+	fallocate_errno = ENOSPC;
+	assert_int_equal(
+		shmfs_zone_write(&f->zone, f->buf + 1, 4096, 8192, false, &n),
+		-ENOSPC);
+	assert_int_equal(n, 0);
+	assert_true(all_zero(f->zone.data + 8192, 4096)); /* nothing copied */
+	assert_int_equal(shmfs_zone_length(&f->zone), CAP);
+	fallocate_errno = EOPNOTSUPP; /* no fallocate: the fault must do */
+	write_ok(f, 8192, 10, false, 10);
+	assert_memory_equal(f->zone.data + 8192, f->buf, 10);
+}
+
+static void zeroing_part_of_a_hole_allocates_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	/* A memset would fault the page in (on a full filesystem: SIGBUS). */
+	assert_int_equal(
+		shmfs_zone_fallocate(&f->zone,
+				     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				     100, 10),
+		0);
+	assert_int_equal(fstat(f->zone.fd, &st), 0);
+	assert_int_equal(st.st_blocks, 0);
+	write_ok(f, 0, 200, false, 200);
+	assert_int_equal(
+		shmfs_zone_fallocate(&f->zone,
+				     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				     100, 10),
+		0);
+	assert_memory_equal(f->zone.data, f->buf, 100);
+	assert_true(all_zero(f->zone.data + 100, 10));
+	assert_memory_equal(f->zone.data + 110, f->buf + 110, 90);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -734,6 +819,12 @@ int main(void)
 		T(a_failed_setattr_changes_nothing),
 		T(a_childs_write_is_seen_by_the_parent),
 		T(a_lock_holder_that_dies_leaves_nothing_locked),
+		cmocka_unit_test_setup_teardown(
+			a_write_its_filesystem_cannot_hold_is_enospc_and_stores_nothing,
+			setup_allocating, teardown),
+		cmocka_unit_test_setup_teardown(
+			zeroing_part_of_a_hole_allocates_nothing,
+			setup_allocating, teardown),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
