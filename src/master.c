@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <linux/fuse.h>
 
+#include "shmfs/device.h"
 #include "shmfs/fault.h"
 #include "shmfs/file.h"
 #include "shmfs/log.h"
@@ -577,7 +578,7 @@ int shmfs_master_run(struct shmfs_config *cfg,
 			shmfs_log_error("cannot mount on %s", opts->mountpoint);
 		goto out_session;
 	}
-	if (shmfs_passthrough_install(m.pool.se) < 0)
+	if (shmfs_device_install(m.pool.se) < 0)
 		m.no_passthrough = "fuse_session_custom_io failed";
 
 	status = serve(&m);
