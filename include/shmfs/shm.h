@@ -7,6 +7,7 @@
 #ifndef SHMFS_SHM_H
 #define SHMFS_SHM_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -93,9 +94,15 @@ bool shmfs_shm_shared(const struct shmfs_shm *shm);
 int shmfs_shm_probe(struct shmfs_shm *shm);
 
 /*
+ * The longest description, its NUL included: "key " PATH ":" PROJ (an int)
+ * " attach keep", PATH at most PATH_MAX - 1 bytes.
+ */
+#define SHMFS_SHM_DESCRIBE_MAX (PATH_MAX + 32)
+
+/*
  * The backend's details as "-t" and /.stats show them: "/NAME",
  * "key 0x2a", "key PATH:PROJ", "PATH", with " attach" and " keep"; "-"
- * for a private backend.
+ * for a private backend. Cut short only if len < SHMFS_SHM_DESCRIBE_MAX.
  */
 void shmfs_shm_describe(const struct shmfs_shm *shm, char *buf, size_t len);
 

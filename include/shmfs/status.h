@@ -28,7 +28,7 @@ struct shmfs_status_worker {
 
 struct shmfs_status_zone {
 	char *name;
-	char *backend, *cache, *mode; /* NULL: not in /.stats */
+	char *backend, *cache, *mode, *object; /* NULL: not in /.stats */
 	uint64_t capacity, length, used, reads, writes, bytes_in, bytes_out;
 	bool has_capacity, has_used;
 };
