@@ -13,6 +13,10 @@
  * meets ENOENT if the kernel ended it already (uniques are never reused,
  * so it cannot reach another request). libfuse is then told ENOENT, its
  * "the request is gone" case, which it does not report.
+ *
+ * The hook has no splice functions, so libfuse never negotiates splice:
+ * requests are read and replies written with read and writev alone (no
+ * pipes, which the workers' filter does not allow).
  */
 #include <errno.h>
 #include <string.h>
