@@ -102,6 +102,12 @@ int shmfs_control_signal(const char *pidfile, const char *config, int sig)
 	if (res == -ESRCH)
 		shmfs_log_error("%s: pid %d is not a running shmfs", path,
 				(int)pid);
+	else if (res == -ENODATA)
+		shmfs_log_error("%s: empty: no master to signal yet (one that "
+				"is starting writes its pid before it mounts)",
+				path);
+	else if (res == -EBADMSG)
+		shmfs_log_error("%s: holds no pid: not a pid file", path);
 	else if (res < 0)
 		shmfs_log_error("%s: no master to signal: %s", path,
 				shmfs_file_strerror(res));

@@ -23,6 +23,8 @@ static struct fault {
 	_Atomic int *budget;
 } faults[POINTS_MAX];
 
+static const void *unmapped;
+
 void shmfs_fault_init(void)
 {
 	const char *spec = getenv("SHMFS_FAULT");
@@ -36,6 +38,10 @@ void shmfs_fault_init(void)
 		     PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_SHARED, -1, 0);
 	if (budgets == MAP_FAILED)
 		return;
+	unmapped = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE,
+			MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (unmapped == MAP_FAILED)
+		unmapped = NULL;
 	for (const char *p = spec; *p != '\0' && n < POINTS_MAX; n++) {
 		size_t len = strcspn(p, ",");
 		size_t name = strcspn(p, ",:");
@@ -81,6 +87,11 @@ void shmfs_fault_point(const char *point)
 		return;
 	shmfs_log_warn("fault injection: dying at %s", point);
 	raise(SIGKILL);
+}
+
+const void *shmfs_fault_unmapped(void)
+{
+	return unmapped;
 }
 
 #endif

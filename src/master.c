@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <linux/fuse.h>
 
+#include "shmfs/device.h"
 #include "shmfs/fault.h"
 #include "shmfs/file.h"
 #include "shmfs/log.h"
@@ -438,9 +439,11 @@ static void supervise(struct master *m, const sigset_t *set)
 }
 
 /*
- * Detaches from the terminal once the mount is live. The parent waits for
- * the child to say it is ready (pid file written) and exits 0, or 2 if the
- * child died first; the child carries on as the master.
+ * Detaches before the mount, so that the pid in the pid file, which must be
+ * there before the mount appears (an early "shmfs -s stop" reads it), is
+ * the master's. The parent waits for the child to say the mount is live
+ * (tell_ready) and exits 0, or 2 if the child died first; the child carries
+ * on as the master, its messages still on the terminal until then.
  */
 static int daemonize(int *ready)
 {
@@ -466,10 +469,17 @@ static int daemonize(int *ready)
 		shmfs_log_sys(LOG_WARNING, errno, "setsid() failed");
 	if (chdir("/") < 0)
 		shmfs_log_sys(LOG_WARNING, errno, "chdir(\"/\") failed");
+	return 0;
+}
+
+/* The detached master lets go of the terminal: /dev/null for stdio. */
+static void detach_stdio(void)
+{
 	int fd = open("/dev/null", O_RDWR);
+
 	if (fd < 0) {
 		shmfs_log_sys(LOG_WARNING, errno, "open(\"/dev/null\") failed");
-		return 0;
+		return;
 	}
 	for (int std = STDIN_FILENO; std <= STDERR_FILENO; std++)
 		if (dup2(fd, std) < 0)
@@ -477,7 +487,6 @@ static int daemonize(int *ready)
 				      fd, std);
 	if (fd > STDERR_FILENO)
 		close(fd);
-	return 0;
 }
 
 /* Lets the waiting parent of daemonize() return to the shell. */
@@ -490,42 +499,24 @@ static void tell_ready(int ready)
 	close(ready);
 }
 
-static int serve(struct master *m)
+static int serve(struct master *m, const sigset_t *set, int ready)
 {
 	const struct shmfs_master_opts *opts = m->opts;
-	sigset_t set, old;
-	int ready = -1;
 
 	if (handle_init(m, m->pool.se) < 0)
 		return SHMFS_EXIT_MOUNT;
 	serve_passthrough(m, m->fs.tab);
 	if (!opts->foreground) {
-		if (daemonize(&ready) < 0)
-			return SHMFS_EXIT_MOUNT;
 		/* A log file is open already (see main); syslog starts now. */
 		if (m->cfg.log == NULL || m->cfg.log[0] != '/')
 			shmfs_log_open(m->cfg.log, m->cfg.log_level, false);
 		/* (only syslog is opened here, and openlog cannot fail) */
-	}
-	if (opts->pidfd >= 0 && shmfs_pidfile_write(opts->pidfd) < 0) {
-		shmfs_log_sys(LOG_ERR, errno, "%s: cannot write the pid",
-			      opts->pidfile);
-		return SHMFS_EXIT_MOUNT;
+		detach_stdio();
 	}
 	tell_ready(ready);
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, &old);
-
-	if (shmfs_pool_start(&m->pool) < 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
+	if (shmfs_pool_start(&m->pool) < 0)
 		return SHMFS_EXIT_MOUNT;
-	}
 	shmfs_log_notice("mounted on %s: %zu zone%s, %llu bytes, %u workers; "
 			 "shared metadata %zu bytes",
 			 opts->mountpoint, m->fs.tab->nzones,
@@ -534,9 +525,43 @@ static int serve(struct master *m)
 			 m->pool.nworkers, m->fs.tab->region_shm.size);
 	notify_ready(m);
 
-	supervise(m, &set);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	supervise(m, set);
 	return SHMFS_EXIT_OK;
+}
+
+/*
+ * Blocks the signals the master takes with sigtimedwait, for the rest of
+ * its life: from before the pid is published, a SIGTERM that an early
+ * "shmfs -s stop" sends waits for supervise() instead of killing a master
+ * that is mounting (which would leave a dead mount behind).
+ */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, set, NULL);
+}
+
+/*
+ * Detaches (without -f), then writes the pid: both before the mount
+ * appears, so that whoever sees the mount finds the master's pid.
+ */
+static int publish_pid(struct master *m, int *ready)
+{
+	const struct shmfs_master_opts *opts = m->opts;
+
+	if (!opts->foreground && daemonize(ready) < 0)
+		return -1;
+	if (opts->pidfd >= 0 && shmfs_pidfile_write(opts->pidfd) < 0) {
+		shmfs_log_sys(LOG_ERR, errno, "%s: cannot write the pid",
+			      opts->pidfile);
+		return -1;
+	}
+	return 0;
 }
 
 int shmfs_master_run(struct shmfs_config *cfg,
@@ -555,7 +580,8 @@ int shmfs_master_run(struct shmfs_config *cfg,
 	};
 	struct shmfs_zonetab *tab;
 	struct shmfs_stats stats;
-	int status = SHMFS_EXIT_MOUNT;
+	int status = SHMFS_EXIT_MOUNT, ready = -1;
+	sigset_t set;
 
 	memset(cfg, 0, sizeof(*cfg)); /* ours now */
 	shmfs_notify_init(); /* before any fork: workers never see it */
@@ -580,16 +606,19 @@ int shmfs_master_run(struct shmfs_config *cfg,
 		status = SHMFS_EXIT_USAGE;
 		goto out_zones;
 	}
+	block_signals(&set);
+	if (publish_pid(&m, &ready) < 0)
+		goto out_session;
 	before = fuse_lines;
 	if (fuse_session_mount(m.pool.se, opts->mountpoint) != 0) {
 		if (fuse_lines == before)
 			shmfs_log_error("cannot mount on %s", opts->mountpoint);
 		goto out_session;
 	}
-	if (shmfs_passthrough_install(m.pool.se) < 0)
+	if (shmfs_device_install(m.pool.se) < 0)
 		m.no_passthrough = "fuse_session_custom_io failed";
 
-	status = serve(&m);
+	status = serve(&m, &set, ready);
 	/* Unmount first so that nothing new arrives, then let workers go. */
 	fuse_session_unmount(m.pool.se);
 	shmfs_pool_stop(&m.pool);

@@ -403,6 +403,8 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		count(&fs->self->bytes_out, n);
 	}
 	shmfs_fault_point("read");
+	if (saverr == 0 && shmfs_fault_take("reply_rejected"))
+		saverr = 600;
 	if (saverr)
 		goto reply;
 	/* Holes come from a zero buffer: reading them allocates nothing. */
@@ -412,6 +414,8 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	p = pieces ? iov[0].iov_base : p;
+	if (n > 0 && shmfs_fault_take("reply_unmapped"))
+		p = shmfs_fault_unmapped();
 reply:
 	if (saverr)
 		reply_err(req, saverr);

@@ -2,8 +2,9 @@
 /*
  * The passthrough protocol (see passthrough.h), in one place so that the
  * FUSE handlers read like hello_ll.c. The INIT patch is a pure function of
- * the reply's bytes; the hook applies it to the one reply whose unique is
- * INIT's, in the master, before the kernel processes it (inside writev).
+ * the reply's bytes; the device hook (device.c) has it applied to the one
+ * reply whose unique is INIT's, in the master, before the kernel processes
+ * it (inside writev).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -67,15 +68,8 @@ const char *shmfs_passthrough_probe(void)
 	return NULL;
 }
 
-static ssize_t hook_read(int fd, void *buf, size_t len, void *userdata)
+void shmfs_passthrough_filter_reply(struct iovec *iov, int count)
 {
-	(void)userdata;
-	return read(fd, buf, len);
-}
-
-static ssize_t hook_writev(int fd, struct iovec *iov, int count, void *userdata)
-{
-	(void)userdata;
 	if (pt.armed && count >= 2 &&
 	    iov[0].iov_len == sizeof(struct fuse_out_header)) {
 		const struct fuse_out_header *out = iov[0].iov_base;
@@ -88,20 +82,6 @@ static ssize_t hook_writev(int fd, struct iovec *iov, int count, void *userdata)
 					iov[1].iov_base, iov[1].iov_len) == 0;
 		}
 	}
-	return writev(fd, iov, count);
-}
-
-int shmfs_passthrough_install(struct fuse_session *se)
-{
-	static const struct fuse_custom_io io = {
-		.read = hook_read,
-		.writev = hook_writev,
-	};
-	int res = fuse_session_custom_io(se, &io, fuse_session_fd(se));
-
-	if (res < 0)
-		shmfs_log_sys(LOG_ERR, -res, "fuse_session_custom_io failed");
-	return res;
 }
 
 bool shmfs_passthrough_prepare(const void *request, size_t len, bool want,

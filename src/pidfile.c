@@ -17,13 +17,17 @@
 #include "shmfs/file.h"
 #include "shmfs/pidfile.h"
 
-/* The pid written in fd's file, or 0. */
-static pid_t read_pid(int fd)
+/*
+ * The pid written in fd's file, or 0; *empty tells an empty file (a master
+ * between its lock and its write) from one holding something else.
+ */
+static pid_t read_pid(int fd, bool *empty)
 {
 	char buf[32];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 	char *end;
 
+	*empty = n == 0;
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
@@ -59,8 +63,9 @@ int shmfs_pidfile_lock(const char *path, int *fd, pid_t *holder)
 		}
 		if (flock(f, LOCK_EX | LOCK_NB) < 0) {
 			int err = errno;
+			bool empty;
 
-			*holder = read_pid(f);
+			*holder = read_pid(f, &empty);
 			close(f);
 			return -err;
 		}
@@ -81,7 +86,8 @@ int shmfs_pidfile_write(int fd)
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, n, 0) != n)
+	/* The pid, then the cut: never an empty file for a reader to meet. */
+	if (pwrite(fd, buf, n, 0) != n || ftruncate(fd, n) < 0)
 		return -errno;
 	return 0;
 }
@@ -99,14 +105,15 @@ int shmfs_pidfile_read(const char *path, pid_t *pid)
 {
 	char proc[64], comm[32] = "";
 	int fd = shmfs_file_open(path, O_RDONLY, 0);
+	bool empty;
 	FILE *f;
 
 	if (fd < 0)
 		return fd;
-	*pid = read_pid(fd);
+	*pid = read_pid(fd, &empty);
 	close(fd);
 	if (*pid == 0)
-		return -EINVAL;
+		return empty ? -ENODATA : -EBADMSG;
 
 	snprintf(proc, sizeof(proc), "/proc/%d/comm", (int)*pid);
 	f = fopen(proc, "re");

@@ -194,9 +194,11 @@ static const struct worker_figure worker_figures[] = {
 
 /*
  * A zone's labels: words that describe it (in /.stats "zone.NAME.backend
- * anon"; in /.metrics labels of shmfs_zone_info). buf holds what is
- * formatted.
+ * anon"; in /.metrics labels of shmfs_zone_info). buf, of LABEL_MAX bytes,
+ * holds what is formatted: the longest label is the object's.
  */
+#define LABEL_MAX SHMFS_SHM_DESCRIBE_MAX
+
 struct zone_label {
 	const char *field;
 	const char *(*get)(struct shmfs_zonetab_entry *e, char *buf,
@@ -228,9 +230,6 @@ static const char *zone_mode(struct shmfs_zonetab_entry *e, char *buf,
 	snprintf(buf, cap, "%04o", (unsigned)(st.st_mode & 07777));
 	return buf;
 }
-
-/* The object label: a path and " attach keep" (escaped: up to x2). */
-#define OBJECT_MAX (PATH_MAX + 32)
 
 /*
  * What other programs know the zone's memory by: "/NAME", "key 0x2a",
@@ -353,7 +352,7 @@ static void render_text(const struct shmfs_zonetab *tab, struct out *o)
 	put(o, "zones %zu\n", tab->nzones);
 	for (size_t i = 0; i < tab->nzones; i++) {
 		struct shmfs_zonetab_entry *e = &tab->entries[i];
-		char buf[32];
+		char buf[LABEL_MAX];
 
 		for (size_t k = 0; k < NZONE_LABELS; k++)
 			put(o, "zone.%s.%s %s\n", e->conf.name,
@@ -424,7 +423,7 @@ static void render_prometheus(const struct shmfs_zonetab *tab, struct out *o)
 		   "Always 1; the labels describe the zone.");
 	for (size_t i = 0; i < tab->nzones; i++) {
 		struct shmfs_zonetab_entry *e = &tab->entries[i];
-		char buf[32];
+		char buf[LABEL_MAX];
 
 		put_zone_sample(o, "shmfs_zone_info", e);
 		for (size_t k = 0; k < NZONE_LABELS; k++) {
@@ -473,7 +472,7 @@ int shmfs_stats_create(struct shmfs_stats *stats,
 
 	for (size_t i = 0; i < tab->nzones; i++) {
 		const struct shmfs_zonetab_entry *e = &tab->entries[i];
-		char object[OBJECT_MAX];
+		char object[SHMFS_SHM_DESCRIBE_MAX];
 
 		shmfs_shm_describe(&e->shm, object, sizeof(object));
 		size += ZONE_FIXED + 3 * strlen(object) +

@@ -43,9 +43,9 @@ static const struct field worker_nums[] = {
 
 static const struct field zone_texts[] = {
 	TEXT(struct shmfs_status_zone, backend),
-	TEXT(struct shmfs_status_zone, object),
 	TEXT(struct shmfs_status_zone, cache),
 	TEXT(struct shmfs_status_zone, mode),
+	TEXT(struct shmfs_status_zone, object),
 };
 
 static const struct field zone_nums[] = {
@@ -425,7 +425,7 @@ static void print_uptime(uint64_t s, FILE *out)
 
 static void print_zones(const struct shmfs_status *st, FILE *out)
 {
-	int wname = 4, wcache = 5, wmode = 4;
+	int wname = 4, wcache = 5, wmode = 4, wbackend = 7;
 	char size[16], used[16], avail[16], b[BAR + 3];
 
 	for (size_t i = 0; i < st->nzones; i++) {
@@ -437,23 +437,28 @@ static void print_zones(const struct shmfs_status *st, FILE *out)
 		wcache = n > wcache ? n : wcache;
 		n = (int)strlen(or_dash(z->mode));
 		wmode = n > wmode ? n : wmode;
+		n = (int)strlen(or_dash(z->backend));
+		wbackend = n > wbackend ? n : wbackend;
 	}
-	fprintf(out, "%-*s %5s %5s %5s %4s %-*s %-*s %-*s %s\n", wname, "ZONE",
-		"SIZE", "USED", "AVAIL", "USE%", BAR + 2, "USAGE", wmode,
-		"MODE", wcache, "CACHE", "BACKEND");
+	/* OBJECT last: a path of any length, never cut. */
+	fprintf(out, "%-*s %5s %5s %5s %4s %-*s %-*s %-*s %-*s %s\n", wname,
+		"ZONE", "SIZE", "USED", "AVAIL", "USE%", BAR + 2, "USAGE",
+		wmode, "MODE", wcache, "CACHE", wbackend, "BACKEND", "OBJECT");
 	for (size_t i = 0; i < st->nzones; i++) {
 		const struct shmfs_status_zone *z = &st->zones[i];
 		uint64_t u = shmfs_status_zone_used(z);
 
 		bar(z, b);
-		fprintf(out, "%-*s %5s %5s %5s %3d%% %s %-*s %-*s %s\n", wname,
-			z->name, shmfs_status_human(z->capacity, size, 16),
+		fprintf(out, "%-*s %5s %5s %5s %3d%% %s %-*s %-*s %-*s %s\n",
+			wname, z->name,
+			shmfs_status_human(z->capacity, size, 16),
 			shmfs_status_human(u, used, 16),
 			shmfs_status_human(u < z->capacity ? z->capacity - u
 							   : 0,
 					   avail, 16),
 			use_percent(z), b, wmode, or_dash(z->mode), wcache,
-			or_dash(z->cache), or_dash(z->backend));
+			or_dash(z->cache), wbackend, or_dash(z->backend),
+			or_dash(z->object));
 	}
 }
 

@@ -309,8 +309,8 @@ int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 	if (size == 0)
 		goto out;
 	if (start >= zone->capacity) {
-		/* A fixed-size zone fails as its sealed memfd does. */
-		err = zone->fixed ? -EPERM : -ENOSPC;
+		/* Full, fixed-size or not: as a full tmpfs or block device. */
+		err = -ENOSPC;
 		goto out;
 	}
 
@@ -395,6 +395,11 @@ int shmfs_zone_setattr(struct shmfs_zone *zone,
 			return -EINVAL;
 		if ((uint64_t)attr->size > zone->capacity)
 			return -EFBIG;
+		/*
+		 * No room is asked for: the size itself may not change, as
+		 * ftruncate of a sealed memfd answers (past the capacity is
+		 * EFBIG above, as for any zone: the file can never be so long).
+		 */
 		if (zone->fixed && attr->size != 0 &&
 		    (uint64_t)attr->size != zone->capacity)
 			return -EPERM;
@@ -492,7 +497,7 @@ int shmfs_zone_fallocate(struct shmfs_zone *zone, int mode, off_t off,
 	if (mode & FALLOC_FL_PUNCH_HOLE)
 		end = end < zone->capacity ? end : zone->capacity;
 	else if (end > zone->capacity)
-		return zone->fixed ? -EPERM : -ENOSPC; /* as a write */
+		return -ENOSPC; /* as a write there */
 
 	err = zone_lock(zone);
 	if (err)

@@ -12,6 +12,11 @@
  *                 as without CAP_SYS_ADMIN: zones fall back to page mode
  *   forbidden_syscall  a worker, once under its seccomp filter, makes a
  *                 system call outside the allow-list (it dies of that)
+ *   reply_unmapped (not a death) a READ with data is answered from an
+ *                 inaccessible page: the reply's writev fails with EFAULT
+ *   reply_rejected (not a death) a READ is answered with error 600, which
+ *                 libfuse passes and the kernel refuses (EINVAL), keeping
+ *                 the request
  * Without the option every call here compiles to nothing.
  */
 #ifndef SHMFS_FAULT_H
@@ -32,6 +37,9 @@ bool shmfs_fault_is(const char *point);
 
 /* True, once per count, if SHMFS_FAULT names point: the caller misbehaves. */
 bool shmfs_fault_take(const char *point);
+
+/* A page no access is allowed to (mapped PROT_NONE by shmfs_fault_init). */
+const void *shmfs_fault_unmapped(void);
 
 #else
 
@@ -54,6 +62,11 @@ static inline bool shmfs_fault_take(const char *point)
 {
 	(void)point;
 	return false;
+}
+
+static inline const void *shmfs_fault_unmapped(void)
+{
+	return NULL;
 }
 
 #endif

@@ -3,8 +3,8 @@
  * FUSE passthrough over libfuse 3.14, which predates it: the kernel reads,
  * writes and maps a passthrough zone's file straight from the zone's memfd,
  * and no READ or WRITE request for it reaches a worker. Three steps, all in
- * the master before any fork: every reply goes through a writev hook
- * (fuse_session_custom_io) that asks for passthrough in the INIT reply; once
+ * the master before any fork: every reply goes through the device hook
+ * (device.h), which asks for passthrough in the INIT reply; once
  * INIT is answered, each zone's memfd is registered as a backing file (an
  * id of the connection, valid on every cloned descriptor); an OPEN of the
  * zone is answered with FOPEN_PASSTHROUGH and that id.
@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <fuse_lowlevel.h>
 
 #include "shmfs/fuse_kernel.h"
@@ -27,10 +28,10 @@
 const char *shmfs_passthrough_probe(void);
 
 /*
- * Routes the session's replies through the hook; call once, after
- * fuse_session_mount. Returns 0 or -errno (logged).
+ * Called by the device hook (device.h) with every reply before it is
+ * written: patches INIT's reply once shmfs_passthrough_prepare armed it.
  */
-int shmfs_passthrough_install(struct fuse_session *se);
+void shmfs_passthrough_filter_reply(struct iovec *iov, int count);
 
 /*
  * Looks at the kernel's INIT request (header and fuse_init_in, len bytes)

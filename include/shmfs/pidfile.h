@@ -26,8 +26,10 @@ void shmfs_pidfile_remove(const char *path, int fd);
 
 /*
  * Reads the pid in path and checks that it is a live shmfs master (its comm
- * is "shmfs"). Returns 0, -ENOENT (no file), -ESRCH (no such process, or
- * not shmfs), -EINVAL (junk in the file) or -errno.
+ * is "shmfs"). Returns 0, -ENOENT (no file), -ENODATA (an empty file: a
+ * master between its lock and its write, which both come before it
+ * mounts), -EBADMSG (no pid in the file), -ESRCH (no such process, or not
+ * shmfs), as shmfs_file_open (see shmfs_file_strerror) or -errno.
  */
 int shmfs_pidfile_read(const char *path, pid_t *pid);
 

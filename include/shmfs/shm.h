@@ -7,6 +7,7 @@
 #ifndef SHMFS_SHM_H
 #define SHMFS_SHM_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -128,9 +129,17 @@ bool shmfs_shm_shared(const struct shmfs_shm *shm);
 int shmfs_shm_probe(struct shmfs_shm *shm);
 
 /*
+ * The longest description, its NUL included: "key " PATH ":" PROJ
+ * " attach keep object_owner " UID, PATH at most PATH_MAX - 1 bytes, PROJ
+ * and UID numbers of at most 10 digits.
+ */
+#define SHMFS_SHM_DESCRIBE_MAX (PATH_MAX + 64)
+
+/*
  * The backend's details as "-t" and /.stats show them: "/NAME",
  * "key 0x2a", "key PATH:PROJ", "PATH", with " attach", " keep" and
- * " object_owner UID"; "-" for a private backend.
+ * " object_owner UID"; "-" for a private backend. Cut short only if
+ * len < SHMFS_SHM_DESCRIBE_MAX.
  */
 void shmfs_shm_describe(const struct shmfs_shm *shm, char *buf, size_t len);
 

@@ -28,8 +28,7 @@ struct shmfs_status_worker {
 
 struct shmfs_status_zone {
 	char *name;
-	/* NULL: not in /.stats. object: "-" for private memory. */
-	char *backend, *object, *cache, *mode;
+	char *backend, *cache, *mode, *object; /* NULL: not in /.stats */
 	uint64_t capacity, length, used, reads, writes, bytes_in, bytes_out;
 	bool has_capacity, has_used;
 };

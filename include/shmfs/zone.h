@@ -143,10 +143,10 @@ int shmfs_zone_pieces(const struct shmfs_zone *zone, const void *p, size_t n,
 /*
  * Stores size bytes at off (at the length if append), extending the length.
  * Stores what fits below the capacity; *written is the count stored. A write
- * that starts at or past the capacity fails with -ENOSPC (an empty one
- * succeeds with 0); a negative offset is -EINVAL. Where the zone allocates
- * (allocate), a range its filesystem cannot hold fails with fallocate's
- * error (-ENOSPC, -EDQUOT) and stores nothing.
+ * that starts at or past the capacity fails with -ENOSPC, fixed-size zone or
+ * not (an empty one succeeds with 0); a negative offset is -EINVAL. Where
+ * the zone allocates (allocate), a range its filesystem cannot hold fails
+ * with fallocate's error (-ENOSPC, -EDQUOT) and stores nothing.
  */
 int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 		     off_t off, bool append, size_t *written);
@@ -171,8 +171,8 @@ int shmfs_zone_setattr(struct shmfs_zone *zone,
 /*
  * Whether the zone's memory is all there: -EIO where another program cut
  * its object (fd) shorter than the mapping, whose missing pages would kill
- * the worker that touches them (SIGBUS) or fail the reply (EFAULT) and
- * leave the caller hung. 0 for memory only the daemon sizes.
+ * the worker that touches them (SIGBUS) or fail the reply (EFAULT).
+ * 0 for memory only the daemon sizes.
  */
 int shmfs_zone_check(const struct shmfs_zone *zone);
 
@@ -182,8 +182,8 @@ int shmfs_zone_check(const struct shmfs_zone *zone);
  * FALLOC_FL_PUNCH_HOLE (with KEEP_SIZE) zeroes the range and gives its
  * whole pages back; FALLOC_FL_ZERO_RANGE zeroes it (and extends the length
  * unless KEEP_SIZE). A range past the capacity fails as a write there
- * would (-ENOSPC; -EPERM for a fixed-size zone), except a hole, which is
- * cut short. A fixed-size zone keeps its length. Returns 0 or -errno.
+ * would (-ENOSPC), except a hole, which is cut short. A fixed-size zone
+ * keeps its length. Returns 0 or -errno.
  */
 int shmfs_zone_fallocate(struct shmfs_zone *zone, int mode, off_t off,
 			 off_t len);

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # "meson install --destdir" into a temporary directory: exactly the expected
 # files land (the daemon in bindir, shmfs.ini in sysconfdir/shmfs, both man
-# pages, the bash completion, the license, and the systemd unit when the
-# tree has one), the installed daemon reads the installed shmfs.ini by
-# default and accepts it, both man pages render without a warning
+# pages, the bash completion, the license, and the systemd unit), the
+# unit's ExecStart= runs the daemon where this prefix put it, the installed
+# daemon reads the installed shmfs.ini by default and accepts it, both man
+# pages render without a warning
 # (MANWIDTH=80 man --warnings -l), and the completion completes.
 # Needs no root. Without man or bash-completion it skips (77), except when
 # CI is set, where a missing prerequisite is a failure.
@@ -12,7 +13,7 @@
 #   MESON=meson BUILD=build EXPECT="usr/local/bin/shmfs ..." install.sh
 set -euo pipefail
 
-: "${MESON:?}" "${BUILD:?}" "${EXPECT:?}" "${CONFIG_PATH:?}" "${COMPLETION:?}"
+: "${MESON:?}" "${BUILD:?}" "${EXPECT:?}" "${CONFIG_PATH:?}" "${COMPLETION:?}" "${UNIT:?}"
 
 skip_or_fail() {
 	if [[ -n ${CI:-} ]]; then
@@ -65,6 +66,14 @@ if [[ -f $dest$CONFIG_PATH ]] && "$dest$bin" -t -c "$dest$CONFIG_PATH" >/dev/nul
 	ok "the installed shmfs.ini passes shmfs -t"
 else
 	not_ok "the installed shmfs.ini passes shmfs -t"
+fi
+
+# The unit starts the daemon this install put in place, whatever the prefix.
+exec_start=$(sed -n 's/^ExecStart=//p' "$dest$UNIT" 2>/dev/null || true)
+if [[ $exec_start == "$bin -f %f" ]]; then
+	ok "the unit's ExecStart= runs the installed daemon ($bin)"
+else
+	not_ok "the unit's ExecStart= runs the installed daemon ($bin): ExecStart=$exec_start"
 fi
 
 for page in $(tr ' ' '\n' <<<"$EXPECT" | grep '/man/man[0-9]/'); do

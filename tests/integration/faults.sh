@@ -7,7 +7,8 @@
 # worker that dies holding a zone's lock leaves nothing locked and no stray
 # bytes past the length; a worker that makes a system call its seccomp
 # filter denies dies, is logged with the call, and is replaced; the pool is
-# whole again afterwards.
+# whole again afterwards. A reply the kernel does not take (a bad buffer, a
+# header it rejects) fails its caller with EIO at once and kills no worker.
 # Tests are functions that run_test calls by name.
 # shellcheck disable=SC2317
 set -euo pipefail
@@ -124,6 +125,50 @@ a_worker_making_a_denied_system_call_is_logged_and_replaced() {
 	stop_daemon "$MNT" "$DAEMON_PID"
 }
 
+# a_failed_reply FAULT NAME: a READ whose reply the kernel does not take
+# (SHMFS_FAULT=FAULT) fails with EIO at once, and no worker dies of it.
+a_failed_reply() {
+	local before after err reader
+	with_fault "$1:1" "$2"
+	echo hello >"$MNT/d"
+	before=$(worker_pids "$DAEMON_PID" | sort)
+	# In the background: a reader whose request the kernel keeps waits
+	# in D state, deaf even to SIGKILL, until the connection ends.
+	cat "$MNT/d" >/dev/null 2>"$WORK/$2.err" &
+	reader=$!
+	if ! wait_child_exit "$reader" 3; then
+		fail "the read hung"
+		kill -KILL "$DAEMON_PID" # the connection ends: the reader too
+		wait_child_exit "$reader"
+		force_unmount "$MNT"
+		return 1
+	fi
+	err=$(cat "$WORK/$2.err")
+	((EXIT_STATUS != 0)) || fail "the read succeeded"
+	assert_contains "$err" "$(errno_text EIO)" "cat's error"
+	wait_for_line "$DAEMON_LOG" "the reply to request [0-9]+ "
+	assert_eq hello "$(cat "$MNT/d")" "the next read"
+	after=$(worker_pids "$DAEMON_PID" | sort)
+	assert_eq "$before" "$after" "worker pids"
+	! grep -E "seccomp filter denies|killed by signal|exited with" \
+		"$DAEMON_LOG" || fail "a worker died"
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
+# EFAULT in the payload: the kernel ends the request with EIO itself.
+a_reply_from_an_unmapped_buffer_fails_with_eio_and_kills_no_worker() {
+	a_failed_reply reply_unmapped unmapped || return 1
+	assert_match "the reply to request [0-9]+ failed; the kernel answered it with EIO \(14: Bad address\)" \
+		"$(grep "the reply to request" "$DAEMON_LOG")" "the worker's line"
+}
+
+# EINVAL for the header: the kernel keeps the request; the worker ends it.
+a_reply_the_kernel_rejects_is_answered_with_eio_by_the_worker() {
+	a_failed_reply reply_rejected rejected || return 1
+	assert_match "the reply to request [0-9]+ was refused; answered with EIO \(22: Invalid argument\)" \
+		"$(grep "the reply to request" "$DAEMON_LOG")" "the worker's line"
+}
+
 a_forced_passthrough_failure_falls_back_to_page_mode_once() {
 	local conf=$WORK/pt.ini
 	printf '[shmfs]\nworkers = 2\n[zone:p]\nsize = 64K\ncache = passthrough\n' >"$conf"
@@ -143,6 +188,8 @@ run_test_here a_read_held_on_the_shared_descriptor_is_answered_by_the_master
 run_test_here a_worker_dying_in_a_write_with_the_lock_held_leaves_it_usable
 run_test_here a_worker_dying_in_a_shrink_leaves_the_tail_zero
 run_test_here a_worker_making_a_denied_system_call_is_logged_and_replaced
+run_test_here a_reply_from_an_unmapped_buffer_fails_with_eio_and_kills_no_worker
+run_test_here a_reply_the_kernel_rejects_is_answered_with_eio_by_the_worker
 run_test_here a_forced_passthrough_failure_falls_back_to_page_mode_once
 run_test nothing_is_left_behind
 finish

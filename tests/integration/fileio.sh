@@ -5,7 +5,8 @@
 # backend, each cache mode, the shared objects): fallocate (allocate, keep
 # size, punch hole, zero range, past the capacity), lseek SEEK_DATA and
 # SEEK_HOLE, copy_file_range between zones and within one (and cp, which
-# uses it), and df -i, which must not read 100 % used.
+# uses it), a full zone (ENOSPC where the daemon answers), and df -i, which
+# must not read 100 % used.
 # Tests are functions that run_test calls by name.
 # shellcheck disable=SC2317
 set -euo pipefail
@@ -88,7 +89,7 @@ fallocate_allocates_and_extends_in_every_zone() {
 		fallocate -l 8192 "$MNT/$z"
 		if is_fixed "$z"; then
 			assert_eq "$CAP" "$(file_size "$MNT/$z")" "$z: size"
-			assert_fails_with EPERM fallocate -l 2M "$MNT/$z"
+			assert_fails_with ENOSPC fallocate -l 2M "$MNT/$z"
 		else
 			assert_eq 8192 "$(file_size "$MNT/$z")" "$z: size"
 			fallocate -n -l 65536 "$MNT/$z"
@@ -140,11 +141,7 @@ zeroing_a_range_extends_the_length_unless_kept() {
 		is_fixed "$z" || assert_eq 10004 "$(file_size "$MNT/$z")" "$z: kept"
 		assert_eq 0 "$(head -c 4 "$MNT/$z" | tr -d '\0' | wc -c)" \
 			"$z: zeroed head"
-		if is_fixed "$z"; then
-			assert_fails_with EPERM fallocate -z -o 0 -l 2M "$MNT/$z"
-		else
-			assert_fails_with ENOSPC fallocate -z -o 0 -l 2M "$MNT/$z"
-		fi
+		assert_fails_with ENOSPC fallocate -z -o 0 -l 2M "$MNT/$z"
 	done
 }
 
@@ -213,6 +210,28 @@ cp_copies_a_zone_with_copy_file_range() {
 		fail "cp did not use copy_file_range: $(cat "$trace")"
 }
 
+# A full zone is ENOSPC wherever the daemon answers, fixed-size or not
+# (cp says "No space left on device", as on a full tmpfs); only a
+# passthrough zone's writes are the kernel's, which answers its memfd's
+# seal: EPERM.
+a_full_zone_answers_enospc_unless_the_kernel_serves_it() {
+	local z want cache
+	for z in $ZONES; do
+		cache=$(awk -v k="zone.$z.cache" '$1 == k { print $2 }' "$MNT/.stats")
+		want=ENOSPC
+		[[ $cache != passthrough ]] || want=EPERM
+		reset "$z"
+		assert_eq "$CAP" "$(fsop pwrite "$MNT/$z" 0 "$CAP")" "$z: fill"
+		assert_eq "$want" "$(fsop pwrite "$MNT/$z" "$CAP" 1)" \
+			"$z ($cache): a write at the capacity"
+		assert_eq 100 "$(fsop pwrite "$MNT/$z" $((CAP - 100)) 200)" \
+			"$z: a write across the capacity stores what fits"
+		[[ $want == ENOSPC ]] || continue
+		head -c $((CAP + 1)) /dev/zero >"$WORK/big"
+		assert_fails_with ENOSPC cp "$WORK/big" "$MNT/$z"
+	done
+}
+
 df_i_does_not_read_100_percent() {
 	local use
 	use=$(df --output=ipcent "$MNT" | tail -n 1 | tr -d ' ')
@@ -226,6 +245,7 @@ run_test seek_data_and_seek_hole_find_the_written_pages
 run_test copy_file_range_copies_between_and_within_zones
 run_test copy_file_range_reaches_the_daemon_as_one_request
 run_test cp_copies_a_zone_with_copy_file_range
+run_test a_full_zone_answers_enospc_unless_the_kernel_serves_it
 run_test df_i_does_not_read_100_percent
 run_test_here unmount_stops_the_daemon_with_status_0
 run_test nothing_is_left_behind

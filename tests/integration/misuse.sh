@@ -3,7 +3,9 @@
 #
 # misuse.sh -- a daemon that is hard to misuse: shmfs -s finds the master
 # when the ini file broke or its pid = changed since the start (-p), and
-# -s stop returns once the master is gone (or says it timed out); mounting
+# -s stop returns once the master is gone (or says it timed out); the pid
+# is in the file before the mount appears (foreground or detached), so a
+# -s stop from any moment on is never refused; mounting
 # over a live or dead shmfs, or on a regular file, is refused; a bad log
 # path fails -t and the start with FILE:LINE; -t is linear in the zones and
 # refuses more than the kernel's mapping limit; rounded sizes and zones
@@ -111,6 +113,132 @@ a_stop_that_times_out_says_so() {
 	assert_eq 1 "$STATUS" "-s stop of a stopped master"
 	assert_contains "$ERR" "did not exit within 15 s"
 	wait_child_exit "$pid" || fail "the master did not stop after CONT"
+	assert_not_mounted "$mnt"
+}
+
+# watch_mount MNT PIDFILE OUT: in the background (WATCHER), sleeps on the
+# mount table (poll(2) on /proc/self/mountinfo wakes at each change) and
+# writes to OUT what PIDFILE holds the moment MNT appears: the pid,
+# "empty" or "missing". Returns once it watches.
+watch_mount() {
+	local i
+	/usr/bin/python3 - "$@" <<'PY' &
+import select, sys, time
+mnt, pidfile, out = sys.argv[1:4]
+table = open("/proc/self/mountinfo")
+poll = select.poll()
+poll.register(table, select.POLLPRI | select.POLLERR)
+def mounted():
+    table.seek(0)
+    return any(l.split()[4] == mnt for l in table.read().splitlines())
+open(out + ".watching", "w").close()
+deadline = time.monotonic() + 10
+while not mounted():
+    if time.monotonic() > deadline:
+        sys.exit("%s not mounted after 10 s" % mnt)
+    poll.poll(100)
+try:
+    seen = open(pidfile).read().strip() or "empty"
+except FileNotFoundError:
+    seen = "missing"
+open(out, "w").write(seen + "\n")
+PY
+	WATCHER=$!
+	for ((i = 0; i < DEADLINE * 20; i++)); do
+		[[ -e $3.watching ]] && return 0
+		sleep 0.05
+	done
+	fail "the mount watcher did not start"
+}
+
+# stop_until_stopped CONF: shmfs -s stop until one succeeds (within the
+# deadline); no attempt may be refused. Every message in $WORK/stops.
+stop_until_stopped() {
+	local i out
+	: >"$WORK/stops"
+	for ((i = 0; i < DEADLINE * 100; i++)); do
+		out=$("$SHMFS" -s stop -c "$1" 2>&1) && return 0
+		echo "$out" >>"$WORK/stops"
+		[[ $out != *refused* ]] || fail "-s stop refused: $out" || return 1
+		sleep 0.01
+	done
+	fail "no -s stop succeeded: $(sort -u "$WORK/stops")"
+}
+
+the_pid_is_written_before_the_mount_appears_in_the_foreground() {
+	local c mnt=$WORK/m-early pidfile=$WORK/early.pid
+	c=$(conf early "pid = $pidfile")
+	mkdir -p "$mnt"
+	watch_mount "$mnt" "$pidfile" "$WORK/early.seen" || return 1
+	"$SHMFS" -f -c "$c" "$mnt" >"$mnt.log" 2>&1 &
+	DAEMON_PID=$!
+	DAEMON_LOG=$mnt.log
+	track_pid "$DAEMON_PID"
+	wait_child_exit "$WATCHER" || fail "the watcher is still waiting"
+	assert_eq "$DAEMON_PID" "$(cat "$WORK/early.seen" 2>&1)" \
+		"the pid file the moment the mount appeared"
+	# From that moment on, -s stop finds the master.
+	stop_until_stopped "$c"
+	wait_child_exit "$DAEMON_PID" || fail "the master did not stop"
+	assert_eq 0 "$EXIT_STATUS" "the master's exit status"
+	assert_not_mounted "$mnt"
+}
+
+# From before the start: until the pid is there, -s stop says why (no pid
+# file, or an empty one), never "refused"; a SIGTERM that lands while the
+# master mounts is taken once it serves, and it stops cleanly.
+a_stop_from_the_start_is_never_refused_and_stops_the_daemon() {
+	local c mnt=$WORK/m-start pid stopper
+	c=$(conf start "pid = $WORK/start.pid")
+	mkdir -p "$mnt"
+	stop_until_stopped "$c" &
+	stopper=$!
+	"$SHMFS" -f -c "$c" "$mnt" >"$mnt.log" 2>&1 &
+	pid=$!
+	DAEMON_LOG=$mnt.log
+	track_pid "$pid"
+	wait_child_exit "$stopper" $((DEADLINE * 2)) ||
+		fail "-s stop is still trying"
+	assert_eq 0 "$EXIT_STATUS" "the stopper: $(sort -u "$WORK/stops")"
+	wait_child_exit "$pid" || fail "the master did not stop"
+	assert_eq 0 "$EXIT_STATUS" "the master's exit status; log: $(cat "$mnt.log")"
+	assert_not_mounted "$mnt"
+	! grep -q "refused" "$WORK/stops" || fail "refused: $(cat "$WORK/stops")"
+}
+
+# An empty pid file (a master between its lock and its write) or one with
+# no pid is said to be so: only a symbolic link or a non-regular file is
+# "refused".
+an_empty_or_junk_pid_file_is_named_as_such() {
+	: >"$WORK/empty.pid"
+	run_shmfs -s stop -p "$WORK/empty.pid"
+	assert_eq 1 "$STATUS" "-s stop of an empty pid file"
+	assert_eq "shmfs: $WORK/empty.pid: empty: no master to signal yet (one that is starting writes its pid before it mounts)" \
+		"$ERR" "the message"
+	echo "not a pid" >"$WORK/junk.pid"
+	run_shmfs -s stop -p "$WORK/junk.pid"
+	assert_eq 1 "$STATUS" "-s stop of a junk pid file"
+	assert_eq "shmfs: $WORK/junk.pid: holds no pid: not a pid file" "$ERR" \
+		"the message"
+}
+
+# Detached, the master is the forked child: its pid, not the parent's, is
+# in the file before the mount appears, and -s stop stops it.
+the_detached_master_writes_its_own_pid_before_the_mount_appears() {
+	local c mnt=$WORK/m-detached pidfile=$WORK/detached.pid seen status=0
+	c=$(conf detached "pid = $pidfile")
+	mkdir -p "$mnt"
+	watch_mount "$mnt" "$pidfile" "$WORK/detached.seen" || return 1
+	"$SHMFS" -c "$c" "$mnt" >"$WORK/detached.out" 2>&1 || status=$?
+	assert_eq 0 "$status" "the detaching start: $(cat "$WORK/detached.out")"
+	wait_child_exit "$WATCHER" || fail "the watcher is still waiting"
+	seen=$(cat "$WORK/detached.seen" 2>&1)
+	assert_match '^[0-9]+$' "$seen" "the pid file the moment the mount appeared"
+	[[ $seen =~ ^[0-9]+$ ]] && track_pid "$seen"
+	assert_eq "$seen" "$(cat "$pidfile")" "the pid file once started"
+	assert_eq shmfs "$(pid_comm "$seen")" "the process of that pid"
+	"$SHMFS" -s stop -c "$c" || fail "-s stop of the detached master"
+	! pid_alive "$seen" || fail "the detached master outlived -s stop"
 	assert_not_mounted "$mnt"
 }
 
@@ -251,6 +379,10 @@ run_test_here signal_stop_works_with_a_broken_ini_and_returns_after_the_exit
 run_test_here pid_with_a_hash_or_a_comment_is_one_file_for_the_daemon_and_signal
 run_test_here signal_with_p_finds_a_master_whose_pid_key_changed
 run_test_here a_stop_that_times_out_says_so
+run_test_here the_pid_is_written_before_the_mount_appears_in_the_foreground
+run_test_here a_stop_from_the_start_is_never_refused_and_stops_the_daemon
+run_test_here the_detached_master_writes_its_own_pid_before_the_mount_appears
+run_test an_empty_or_junk_pid_file_is_named_as_such
 run_test_here mounting_over_a_live_shmfs_is_refused
 run_test_here mounting_over_a_dead_shmfs_says_to_unmount_it
 run_test mounting_on_a_regular_file_is_refused

@@ -232,11 +232,11 @@ status_draws_the_zones_as_df_would_and_the_workers() {
 	assert_match "^shmfs on $MNT: up [0-9]+[smhd].*, 3 zones, .*2 workers" \
 		"$(head -n 1 <<<"$OUT")" "summary"
 	line=$(grep '^p ' <<<"$OUT") || fail "no row for p: $OUT"
-	assert_match '^p +1\.0M +256K +768K +25% \[#####\.{15}\] 0600 page +anon$' \
+	assert_match '^p +1\.0M +256K +768K +25% \[#####\.{15}\] 0600 page +anon +-$' \
 		"$line" "row of p"
 	line=$(grep '^x\.y-z_1 ' <<<"$OUT") || fail "no row for x.y-z_1: $OUT"
-	assert_match ' 0% \[\.{20}\] 0640 page +sysv$' "$line" "row of x.y-z_1"
-	grep -qE '^ZONE +SIZE +USED +AVAIL +USE% +USAGE +MODE +CACHE +BACKEND$' \
+	assert_match ' 0% \[\.{20}\] 0640 page +sysv +-$' "$line" "row of x.y-z_1"
+	grep -qE '^ZONE +SIZE +USED +AVAIL +USE% +USAGE +MODE +CACHE +BACKEND +OBJECT$' \
 		<<<"$OUT" || fail "no zone header: $OUT"
 	grep -qE '^WORKER +PID +REQUESTS +ERRORS$' <<<"$OUT" ||
 		fail "no worker header: $OUT"
@@ -261,8 +261,8 @@ assert doc["mountpoint"] == sys.argv[2], doc["mountpoint"]
 zones = {z["name"]: z for z in doc["zones"]}
 assert list(zones) == ["p", "d", "x.y-z_1"], list(zones)
 d = zones["d"]
-assert (d["backend"], d["object"], d["cache"], d["mode"]) == \
-    ("devzero", "-", "direct", "0600"), d
+assert (d["backend"], d["cache"], d["mode"], d["object"]) == \
+    ("devzero", "direct", "0600", "-"), d
 assert d["capacity"] == 65536 and d["length"] == int(sys.argv[3]), d
 assert d["used"] == d["length"] and d["use_percent"] == 8, d
 assert d["bytes_in"] >= int(sys.argv[3]), d
@@ -270,6 +270,34 @@ pids = sorted(w["pid"] for w in doc["workers"])
 assert pids == sorted(int(p) for p in sys.argv[4].split()), pids
 assert isinstance(doc["uptime"], int) and doc["reloads"] == 0, doc
 PY
+}
+
+# A file zone at the longest path a config line holds (190 bytes; a
+# 32-byte buffer once cut it at 31): whole in /.stats, in /.metrics as the
+# Prometheus parser reads it, and in shmfs status and its JSON.
+a_long_object_path_is_whole_in_stats_metrics_and_status() {
+	local mnt=$WORK/long conf=$WORK/long.ini dir path line
+	dir=$WORK/$(printf 'd%.0s' {1..60})
+	path=$dir/$(printf 'f%.0s' $(seq $((190 - ${#dir} - 1))))
+	((${#path} > 150)) || fail "TMPDIR too long for the test: $path"
+	mkdir -p "$dir"
+	printf '[shmfs]\nworkers = 2\n[zone:f]\nbackend = file\nsize = 8K\npath = %s\n' \
+		"$path" >"$conf"
+	start_daemon "$conf" "$mnt"
+	assert_eq "$path" "$(awk '$1 == "zone.f.object" { print $2 }' "$mnt/.stats")" \
+		"zone.f.object in /.stats"
+	assert_eq 1 "$(metric "$mnt/.metrics" \
+		"shmfs_zone_info{backend=\"file\",cache=\"direct\",mode=\"0600\",object=\"$path\",zone=\"f\"}")" \
+		"shmfs_zone_info of f"
+	run_status "$mnt"
+	assert_eq 0 "$STATUS" "exit status; stderr: $ERR"
+	line=$(grep '^f ' <<<"$OUT") || fail "no row for f: $OUT"
+	assert_match " file +$path\$" "$line" "row of f"
+	run_status --json "$mnt"
+	assert_eq "$path" "$("$PY" -c 'import json, sys
+print(json.load(open(sys.argv[1]))["zones"][0]["object"])' "$WORK/status.out")" \
+		"object in status --json"
+	stop_daemon "$mnt" "$DAEMON_PID"
 }
 
 status_fails_with_one_line_and_its_exit_status() {
@@ -407,6 +435,7 @@ run_test metrics_agree_with_stats
 run_test status_draws_the_zones_as_df_would_and_the_workers
 run_test status_json_holds_the_figures_of_stats
 run_test status_fails_with_one_line_and_its_exit_status
+run_test a_long_object_path_is_whole_in_stats_metrics_and_status
 run_test_here stats_and_metrics_share_one_quota_and_status_says_when_it_is_spent
 # In this shell: the reload replaces the workers, which run_test would
 # take for processes the test left behind.

@@ -7,7 +7,7 @@
 # manager (a socket of the test's own as $NOTIFY_SOCKET) when it is ready,
 # reloading and stopping; mount(8) and an fstab line mount it through
 # mount.fuse3; and a user who is not root mounts, uses and unmounts it
-# with fusermount3. Whatever touches /dev/fuse, /usr/bin or /usr/local/sbin
+# with fusermount3. Whatever touches /dev/fuse, a bindir or /usr/local/sbin
 # does so in a private mount namespace (unshare --mount), never on the
 # machine itself.
 # Tests are functions that run_test calls by name.
@@ -22,9 +22,12 @@ for tool in systemd-analyze systemd-escape mount.fuse3 unshare nsenter \
 	setpriv mknod; do
 	command -v "$tool" >/dev/null || skip_or_fail "no $tool"
 done
-UNIT=$SHMFS_SRCDIR/systemd/shmfs@.service
+# The unit meson made from systemd/shmfs@.service.in for this build.
+: "${SHMFS_UNIT:=$(dirname "$SHMFS")/../systemd/shmfs@.service}"
+: "${SHMFS_BINDIR:=/usr/local/bin}"
+UNIT=$SHMFS_UNIT
 [[ -f $UNIT ]] || {
-	echo "FAIL: $UNIT is missing" >&2
+	echo "FAIL: $UNIT is missing (meson makes it)" >&2
 	exit 1
 }
 NOBODY=$(id -u nobody)
@@ -78,12 +81,16 @@ PY
 # ---------------------------------------------------------------- systemd
 
 # systemd-analyze verify checks that ExecStart's program exists: the built
-# daemon is laid over /usr/bin (an overlay, in a private mount namespace).
-# It also runs man(1) for each Documentation= page: the built ones are
-# found through MANPATH.
+# daemon is laid over the unit's bindir (an overlay, in a private mount
+# namespace). It also runs man(1) for each Documentation= page: the built
+# ones are found through MANPATH.
 the_unit_passes_systemd_analyze_verify() {
 	local units=$WORK/units bin=$WORK/bin out instance man
 	man=$(dirname "$SHMFS")/../man
+	grep -qx "ExecStart=$SHMFS_BINDIR/shmfs -f %f" "$UNIT" ||
+		fail "ExecStart does not run $SHMFS_BINDIR/shmfs -f %f: $(grep ExecStart= "$UNIT")"
+	[[ -d $SHMFS_BINDIR ]] || fail "no $SHMFS_BINDIR to lay the daemon over" ||
+		return 1
 	mkdir -p "$units" "$bin" "$WORK/man/man8" "$WORK/man/man5"
 	cp "$UNIT" "$units/"
 	cp "$SHMFS" "$bin/shmfs"
@@ -95,15 +102,14 @@ the_unit_passes_systemd_analyze_verify() {
 	assert_eq mnt-shm "$instance" "escaped mount point"
 	ln -s 'shmfs@.service' "$units/shmfs@$instance.service"
 	out=$(MANPATH=$WORK/man unshare --mount --propagation private -- sh -c '
-		mount -t overlay shmfs-test -o "lowerdir=$1:/usr/bin" /usr/bin &&
+		mount -t overlay shmfs-test -o "lowerdir=$1:$4" "$4" &&
 		systemd-analyze verify "$2/shmfs@.service" \
-			"$2/shmfs@$3.service"' _ "$bin" "$units" "$instance" 2>&1) ||
+			"$2/shmfs@$3.service"' _ "$bin" "$units" "$instance" \
+		"$SHMFS_BINDIR" 2>&1) ||
 		fail "systemd-analyze verify failed: $out"
 	# It warns of unknown keys and bad values yet exits 0: no output, then.
 	assert_eq "" "$out" "systemd-analyze verify output"
 	grep -qx 'Type=notify' "$UNIT" || fail "the unit is not Type=notify"
-	grep -qx 'ExecStart=/usr/bin/shmfs -f %f' "$UNIT" ||
-		fail "ExecStart does not run /usr/bin/shmfs -f %f"
 }
 
 # The unit's CapabilityBoundingSet= as setpriv's list: -all,+sys_admin,...

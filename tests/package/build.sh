@@ -5,8 +5,8 @@
 # temporary directory (so nothing lands beside the checkout), then checks
 # it: lintian reports no error (its other tags are printed), the .deb holds
 # the daemon, both man pages, the completion and shmfs.ini, shmfs.ini is a
-# conffile, the unit is there when the tree has systemd/shmfs@.service, and
-# the packaged daemon reads /etc/shmfs/shmfs.ini by default.
+# conffile, the unit is there and starts /usr/bin/shmfs (the package's
+# prefix), and the packaged daemon reads /etc/shmfs/shmfs.ini by default.
 #
 #   tests/package/build.sh [OUTDIR]   (keeps the .deb in OUTDIR if given)
 #
@@ -66,16 +66,13 @@ sed 's/^/# contents: /' "$work/contents"
 want=(/usr/bin/shmfs /etc/shmfs/shmfs.ini /usr/share/man/man8/shmfs.8.gz
 	/usr/share/man/man5/shmfs.ini.5.gz
 	/usr/share/bash-completion/completions/shmfs
-	/usr/share/doc/shmfs/copyright)
-if [[ -e $src/systemd/shmfs@.service ]]; then
-	want+=("/lib/systemd/system/shmfs@.service")
-fi
+	/usr/share/doc/shmfs/copyright /lib/systemd/system/shmfs@.service)
 missing=()
 for f in "${want[@]}"; do
 	grep -qxF "$f" "$work/contents" || missing+=("$f")
 done
 if ((${#missing[@]} == 0)); then
-	ok "the package holds the daemon, man pages, completion, config${want[6]:+ and unit}"
+	ok "the package holds the daemon, man pages, completion, config and unit"
 else
 	not_ok "the package holds the daemon, man pages, completion, config: missing ${missing[*]}"
 fi
@@ -88,6 +85,12 @@ else
 fi
 
 dpkg-deb -x "$deb" "$work/root"
+exec_start=$(sed -n 's/^ExecStart=//p' "$work/root/lib/systemd/system/shmfs@.service" 2>/dev/null || true)
+if [[ $exec_start == "/usr/bin/shmfs -f %f" ]]; then
+	ok "the packaged unit runs /usr/bin/shmfs"
+else
+	not_ok "the packaged unit runs /usr/bin/shmfs: ExecStart=$exec_start"
+fi
 if env -u SHMFS_CONFIG "$work/root/usr/bin/shmfs" --help |
 	grep -qF "or /etc/shmfs/shmfs.ini if it exists"; then
 	ok "the packaged daemon reads /etc/shmfs/shmfs.ini by default"

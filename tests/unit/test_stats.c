@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "shmfs/config.h"
@@ -226,6 +227,39 @@ static void the_largest_figures_fit_a_slot_in_both_formats(void **state)
 	unmake(f);
 }
 
+/*
+ * A file zone at the longest path a config line holds: its object is whole
+ * in both formats (a 32-byte buffer once cut it at 31).
+ */
+static void an_object_path_of_any_length_is_shown_whole(void **state)
+{
+	char dir[] = "/tmp/shmfs-stats.XXXXXX", path[200], conf[300], line[512];
+	struct fixture *f;
+	size_t len;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	len = (size_t)snprintf(path, sizeof(path), "%s/", dir);
+	/* "path = " and the newline: 198 bytes a line, 190 for the path. */
+	memset(path + len, 'p', 190 - len);
+	path[190] = '\0';
+	snprintf(conf, sizeof(conf),
+		 "[zone:f]\nbackend = file\nsize = 4K\npath = %s\n", path);
+	f = make(conf);
+	assert_int_equal(snapshot(f, SHMFS_STATS_TEXT), 0);
+	snprintf(line, sizeof(line), "zone.f.object %s", path);
+	has_line(f, line);
+	assert_int_equal(snapshot(f, SHMFS_STATS_PROMETHEUS), 0);
+	snprintf(line, sizeof(line),
+		 "shmfs_zone_info{zone=\"f\",backend=\"file\",object=\"%s\","
+		 "cache=\"direct\",mode=\"0600\"} 1",
+		 path);
+	has_line(f, line);
+	unmake(f);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void label_values_are_escaped_and_never_cut_in_an_escape(void **state)
 {
 	char buf[64];
@@ -285,6 +319,7 @@ int main(void)
 			the_largest_figures_fit_a_slot_in_both_formats),
 		cmocka_unit_test(
 			label_values_are_escaped_and_never_cut_in_an_escape),
+		cmocka_unit_test(an_object_path_of_any_length_is_shown_whole),
 		cmocka_unit_test(stats_and_metrics_share_the_quota_of_a_user),
 	};
 

@@ -6,6 +6,7 @@
  * printed from a parsed text.
  */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,7 @@ static const char sample[] = "uptime 3725\n"
 			     "zone.cache.backend anon\n"
 			     "zone.cache.cache page\n"
 			     "zone.cache.mode 0600\n"
+			     "zone.cache.object -\n"
 			     "zone.cache.capacity 67108864\n"
 			     "zone.cache.length 1048576\n"
 			     "zone.cache.used 1048576\n"
@@ -43,9 +45,9 @@ static const char sample[] = "uptime 3725\n"
 			     "zone.cache.bytes_in 1048576\n"
 			     "zone.cache.bytes_out 65536\n"
 			     "zone.x.y-z_1.backend sysv\n"
-			     "zone.x.y-z_1.object key 0x2a attach\n"
 			     "zone.x.y-z_1.cache direct\n"
 			     "zone.x.y-z_1.mode 0640\n"
+			     "zone.x.y-z_1.object key 0x2a attach\n"
 			     "zone.x.y-z_1.capacity 8192\n"
 			     "zone.x.y-z_1.length 8192\n"
 			     "zone.x.y-z_1.used 8192\n"
@@ -83,9 +85,10 @@ static void a_stats_text_gives_its_zones_and_workers(void **state)
 	assert_int_equal(st.zones[0].bytes_out, 65536);
 	/* The field is after the last dot. */
 	assert_string_equal(st.zones[1].name, "x.y-z_1");
-	assert_string_equal(st.zones[1].object, "key 0x2a attach");
 	assert_string_equal(st.zones[1].cache, "direct");
 	assert_string_equal(st.zones[1].mode, "0640");
+	/* A text value is the rest of the line, blanks and all. */
+	assert_string_equal(st.zones[1].object, "key 0x2a attach");
 	assert_int_equal(st.zones[1].used, 8192);
 	shmfs_status_free(&st);
 }
@@ -207,16 +210,43 @@ static void the_table_shows_zones_as_df_would_and_the_workers(void **state)
 		"2 workers, 1 reload, 0 respawns\n"
 		"\n"
 		"ZONE     SIZE  USED AVAIL USE% USAGE                  MODE "
-		"CACHE  BACKEND\n"
+		"CACHE  BACKEND OBJECT\n"
 		"cache     64M  1.0M   63M   2% [#...................] 0600 "
-		"page   anon\n"
+		"page   anon    -\n"
 		"x.y-z_1  8.0K  8.0K     0 100% [####################] 0640 "
-		"direct sysv\n"
+		"direct sysv    key 0x2a attach\n"
 		"\n"
 		"WORKER  PID REQUESTS ERRORS\n"
 		"     0 4711     1834      3\n"
 		"     2 4713        7      0\n");
 	free(text);
+	shmfs_status_free(&st);
+}
+
+/* A path as long as a path can be, whole in the table and the JSON. */
+static void an_object_of_any_length_is_printed_whole(void **state)
+{
+	static char path[PATH_MAX], text[PATH_MAX + 256];
+	struct shmfs_status st;
+	char err[256];
+	char *out;
+
+	(void)state;
+	path[0] = '/';
+	memset(path + 1, 'a', sizeof(path) - 2);
+	path[sizeof(path) - 1] = '\0';
+	snprintf(text, sizeof(text),
+		 "uptime 1\nzones 1\nzone.f.backend file\n"
+		 "zone.f.object %s attach\nzone.f.capacity 4096\n",
+		 path);
+	assert_int_equal(parse(text, &st, err, sizeof(err)), 0);
+	assert_int_equal(strlen(st.zones[0].object), strlen(path) + 7);
+	out = printed(shmfs_status_print, &st);
+	assert_non_null(strstr(out, path));
+	free(out);
+	out = printed(shmfs_status_print_json, &st);
+	assert_non_null(strstr(out, path));
+	free(out);
 	shmfs_status_free(&st);
 }
 
@@ -242,8 +272,8 @@ static void the_json_holds_every_figure(void **state)
 		"  \"reloads\": 0,\n"
 		"  \"respawns\": 2,\n"
 		"  \"zones\": [\n"
-		"    {\"name\": \"a\\\"b\", \"backend\": null, \"object\": "
-		"null, \"cache\": null, \"mode\": null, \"capacity\": 4096, "
+		"    {\"name\": \"a\\\"b\", \"backend\": null, \"cache\": "
+		"null, \"mode\": null, \"object\": null, \"capacity\": 4096, "
 		"\"length\": "
 		"100, \"reads\": 0, \"writes\": 0, \"bytes_in\": 0, "
 		"\"bytes_out\": 0, \"used\": 100, \"use_percent\": 3}\n"
@@ -280,6 +310,7 @@ int main(void)
 		cmocka_unit_test(sizes_are_written_as_df_h_writes_them),
 		cmocka_unit_test(
 			the_table_shows_zones_as_df_would_and_the_workers),
+		cmocka_unit_test(an_object_of_any_length_is_printed_whole),
 		cmocka_unit_test(the_json_holds_every_figure),
 	};
 
