@@ -104,7 +104,8 @@ int shmfs_privsep_drop(bool user_set, uid_t uid, gid_t gid)
  * filter (the master logs any call it denies): libfuse's request loop and
  * replies, the zone code (madvise, mincore, fallocate, lseek and fstat of
  * a zone's file), malloc, the robust locks, signals, the clock, and
- * logging (a file, or syslog's socket).
+ * logging (the pipe to the master, stderr, or syslog's socket). Nothing
+ * opens a file: a log file is the master's (see log.c).
  */
 static const int allowed[] = {
 	SCMP_SYS(read),
@@ -156,11 +157,6 @@ static const int allowed[] = {
 #endif
 };
 
-/* The only open a worker makes: its log file, again after rotation. */
-#define LOG_OPEN_FLAGS                                                         \
-	(O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |  \
-	 O_CLOEXEC)
-
 static _Atomic int *violation_slot;
 static int violation_status;
 
@@ -198,9 +194,6 @@ int shmfs_privsep_seccomp(_Atomic int *violation, int exit_status)
 	}
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(*allowed) && !err; i++)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
-	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-				       SCMP_A2(SCMP_CMP_EQ, LOG_OPEN_FLAGS));
 	if (!err)
 		err = seccomp_load(ctx);
 	if (err)
