@@ -179,6 +179,42 @@ a_log_file_another_user_owns_is_taken_back() {
 	stop_daemon "$mnt" "$DAEMON_PID"
 }
 
+# With the master stopped nothing reads the pipe: once it is full, the
+# workers' lines (libfuse's request trace, -d) are dropped and counted,
+# and no request waits for the master.
+a_full_log_pipe_drops_lines_and_blocks_no_request() {
+	local conf=$WORK/drop.ini mnt=$WORK/mnt-drop log=$WORK/drop.log reader dropped
+	printf '[shmfs]\nworkers = 1\nuser = _shmfs\nlog = %s\n[zone:d]\nsize = 1M\ncache = direct\n' \
+		"$log" >"$conf"
+	start_daemon "$conf" "$mnt" -d || return 1
+	echo x >"$mnt/d"
+	kill -STOP "$DAEMON_PID"
+	# In the background: a read stuck in the kernel would outlive timeout(1).
+	python3 -c '
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+worst, t0 = 0.0, time.monotonic()
+for i in range(30000):
+    t = time.monotonic()
+    os.pread(fd, 1, 0)
+    worst = max(worst, time.monotonic() - t)
+print("%.0f ms for 30000 reads, the slowest %.1f ms" %
+      ((time.monotonic() - t0) * 1000, worst * 1000))
+' "$mnt/d" >"$WORK/drop.out" 2>&1 &
+	reader=$!
+	wait_gone "$reader" 30 ||
+		fail "30000 reads did not end in 30 s with the master stopped"
+	kill -CONT "$DAEMON_PID" # frees a stuck reader too
+	wait "$reader" || fail "the reads failed: $(cat "$WORK/drop.out")"
+	cat "$WORK/drop.out"
+	# The worker's next line that gets through says how many were lost.
+	dropped=$(timeout 5 awk '$1 == "log_dropped" { print $2 }' "$mnt/.stats")
+	((dropped > 0)) || fail "log_dropped in /.stats: '$dropped'"
+	echo "$dropped lines dropped"
+	wait_for_line "$log" "warn: [0-9]+ log lines dropped: the pipe to the master was full"
+	stop_daemon "$mnt" "$DAEMON_PID"
+}
+
 # ------------------------------------------------------------ shared uids
 
 # user = nobody while a process of nobody's runs: -t and the start warn,
@@ -226,6 +262,7 @@ wait_for_workers "$DAEMON_PID" 1 >/dev/null
 run_test the_log_is_roots_and_neither_nobody_nor_the_workers_user_can_write_it
 run_test_here a_log_rotated_with_shmfs_s_reopen_gets_the_workers_lines
 run_test_here a_log_file_another_user_owns_is_taken_back
+run_test_here a_full_log_pipe_drops_lines_and_blocks_no_request
 run_test_here a_shared_uid_is_warned_about_by_t_and_the_start
 
 DAEMON_PID=$MAIN_PID DAEMON_LOG=$MAIN_LOG
