@@ -119,8 +119,9 @@ unit_caps() {
 }
 
 # As systemd would start it: only the unit's capabilities, no_new_privs.
-# With user = nobody, a log file handed to nobody, a SysV zone and a
-# passthrough zone, it mounts, serves, reloads, reopens its log and stops.
+# With user = nobody, a log file (the workers' lines reach it through the
+# master), a SysV zone and a passthrough zone, it mounts, serves, reloads,
+# reopens its log and stops.
 the_units_capabilities_are_enough_for_a_full_run() {
 	local mnt=$WORK/caps conf=$WORK/caps.ini log=$WORK/caps.file.log caps w
 	caps=$(unit_caps)
