@@ -542,7 +542,6 @@ static int serve(struct master *m, const sigset_t *set, int ready)
 		close(sigfd);
 		return SHMFS_EXIT_MOUNT;
 	}
-		return SHMFS_EXIT_MOUNT;
 	shmfs_log_notice("mounted on %s: %zu zone%s, %llu bytes, %u workers; "
 			 "shared metadata %zu bytes",
 			 opts->mountpoint, m->fs.tab->nzones,
