@@ -23,7 +23,7 @@
 
 #include "shmfs/device.h"
 #include "shmfs/fault.h"
-#include "shmfs/file.h"
+#include "shmfs/safefile.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
 #include "shmfs/notify.h"

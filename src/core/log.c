@@ -26,7 +26,7 @@
 #include <unistd.h>
 #include <stdbool.h>
 
-#include "shmfs/file.h"
+#include "shmfs/safefile.h"
 #include "shmfs/log.h"
 
 /* The longest line, its newline included. */
