@@ -177,7 +177,8 @@ int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 	if (size == 0)
 		goto out;
 	if (start >= zone->capacity) {
-		/* Full, fixed-size or not: as a full tmpfs or block device. */
+		/* Full, fixed-size or not: a full tmpfs or block device
+		 * answers ENOSPC there, and programs expect it. */
 		err = -ENOSPC;
 		goto out;
 	}

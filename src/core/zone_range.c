@@ -149,7 +149,7 @@ int shmfs_zone_fallocate(struct shmfs_zone *zone, int mode, off_t off,
 		return -EOPNOTSUPP;
 	if ((mode & FALLOC_FL_PUNCH_HOLE) &&
 	    (!keep || (mode & FALLOC_FL_ZERO_RANGE)))
-		return -EOPNOTSUPP; /* as vfs_fallocate answers it */
+		return -EOPNOTSUPP; /* what vfs_fallocate answers for any fs */
 	if (off < 0 || len <= 0)
 		return -EINVAL;
 	if ((uint64_t)len > UINT64_MAX - (uint64_t)off)

@@ -132,15 +132,46 @@ static int check_mount(const char *mountpoint)
 	return res < 0 ? SHMFS_STATUS_NOT_SHMFS : 0;
 }
 
+/* The whole of fd (path names it) into a malloc'd buffer. */
+static int read_all(int fd, const char *path, char **text, size_t *len)
+{
+	size_t cap = 0;
+	char *buf = NULL;
+
+	*len = 0;
+	for (;;) {
+		if (*len == cap) {
+			char *p = realloc(buf, cap = cap ? cap * 2 : 1 << 16);
+
+			if (p == NULL) {
+				say("%s: %s", path, strerror(ENOMEM));
+				free(buf);
+				return -1;
+			}
+			buf = p;
+		}
+		ssize_t n = read(fd, buf + *len, cap - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			say("%s: read: %s", path, strerror(errno));
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		*len += n;
+	}
+	*text = buf;
+	return 0;
+}
+
 /* The whole of MOUNTPOINT/.stats into a malloc'd buffer. */
 static int read_stats(const char *mountpoint, char **text, size_t *len)
 {
 	char path[PATH_MAX];
-	size_t cap = 0;
-	char *buf = NULL;
-	int fd;
+	int fd, res;
 
-	*len = 0;
 	if (snprintf(path, sizeof(path), "%s/.stats", mountpoint) >=
 	    (int)sizeof(path)) {
 		say("%s: name too long", mountpoint);
@@ -158,37 +189,9 @@ static int read_stats(const char *mountpoint, char **text, size_t *len)
 				    : "");
 		return -1;
 	}
-	for (;;) {
-		if (buf == NULL || *len == cap) {
-			char *p;
-
-			cap = cap ? cap * 2 : 1 << 16;
-			p = realloc(buf, cap);
-
-			if (p == NULL) {
-				say("%s: %s", path, strerror(ENOMEM));
-				goto fail;
-			}
-			buf = p;
-		}
-		ssize_t n = read(fd, buf + *len, cap - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			say("%s: read: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		*len += n;
-	}
+	res = read_all(fd, path, text, len);
 	close(fd);
-	*text = buf;
-	return 0;
-fail:
-	free(buf);
-	close(fd);
-	return -1;
+	return res;
 }
 
 int shmfs_status_run(const char *mountpoint, bool json)
