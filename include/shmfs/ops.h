@@ -11,14 +11,14 @@
 #include <fuse_lowlevel.h>
 #include <sys/types.h>
 
-#include "shmfs/stats.h"
+#include "shmfs/statsfile.h"
 #include "shmfs/zonetab.h"
 
 /* The session's userdata: immutable once the pool is forked. */
 struct shmfs_fs {
 	struct shmfs_zonetab *tab;
 	struct shmfs_region *region; /* tab's: counters, worker slots */
-	struct shmfs_stats *stats;
+	struct shmfs_statsfile *stats;
 	uint64_t generation; /* of tab: the reload count when it was made */
 	struct shmfs_worker_slot *self; /* this worker's slot, set after fork */
 	uid_t uid; /* owner of the root directory: the daemon's */

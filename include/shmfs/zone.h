@@ -33,7 +33,7 @@ struct shmfs_zone_meta {
 	_Atomic uint64_t length; /* also read without the lock */
 	/*
 	 * Bytes past the length being changed under the lock: if the holder
-	 * dies, the next locker zeroes them again (see zone_recover).
+	 * dies, the next locker zeroes them again (shmfs_zone_recover, zone.c).
 	 */
 	uint64_t dirty_lo, dirty_hi;
 	mode_t mode; /* permission bits only */

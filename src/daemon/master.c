@@ -39,7 +39,7 @@ struct master {
 	int no_passthrough_err;
 	struct shmfs_config cfg; /* the running configuration, ours */
 	struct shmfs_fs fs;	 /* the session's userdata */
-	struct shmfs_stats stats;
+	struct shmfs_statsfile stats;
 	struct shmfs_pool pool;
 };
 
@@ -260,7 +260,7 @@ static void configure_pool(struct master *m)
 
 /* Points the session at a zone table and its stats arena. */
 static void serve_table(struct master *m, struct shmfs_zonetab *tab,
-			const struct shmfs_stats *stats)
+			const struct shmfs_statsfile *stats)
 {
 	m->fs.tab = tab;
 	m->fs.region = tab->region;
@@ -322,7 +322,7 @@ static void reload(struct master *m)
 {
 	struct shmfs_config cfg;
 	struct shmfs_zonetab *old = m->fs.tab, *tab;
-	struct shmfs_stats stats = {0};
+	struct shmfs_statsfile stats = {0};
 	char err[1024];
 	size_t ngone, restored;
 	int res;
@@ -341,7 +341,7 @@ static void reload(struct master *m)
 	restored = shmfs_zonetab_check_files(old, false);
 	res = shmfs_zonetab_create(&cfg, old, &tab);
 	if (res == 0) {
-		res = shmfs_stats_create(&stats, tab);
+		res = shmfs_statsfile_create(&stats, tab);
 		if (res < 0)
 			shmfs_zonetab_destroy(tab);
 	}
@@ -359,7 +359,7 @@ static void reload(struct master *m)
 	close_backings(m, old, tab);
 	atomic_fetch_add(&tab->region->reloads, 1);
 	char **gone = gone_names(old, tab, &ngone);
-	shmfs_stats_destroy(&m->stats);
+	shmfs_statsfile_destroy(&m->stats);
 	shmfs_zonetab_destroy(old);
 	serve_table(m, tab, &stats);
 	shmfs_config_free(&m->cfg);
@@ -606,7 +606,7 @@ int shmfs_master_run(struct shmfs_config *cfg,
 		.pool = {.pidfd = opts->pidfd, .sigfd = -1, .fs = &m.fs},
 	};
 	struct shmfs_zonetab *tab;
-	struct shmfs_stats stats;
+	struct shmfs_statsfile stats;
 	int status = SHMFS_EXIT_MOUNT, ready = -1;
 	sigset_t set;
 
@@ -618,7 +618,7 @@ int shmfs_master_run(struct shmfs_config *cfg,
 	raise_nofile();
 	if (shmfs_zonetab_create(&m.cfg, NULL, &tab) < 0)
 		goto out_config;
-	if (shmfs_stats_create(&stats, tab) < 0) {
+	if (shmfs_statsfile_create(&stats, tab) < 0) {
 		shmfs_zonetab_destroy(tab);
 		goto out_config;
 	}
@@ -654,7 +654,7 @@ int shmfs_master_run(struct shmfs_config *cfg,
 out_session:
 	fuse_session_destroy(m.pool.se);
 out_zones:
-	shmfs_stats_destroy(&m.stats);
+	shmfs_statsfile_destroy(&m.stats);
 	shmfs_zonetab_destroy(m.fs.tab);
 out_config:
 	shmfs_config_free(&m.cfg);

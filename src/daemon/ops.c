@@ -4,7 +4,8 @@
  * const table, every request answered exactly once. The root directory is
  * read-only (EPERM for every namespace change) and holds the zones and the
  * daemon's /.stats and /.metrics; zone semantics live in zone.c, the texts
- * of the two in stats.c. Reads are answered straight from the shared memory.
+ * of the two in statsfile.c. Reads are answered straight from the shared
+ * memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,10 +23,10 @@
 static const struct {
 	const char *name;
 	fuse_ino_t ino;
-	enum shmfs_stats_format format;
+	enum shmfs_statsfile_format format;
 } stats_files[] = {
-	{".stats", SHMFS_INO_STATS, SHMFS_STATS_TEXT},
-	{".metrics", SHMFS_INO_METRICS, SHMFS_STATS_PROMETHEUS},
+	{".stats", SHMFS_INO_STATS, SHMFS_STATSFILE_TEXT},
+	{".metrics", SHMFS_INO_METRICS, SHMFS_STATSFILE_PROMETHEUS},
 };
 #define NSTATS_FILES (sizeof(stats_files) / sizeof(stats_files[0]))
 
@@ -300,7 +301,7 @@ static void open_stats(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct shmfs_fs *fs = fs_of(req);
-	enum shmfs_stats_format format = SHMFS_STATS_TEXT;
+	enum shmfs_statsfile_format format = SHMFS_STATSFILE_TEXT;
 	uint64_t slot;
 	int err;
 
@@ -312,8 +313,8 @@ static void open_stats(fuse_req_t req, fuse_ino_t ino,
 		reply_err(req, EACCES);
 		return;
 	}
-	err = shmfs_stats_open(fs->stats, fs->tab, format,
-			       fuse_req_ctx(req)->uid, &slot);
+	err = shmfs_statsfile_open(fs->stats, fs->tab, format,
+				   fuse_req_ctx(req)->uid, &slot);
 	if (err) {
 		reply_err(req, -err);
 		return;
@@ -385,8 +386,8 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 		saverr = -stats_slot(fs, fi->fh, &slot);
 		if (saverr == 0)
-			saverr = -shmfs_stats_read(fs->stats, slot, off, size,
-						   &p, &n);
+			saverr = -shmfs_statsfile_read(fs->stats, slot, off,
+						       size, &p, &n);
 		goto reply;
 	}
 	e = entry_of(req, ino);
@@ -486,7 +487,7 @@ static void shmfs_op_release(fuse_req_t req, fuse_ino_t ino,
 	uint64_t slot;
 
 	if (is_stats(ino) && stats_slot(fs, fi->fh, &slot) == 0)
-		shmfs_stats_release(fs->stats, slot);
+		shmfs_statsfile_release(fs->stats, slot);
 	fuse_reply_err(req, 0);
 }
 

@@ -69,27 +69,32 @@ static void a_stats_text_gives_its_zones_and_workers(void **state)
 
 	(void)state;
 	assert_int_equal(parse(sample, &st, err, sizeof(err)), 0);
-	assert_int_equal(st.uptime, 3725);
-	assert_int_equal(st.reloads, 1);
+	assert_int_equal(st.daemon.value[SHMFS_FIGURE_UPTIME], 3725);
+	assert_int_equal(st.daemon.value[SHMFS_FIGURE_RELOADS], 1);
 	assert_int_equal(st.nworkers, 2);
 	assert_int_equal(st.workers[0].slot, 0);
-	assert_int_equal(st.workers[0].pid, 4711);
-	assert_int_equal(st.workers[0].requests, 1834);
-	assert_int_equal(st.workers[0].errors, 3);
+	assert_int_equal(st.workers[0].value[SHMFS_FIGURE_WORKER_PID], 4711);
+	assert_int_equal(st.workers[0].value[SHMFS_FIGURE_WORKER_REQUESTS],
+			 1834);
+	assert_int_equal(st.workers[0].value[SHMFS_FIGURE_WORKER_ERRORS], 3);
 	assert_int_equal(st.workers[1].slot, 2);
-	assert_int_equal(st.workers[1].pid, 4713);
+	assert_int_equal(st.workers[1].value[SHMFS_FIGURE_WORKER_PID], 4713);
 	assert_int_equal(st.nzones, 2);
 	assert_string_equal(st.zones[0].name, "cache");
-	assert_string_equal(st.zones[0].backend, "anon");
-	assert_int_equal(st.zones[0].capacity, 67108864);
-	assert_int_equal(st.zones[0].bytes_out, 65536);
+	assert_string_equal(st.zones[0].text[SHMFS_FIGURE_ZONE_BACKEND],
+			    "anon");
+	assert_int_equal(st.zones[0].value[SHMFS_FIGURE_ZONE_CAPACITY],
+			 67108864);
+	assert_int_equal(st.zones[0].value[SHMFS_FIGURE_ZONE_BYTES_OUT], 65536);
 	/* The field is after the last dot. */
 	assert_string_equal(st.zones[1].name, "x.y-z_1");
-	assert_string_equal(st.zones[1].cache, "direct");
-	assert_string_equal(st.zones[1].mode, "0640");
+	assert_string_equal(st.zones[1].text[SHMFS_FIGURE_ZONE_CACHE],
+			    "direct");
+	assert_string_equal(st.zones[1].text[SHMFS_FIGURE_ZONE_MODE], "0640");
 	/* A text value is the rest of the line, blanks and all. */
-	assert_string_equal(st.zones[1].object, "key 0x2a attach");
-	assert_int_equal(st.zones[1].used, 8192);
+	assert_string_equal(st.zones[1].text[SHMFS_FIGURE_ZONE_OBJECT],
+			    "key 0x2a attach");
+	assert_int_equal(st.zones[1].value[SHMFS_FIGURE_ZONE_USED], 8192);
 	shmfs_status_free(&st);
 }
 
@@ -108,8 +113,8 @@ static void unknown_names_and_fields_are_skipped(void **state)
 	assert_int_equal(st.nworkers, 1);
 	assert_int_equal(st.nzones, 1);
 	/* Without used (an older daemon), the length stands for it. */
-	assert_false(st.zones[0].has_used);
-	assert_null(st.zones[0].backend);
+	assert_false(st.zones[0].has[SHMFS_FIGURE_ZONE_USED]);
+	assert_null(st.zones[0].text[SHMFS_FIGURE_ZONE_BACKEND]);
 	shmfs_status_free(&st);
 }
 
@@ -240,7 +245,8 @@ static void an_object_of_any_length_is_printed_whole(void **state)
 		 "zone.f.object %s attach\nzone.f.capacity 4096\n",
 		 path);
 	assert_int_equal(parse(text, &st, err, sizeof(err)), 0);
-	assert_int_equal(strlen(st.zones[0].object), strlen(path) + 7);
+	assert_int_equal(strlen(st.zones[0].text[SHMFS_FIGURE_ZONE_OBJECT]),
+			 strlen(path) + 7);
 	out = printed(shmfs_status_print, &st);
 	assert_non_null(strstr(out, path));
 	free(out);
@@ -301,6 +307,43 @@ static void the_json_holds_every_figure(void **state)
 	shmfs_status_free(&st);
 }
 
+/*
+ * The workers found stopped and the log lines lost (figures added after
+ * the first /.stats) are in the summary and the JSON when /.stats has
+ * them; an older daemon's text shows neither (the tests above).
+ */
+static void stops_and_dropped_log_lines_show_when_stats_has_them(void **state)
+{
+	static const char text[] = "uptime 5\nreloads 0\nrespawns 2\n"
+				   "stops 1\nlog_dropped 12\nzones 0\n";
+	struct shmfs_status st;
+	char err[256];
+	char *out;
+
+	(void)state;
+	assert_int_equal(parse(text, &st, err, sizeof(err)), 0);
+	out = printed(shmfs_status_print, &st);
+	assert_string_equal(out, "shmfs on /mnt/shm: up 5s, 0 zones, 0, 0 "
+				 "used; 0 workers, 0 reloads, 2 respawns, "
+				 "1 stop, 12 dropped log lines\n"
+				 "\n"
+				 "WORKER PID REQUESTS ERRORS\n");
+	free(out);
+	out = printed(shmfs_status_print_json, &st);
+	assert_string_equal(out, "{\n"
+				 "  \"mountpoint\": \"/mnt/shm\",\n"
+				 "  \"uptime\": 5,\n"
+				 "  \"reloads\": 0,\n"
+				 "  \"respawns\": 2,\n"
+				 "  \"stops\": 1,\n"
+				 "  \"log_dropped\": 12,\n"
+				 "  \"zones\": [],\n"
+				 "  \"workers\": []\n"
+				 "}\n");
+	free(out);
+	shmfs_status_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +355,8 @@ int main(void)
 			the_table_shows_zones_as_df_would_and_the_workers),
 		cmocka_unit_test(an_object_of_any_length_is_printed_whole),
 		cmocka_unit_test(the_json_holds_every_figure),
+		cmocka_unit_test(
+			stops_and_dropped_log_lines_show_when_stats_has_them),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,14 +4,18 @@
  * ENOSPC/EFBIG/EINVAL, append, zero-fill, freeing the tail, attributes,
  * sharing with a child, and repair after a lock holder dies. fallocate is
  * wrapped (-Wl,--wrap=fallocate64, the name _FILE_OFFSET_BITS=64 calls)
- * to stand for a full filesystem.
+ * to stand for a full filesystem, pthread_mutex_consistent for a lock that
+ * cannot be repaired.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,6 +47,19 @@ int __wrap_fallocate64(int fd, int mode, off_t off, off_t len)
 		return -1;
 	}
 	return __real_fallocate64(fd, mode, off, len);
+}
+
+int __real_pthread_mutex_consistent(pthread_mutex_t *lock);
+int __wrap_pthread_mutex_consistent(pthread_mutex_t *lock);
+
+static int consistent_errno; /* nonzero: the next call fails with it */
+
+int __wrap_pthread_mutex_consistent(pthread_mutex_t *lock)
+{
+	int err = consistent_errno;
+
+	consistent_errno = 0;
+	return err != 0 ? err : __real_pthread_mutex_consistent(lock);
 }
 
 struct fixture {
@@ -549,6 +566,78 @@ static void a_lock_holder_that_dies_leaves_nothing_locked(void **state)
 	assert_int_equal(shmfs_zone_truncate(&f->zone, 0), 0);
 }
 
+/* A child takes the zone's lock and dies holding it. */
+static void die_holding_the_lock(struct fixture *f)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pthread_mutex_lock(&f->zone.meta->lock);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+/* How many lines of the file at path hold needle. */
+static int lines_with(const char *path, const char *needle)
+{
+	char line[512];
+	int n = 0;
+	FILE *log = fopen(path, "r");
+
+	assert_non_null(log);
+	while (fgets(line, sizeof(line), log) != NULL)
+		n += strstr(line, needle) != NULL;
+	fclose(log);
+	return n;
+}
+
+/*
+ * The lock of a dead holder that cannot be made consistent: the request
+ * that found it fails and says so once in the log, and the lock is not
+ * kept, so a later request (another worker) fails at once instead of
+ * waiting forever. The child has a deadline: without it, a lock kept
+ * would hang the suite.
+ */
+static void an_unrepairable_lock_fails_requests_and_hangs_none(void **state)
+{
+	struct fixture *f = *state;
+	char path[] = "/tmp/shmfs-test-zone-log-XXXXXX";
+	size_t written;
+	int fd = mkstemp(path), status;
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(shmfs_log_open(path, LOG_DEBUG, true), 0);
+	die_holding_the_lock(f);
+	consistent_errno = EINVAL;
+	assert_int_equal(
+		shmfs_zone_write(&f->zone, f->buf, 5, 0, false, &written),
+		-ENOTRECOVERABLE);
+	assert_int_equal(written, 0);
+
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(10);
+		_exit(shmfs_zone_write(&f->zone, f->buf, 5, 0, false,
+				       &written) == -ENOTRECOVERABLE
+			      ? 0
+			      : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_false(WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	shmfs_log_close();
+	assert_int_equal(lines_with(path, "pthread_mutex_consistent"), 1);
+	assert_int_equal(lines_with(path, "Invalid argument"), 1);
+	assert_int_equal(shmfs_zone_length(&f->zone), 0);
+	unlink(path);
+}
+
 /* Pages the zone's file holds. */
 static long pages_of(const struct fixture *f)
 {
@@ -821,6 +910,7 @@ int main(void)
 		T(a_failed_setattr_changes_nothing),
 		T(a_childs_write_is_seen_by_the_parent),
 		T(a_lock_holder_that_dies_leaves_nothing_locked),
+		T(an_unrepairable_lock_fails_requests_and_hangs_none),
 		cmocka_unit_test_setup_teardown(
 			a_write_its_filesystem_cannot_hold_is_enospc_and_stores_nothing,
 			setup_allocating, teardown),

@@ -13,17 +13,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "shmfs/config.h"
-#include "shmfs/stats.h"
+#include "shmfs/statsfile.h"
 #include "shmfs/zonetab.h"
 
 struct fixture {
 	struct shmfs_config cfg;
 	struct shmfs_zonetab *tab;
-	struct shmfs_stats stats;
+	struct shmfs_statsfile stats;
 	char text[8 << 20]; /* a snapshot of the largest test */
 };
 
@@ -37,38 +38,39 @@ static struct fixture *make(const char *ini)
 						   sizeof(err)),
 			 0);
 	assert_int_equal(shmfs_zonetab_create(&f->cfg, NULL, &f->tab), 0);
-	assert_int_equal(shmfs_stats_create(&f->stats, f->tab), 0);
+	assert_int_equal(shmfs_statsfile_create(&f->stats, f->tab), 0);
 	return f;
 }
 
 static void unmake(struct fixture *f)
 {
-	shmfs_stats_destroy(&f->stats);
+	shmfs_statsfile_destroy(&f->stats);
 	shmfs_zonetab_destroy(f->tab);
 	shmfs_config_free(&f->cfg);
 	free(f);
 }
 
-/* Renders a snapshot as uid 0 into f->text; returns shmfs_stats_open's. */
-static int snapshot(struct fixture *f, enum shmfs_stats_format format)
+/* Renders a snapshot as uid 0 into f->text; returns shmfs_statsfile_open's. */
+static int snapshot(struct fixture *f, enum shmfs_statsfile_format format)
 {
 	const void *p;
 	size_t n, len = 0;
 	uint64_t fh;
-	int res = shmfs_stats_open(&f->stats, f->tab, format, 0, &fh);
+	int res = shmfs_statsfile_open(&f->stats, f->tab, format, 0, &fh);
 
 	if (res < 0)
 		return res;
 	/* In small reads, as the kernel may ask. */
 	do {
 		assert_int_equal(
-			shmfs_stats_read(&f->stats, fh, len, 4096, &p, &n), 0);
+			shmfs_statsfile_read(&f->stats, fh, len, 4096, &p, &n),
+			0);
 		assert_true(len + n < sizeof(f->text));
 		memcpy(f->text + len, p, n);
 		len += n;
 	} while (n > 0);
 	f->text[len] = '\0';
-	shmfs_stats_release(&f->stats, fh);
+	shmfs_statsfile_release(&f->stats, fh);
 	return 0;
 }
 
@@ -102,7 +104,7 @@ static void both_formats_show_the_counters_of_the_region(void **state)
 	atomic_store(&f->tab->entries[1].zone.meta->writes, 2);
 	atomic_store(&f->tab->entries[1].zone.meta->bytes_in, 300);
 
-	assert_int_equal(snapshot(f, SHMFS_STATS_TEXT), 0);
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_TEXT), 0);
 	has_line(f, "reloads 2");
 	has_line(f, "workers 1");
 	has_line(f, "worker.3.pid 4711");
@@ -120,7 +122,7 @@ static void both_formats_show_the_counters_of_the_region(void **state)
 	has_line(f, "zone.x.y-z_1.bytes_in 300");
 	assert_null(strstr(f->text, "worker.0."));
 
-	assert_int_equal(snapshot(f, SHMFS_STATS_PROMETHEUS), 0);
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_PROMETHEUS), 0);
 	has_line(f, "# TYPE shmfs_reloads_total counter");
 	has_line(f, "shmfs_reloads_total 2");
 	has_line(f, "shmfs_workers 1");
@@ -150,7 +152,7 @@ every_metric_family_is_announced_once_before_its_samples(void **state)
 
 	(void)state;
 	atomic_store(&f->tab->region->workers[0].pid, 1);
-	assert_int_equal(snapshot(f, SHMFS_STATS_PROMETHEUS), 0);
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_PROMETHEUS), 0);
 	for (char *line = strtok(f->text, "\n"); line != NULL;
 	     line = strtok(NULL, "\n")) {
 		char name[64];
@@ -218,10 +220,10 @@ static void the_largest_figures_fit_a_slot_in_both_formats(void **state)
 		atomic_store(&m->bytes_in, UINT64_MAX);
 		atomic_store(&m->bytes_out, UINT64_MAX);
 	}
-	assert_int_equal(snapshot(f, SHMFS_STATS_TEXT), 0);
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_TEXT), 0);
 	has_line(f, "worker.255.bytes_out 18446744073709551615");
 	has_line(f, "zone.z999.used 70368744177664");
-	assert_int_equal(snapshot(f, SHMFS_STATS_PROMETHEUS), 0);
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_PROMETHEUS), 0);
 	has_line(f, "shmfs_zone_read_bytes_total{zone=\"z999\"} "
 		    "18446744073709551615");
 	unmake(f);
@@ -246,10 +248,10 @@ static void an_object_path_of_any_length_is_shown_whole(void **state)
 	snprintf(conf, sizeof(conf),
 		 "[zone:f]\nbackend = file\nsize = 4K\npath = %s\n", path);
 	f = make(conf);
-	assert_int_equal(snapshot(f, SHMFS_STATS_TEXT), 0);
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_TEXT), 0);
 	snprintf(line, sizeof(line), "zone.f.object %s", path);
 	has_line(f, line);
-	assert_int_equal(snapshot(f, SHMFS_STATS_PROMETHEUS), 0);
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_PROMETHEUS), 0);
 	snprintf(line, sizeof(line),
 		 "shmfs_zone_info{zone=\"f\",backend=\"file\",object=\"%s\","
 		 "cache=\"direct\",mode=\"0600\"} 1",
@@ -260,52 +262,73 @@ static void an_object_path_of_any_length_is_shown_whole(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/*
+ * The clock set back before the mount: the uptime is 0, never negative
+ * (shmfs status refused "uptime -3600" as not a number).
+ */
+static void the_uptime_is_0_while_the_clock_is_before_the_mount(void **state)
+{
+	struct fixture *f = make(ini);
+
+	(void)state;
+	clock_gettime(CLOCK_REALTIME, &f->tab->region->started);
+	f->tab->region->started.tv_sec += 3600;
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_TEXT), 0);
+	has_line(f, "uptime 0");
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_PROMETHEUS), 0);
+	has_line(f, "shmfs_uptime_seconds 0");
+	unmake(f);
+}
+
 static void label_values_are_escaped_and_never_cut_in_an_escape(void **state)
 {
 	char buf[64];
 
 	(void)state;
-	assert_int_equal(shmfs_stats_escape_label(buf, sizeof(buf), "x.y-z_1"),
-			 7);
+	assert_int_equal(
+		shmfs_statsfile_escape_label(buf, sizeof(buf), "x.y-z_1"), 7);
 	assert_string_equal(buf, "x.y-z_1");
 	assert_int_equal(
-		shmfs_stats_escape_label(buf, sizeof(buf), "a\\b\"c\nd"), 10);
+		shmfs_statsfile_escape_label(buf, sizeof(buf), "a\\b\"c\nd"),
+		10);
 	assert_string_equal(buf, "a\\\\b\\\"c\\nd");
 	/* The escape that does not fit is left out whole, and all after it. */
-	assert_int_equal(shmfs_stats_escape_label(buf, 5, "a\\\"b"), 6);
+	assert_int_equal(shmfs_statsfile_escape_label(buf, 5, "a\\\"b"), 6);
 	assert_string_equal(buf, "a\\\\");
-	assert_int_equal(shmfs_stats_escape_label(buf, 3, "a\\\"b"), 6);
+	assert_int_equal(shmfs_statsfile_escape_label(buf, 3, "a\\\"b"), 6);
 	assert_string_equal(buf, "a");
-	assert_int_equal(shmfs_stats_escape_label(NULL, 0, "\n"), 2);
+	assert_int_equal(shmfs_statsfile_escape_label(NULL, 0, "\n"), 2);
 }
 
 static void stats_and_metrics_share_the_quota_of_a_user(void **state)
 {
 	struct fixture *f = make(ini);
-	uint64_t fh[SHMFS_STATS_PER_UID + 1];
+	uint64_t fh[SHMFS_STATSFILE_PER_UID + 1];
 
 	(void)state;
-	for (unsigned i = 0; i < SHMFS_STATS_PER_UID; i++)
-		assert_int_equal(shmfs_stats_open(&f->stats, f->tab,
-						  i % 2 ? SHMFS_STATS_PROMETHEUS
-							: SHMFS_STATS_TEXT,
-						  1000, &fh[i]),
-				 0);
-	assert_int_equal(shmfs_stats_open(&f->stats, f->tab,
-					  SHMFS_STATS_PROMETHEUS, 1000,
-					  &fh[SHMFS_STATS_PER_UID]),
+	for (unsigned i = 0; i < SHMFS_STATSFILE_PER_UID; i++)
+		assert_int_equal(
+			shmfs_statsfile_open(&f->stats, f->tab,
+					     i % 2 ? SHMFS_STATSFILE_PROMETHEUS
+						   : SHMFS_STATSFILE_TEXT,
+					     1000, &fh[i]),
+			0);
+	assert_int_equal(shmfs_statsfile_open(&f->stats, f->tab,
+					      SHMFS_STATSFILE_PROMETHEUS, 1000,
+					      &fh[SHMFS_STATSFILE_PER_UID]),
 			 -EMFILE);
-	assert_int_equal(shmfs_stats_open(&f->stats, f->tab,
-					  SHMFS_STATS_PROMETHEUS, 1001,
-					  &fh[SHMFS_STATS_PER_UID]),
+	assert_int_equal(shmfs_statsfile_open(&f->stats, f->tab,
+					      SHMFS_STATSFILE_PROMETHEUS, 1001,
+					      &fh[SHMFS_STATSFILE_PER_UID]),
 			 0);
-	shmfs_stats_release(&f->stats, fh[SHMFS_STATS_PER_UID]);
-	shmfs_stats_release(&f->stats, fh[0]);
-	assert_int_equal(shmfs_stats_open(&f->stats, f->tab,
-					  SHMFS_STATS_PROMETHEUS, 1000, &fh[0]),
+	shmfs_statsfile_release(&f->stats, fh[SHMFS_STATSFILE_PER_UID]);
+	shmfs_statsfile_release(&f->stats, fh[0]);
+	assert_int_equal(shmfs_statsfile_open(&f->stats, f->tab,
+					      SHMFS_STATSFILE_PROMETHEUS, 1000,
+					      &fh[0]),
 			 0);
-	for (unsigned i = 0; i < SHMFS_STATS_PER_UID; i++)
-		shmfs_stats_release(&f->stats, fh[i]);
+	for (unsigned i = 0; i < SHMFS_STATSFILE_PER_UID; i++)
+		shmfs_statsfile_release(&f->stats, fh[i]);
 	unmake(f);
 }
 
@@ -321,6 +344,8 @@ int main(void)
 			label_values_are_escaped_and_never_cut_in_an_escape),
 		cmocka_unit_test(an_object_path_of_any_length_is_shown_whole),
 		cmocka_unit_test(stats_and_metrics_share_the_quota_of_a_user),
+		cmocka_unit_test(
+			the_uptime_is_0_while_the_clock_is_before_the_mount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
