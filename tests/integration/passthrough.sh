@@ -238,6 +238,7 @@ mnt, go = sys.argv[1], sys.argv[2]
 fd = os.open(f"{mnt}/small", os.O_RDWR)
 m = mmap.mmap(fd, 65536, mmap.MAP_SHARED)
 gone = os.open(f"{mnt}/gone", os.O_RDWR)
+print("mapped", flush=True)
 open(go).read()  # the reload happens now
 # Old descriptors and mappings keep the old memory: no crash, no error.
 m[0:3] = b"old"
@@ -247,7 +248,7 @@ os.pwrite(gone, b"still", 0)
 print("ok")
 PY
 	helper=$!
-	sleep 0.3
+	wait_for_line "$WORK/helper.out" '^mapped$' || { kill "$helper"; return 1; }
 	sed -i 's/^size  = 64K/size  = 128K/; s/^\[zone:gone\]/[zone:added]/' "$conf"
 	kill -HUP "$pid"
 	wait_for_line "$DAEMON_LOG" "reloaded"
@@ -274,6 +275,7 @@ import mmap, os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
 m = mmap.mmap(fd, 1 << 20, mmap.MAP_SHARED)
 m[0:5] = b"alive"
+print("mapped", flush=True)
 open(sys.argv[2]).read()  # the master is dead now
 m[100:104] = b"more"
 assert m[0:5] == b"alive" and m[100:104] == b"more"
@@ -282,7 +284,7 @@ assert os.pread(fd, 2, 200) == b"fd"
 print("ok")
 PY
 	helper=$!
-	sleep 0.3
+	wait_for_line "$WORK/kill.out" '^mapped$' || { kill "$helper"; return 1; }
 	kill -KILL "$pid"
 	wait_child_exit "$pid" || fail "master survived SIGKILL"
 	echo >"$WORK/killed"
@@ -298,13 +300,14 @@ without_cap_sys_admin_zones_run_in_page_mode_with_the_same_size() {
 	local mnt=$WORK/mnt-userns
 	mkdir -p "$mnt"
 	timeout 30 unshare --user --map-root-user --mount bash -s "$SHMFS" "$CONF" \
-		"$mnt" >"$WORK/userns.out" 2>&1 <<'SH' || fail "in a user namespace: $(cat "$WORK/userns.out")"
+		"$mnt" "$LIB_SH" >"$WORK/userns.out" 2>&1 <<'SH' || fail "in a user namespace: $(cat "$WORK/userns.out")"
 set -euo pipefail
 shmfs=$1 conf=$2 mnt=$3
+source "$4" # wait_mounted
 "$shmfs" -f -c "$conf" "$mnt" 2>"$mnt.log" &
 pid=$!
-for i in $(seq 100); do grep -q " $mnt " /proc/self/mounts && break; sleep 0.05; done
 trap 'fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt"; wait $pid' EXIT
+wait_mounted "$mnt" "$pid" "$mnt.log"
 "$shmfs" -t -c "$conf" | grep -q '^p  *memfd  *page\* '
 "$shmfs" -t -c "$conf" | grep -q '^\* passthrough unavailable here (a user namespace'
 grep -q "passthrough unavailable: ioctl(FUSE_DEV_IOC_BACKING_OPEN) failed" "$mnt.log"
@@ -330,8 +333,7 @@ SH
 	assert_contains "$(cat "$WORK/userns.out")" fallback-ok
 }
 
-mount_or_bail "$CONF" "$MNT"
-wait_for_workers "$DAEMON_PID" 2 >/dev/null || true # all forked before the first test
+mount_or_bail -w 2 "$CONF" "$MNT"
 
 run_test zones_run_in_passthrough_mode
 run_test a_zone_is_as_long_as_its_capacity_and_reads_zeros
