@@ -13,7 +13,7 @@
 #include "shmfs/cli.h"
 #include "shmfs/config.h"
 #include "shmfs/control.h"
-#include "shmfs/file.h"
+#include "shmfs/safefile.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
 #include "shmfs/mountpoint.h"
@@ -21,6 +21,7 @@
 #include "shmfs/pidfile.h"
 #include "shmfs/sizing.h"
 #include "shmfs/status.h"
+#include "shmfs/uidscan.h"
 #include "shmfs/value.h"
 
 static int load_config(const struct shmfs_cli *cli, struct shmfs_config *cfg)
@@ -112,6 +113,12 @@ int main(int argc, char **argv)
 	}
 	if (load_config(&cli, &cfg) < 0)
 		goto out_cli;
+	/* user = matters to a root master only (shmfs_config_check_user). */
+	if (geteuid() == 0 &&
+	    shmfs_config_check_user(&cfg, err, sizeof(err)) < 0) {
+		shmfs_log_error("%s", err);
+		goto out_config;
+	}
 	if (cli.pidfile) { /* -p overrides pid = */
 		free(cfg.pid);
 		cfg.pid = strdup(cli.pidfile);
@@ -121,6 +128,8 @@ int main(int argc, char **argv)
 	if (cli.workers_set)
 		cfg.workers = cli.workers; /* for -t; the master keeps -w too */
 	if (cli.check) {
+		if (geteuid() == 0)
+			shmfs_uidscan_warn(&cfg);
 		res = probe_objects(&cfg);
 		shmfs_config_print(&cfg, shmfs_passthrough_probe(), stdout);
 		status = shmfs_sizing_check(&cfg) < 0 || check_log(&cfg) < 0 ||

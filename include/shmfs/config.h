@@ -31,6 +31,12 @@
 #define SHMFS_CONFIG_PATH "/etc/shmfs/shmfs.ini"
 #endif
 
+/*
+ * The workers' own system user, which the shipped shmfs.ini names: the
+ * Debian package and scripts/build.sh create it.
+ */
+#define SHMFS_DEFAULT_USER "_shmfs"
+
 /* The repository's shmfs.ini, compiled in. */
 extern const char shmfs_default_ini[];
 
@@ -136,11 +142,16 @@ struct shmfs_config {
 	/*
 	 * user = and group =: the ids workers run as once they hold the
 	 * device. Without user =, workers keep the master's ids, with no
-	 * capabilities.
+	 * capabilities. A name with no passwd entry is no error here (only a
+	 * master running as root uses it: see shmfs_config_check_user):
+	 * user_unknown is set and user_set is not.
 	 */
 	bool user_set;
+	bool user_unknown;
 	uid_t user;
 	gid_t group;
+	int user_line;	 /* of user =; 0: none */
+	char *user_name; /* as written, for messages */
 	size_t nzones;
 	struct shmfs_zone_config *zones;
 };
@@ -185,6 +196,16 @@ int shmfs_config_load_default(const char *path, struct shmfs_config *cfg,
  */
 int shmfs_config_load_pid(const char *path, char **pid, char *err,
 			  size_t errlen);
+
+/*
+ * For a master that runs as root, where "user =" takes effect: returns
+ * -EINVAL with "FILE:LINE: user: \"NAME\" is not a user ..." in err if the
+ * name has no passwd entry, else 0. (A master that is not root ignores
+ * user =, as nginx does, so that a configuration naming a system user the
+ * machine lacks still serves an unprivileged user.)
+ */
+int shmfs_config_check_user(const struct shmfs_config *cfg, char *err,
+			    size_t errlen);
 
 /* Frees what a successful parse allocated; safe on a zeroed config. */
 void shmfs_config_free(struct shmfs_config *cfg);

@@ -2,7 +2,8 @@
 /*
  * The fork-pool as the master sees it: one slot per worker, forked,
  * reaped, replaced (at once, or at most once a second for a slot whose
- * workers keep dying right after their start) and stopped.
+ * workers keep dying right after their start), continued when a signal
+ * stopped one, and stopped.
  */
 #ifndef SHMFS_POOL_H
 #define SHMFS_POOL_H
@@ -21,6 +22,7 @@ struct shmfs_pool {
 	unsigned ncpus; /* cpu_affinity: worker i on cpus[i % ncpus] */
 	unsigned short cpus[SHMFS_CPUS_MAX];
 	int pidfd;     /* the master's locked pid file: closed in workers */
+	int sigfd;     /* the master's signalfd (-1: none): likewise */
 	bool user_set; /* user =: workers switch to uid and gid */
 	uid_t uid;
 	gid_t gid;
@@ -38,7 +40,8 @@ int shmfs_pool_start(struct shmfs_pool *pool);
 
 /*
  * Reaps exited workers, logging deaths with their decoded status unless
- * stopping. Returns true if one left because the connection ended.
+ * stopping, and continues (SIGCONT, one line each) workers that a signal
+ * stopped. Returns true if one left because the connection ended.
  */
 bool shmfs_pool_reap(struct shmfs_pool *pool, bool stopping);
 

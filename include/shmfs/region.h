@@ -46,7 +46,9 @@ struct shmfs_region {
 	struct timespec started; /* the first mount, kept across reloads */
 	_Atomic uint64_t reloads;
 	_Atomic uint64_t respawns;
-	uint64_t next_ino; /* inode numbers are never reused */
+	_Atomic uint64_t stops;	      /* workers found stopped, continued */
+	_Atomic uint64_t log_dropped; /* workers' lines lost to a full pipe */
+	uint64_t next_ino;	      /* inode numbers are never reused */
 	struct shmfs_worker_slot workers[SHMFS_WORKERS_MAX];
 	struct shmfs_zone_meta zones[]; /* one per zone of the table */
 };

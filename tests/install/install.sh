@@ -70,10 +70,12 @@ fi
 
 # The unit starts the daemon this install put in place, whatever the prefix.
 exec_start=$(sed -n 's/^ExecStart=//p' "$dest$UNIT" 2>/dev/null || true)
-if [[ $exec_start == "$bin -f %f" ]]; then
-	ok "the unit's ExecStart= runs the installed daemon ($bin)"
+exec_reload=$(sed -n 's/^ExecReload=//p' "$dest$UNIT" 2>/dev/null || true)
+if [[ $exec_start == "$bin -f -p /run/shmfs/%i/shmfs.pid %f" &&
+	$exec_reload == "$bin -s reload -p /run/shmfs/%i/shmfs.pid" ]]; then
+	ok "the unit's ExecStart= and ExecReload= run the installed daemon ($bin)"
 else
-	not_ok "the unit's ExecStart= runs the installed daemon ($bin): ExecStart=$exec_start"
+	not_ok "the unit's ExecStart= and ExecReload= run the installed daemon ($bin): ExecStart=$exec_start ExecReload=$exec_reload"
 fi
 
 for page in $(tr ' ' '\n' <<<"$EXPECT" | grep '/man/man[0-9]/'); do

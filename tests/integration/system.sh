@@ -87,8 +87,8 @@ PY
 the_unit_passes_systemd_analyze_verify() {
 	local units=$WORK/units bin=$WORK/bin out instance man
 	man=$(dirname "$SHMFS")/../man
-	grep -qx "ExecStart=$SHMFS_BINDIR/shmfs -f %f" "$UNIT" ||
-		fail "ExecStart does not run $SHMFS_BINDIR/shmfs -f %f: $(grep ExecStart= "$UNIT")"
+	grep -qx "ExecStart=$SHMFS_BINDIR/shmfs -f -p /run/shmfs/%i/shmfs.pid %f" "$UNIT" ||
+		fail "ExecStart does not run $SHMFS_BINDIR/shmfs -f ... %f: $(grep ExecStart= "$UNIT")"
 	[[ -d $SHMFS_BINDIR ]] || fail "no $SHMFS_BINDIR to lay the daemon over" ||
 		return 1
 	mkdir -p "$units" "$bin" "$WORK/man/man8" "$WORK/man/man5"
@@ -118,9 +118,58 @@ unit_caps() {
 		sed -n 's/^CAP_\(.*\)/+\L\1/p' | paste -sd, | sed 's/^/-all,/'
 }
 
+# The unit's own ExecStart= and ExecReload= lines, run as systemd would
+# (its specifiers filled in, /run/shmfs/%i made as RuntimeDirectory= makes
+# it, the configuration named by SHMFS_CONFIG as a drop-in would): a
+# reload of a file that does not parse fails, exit 1 with the FILE:LINE
+# error, and signals nothing; a good file reloads, exit 0.
+the_units_reload_fails_on_a_broken_file_and_signals_nothing() {
+	local mnt=$WORK/unitreload conf=$WORK/unitreload.ini run=$WORK/run
+	local start reload out status
+	grep -qx 'RuntimeDirectory=shmfs/%i' "$UNIT" ||
+		fail "the unit has no RuntimeDirectory=shmfs/%i"
+	start=$(sed -n 's/^ExecStart=//p' "$UNIT")
+	reload=$(sed -n 's/^ExecReload=//p' "$UNIT")
+	unit_line() { # a unit's command line, as run here
+		local l=${1//"$SHMFS_BINDIR/shmfs"/$SHMFS}
+		l=${l//"/run/shmfs/%i"/$run/mnt}
+		printf '%s' "${l//%f/$mnt}"
+	}
+	start=$(unit_line "$start")
+	reload=$(unit_line "$reload")
+	printf '[shmfs]\nworkers = 1\n[zone:a]\nsize = 1M\n' >"$conf"
+	mkdir -p "$mnt" "$run/mnt"
+	DAEMON_LOG=$mnt.log
+	# shellcheck disable=SC2086 # the unit's words, split as systemd does
+	SHMFS_CONFIG=$conf $start >"$DAEMON_LOG" 2>&1 &
+	DAEMON_PID=$!
+	track_pid "$DAEMON_PID"
+	wait_mounted "$mnt" "$DAEMON_PID" "$DAEMON_LOG"
+	printf 'abc' >"$mnt/a"
+	printf '[shmfs]\nworkers = 1\n[zone:a]\nsize = 12Q\n' >"$conf"
+	status=0
+	# shellcheck disable=SC2086
+	out=$(SHMFS_CONFIG=$conf $reload 2>&1) || status=$?
+	assert_eq 1 "$status" "exit status of ExecReload on a broken file"
+	assert_contains "$out" "$conf:4: size" "ExecReload's message"
+	printf '[shmfs]\nworkers = 1\n[zone:a]\nsize = 1M\n[zone:b]\nsize = 1M\n' >"$conf"
+	# shellcheck disable=SC2086
+	out=$(SHMFS_CONFIG=$conf $reload 2>&1) ||
+		fail "ExecReload of a good file failed: $out"
+	wait_for_line "$DAEMON_LOG" 'reloaded'
+	# One reload only: the broken file never reached the daemon.
+	assert_eq 1 "$(grep -c 'reloaded' "$DAEMON_LOG")" "reloads logged"
+	[[ -e $mnt/b ]] || fail "zone b missing after the reload"
+	assert_eq abc "$(cat "$mnt/a")" "zone a after the reload"
+	kill -TERM "$DAEMON_PID"
+	expect_daemon_exit "$DAEMON_PID" 0 ""
+	assert_not_mounted "$mnt"
+}
+
 # As systemd would start it: only the unit's capabilities, no_new_privs.
-# With user = nobody, a log file handed to nobody, a SysV zone and a
-# passthrough zone, it mounts, serves, reloads, reopens its log and stops.
+# With user = nobody, a log file (the workers' lines reach it through the
+# master), a SysV zone and a passthrough zone, it mounts, serves, reloads,
+# reopens its log and stops.
 the_units_capabilities_are_enough_for_a_full_run() {
 	local mnt=$WORK/caps conf=$WORK/caps.ini log=$WORK/caps.file.log caps w
 	caps=$(unit_caps)
@@ -483,6 +532,7 @@ fi
 
 run_test the_unit_passes_systemd_analyze_verify
 run_test the_units_capabilities_are_enough_for_a_full_run
+run_test the_units_reload_fails_on_a_broken_file_and_signals_nothing
 run_test the_daemon_notifies_ready_reloading_and_stopping
 run_test notifications_reach_an_abstract_socket_and_an_unmount_stops
 run_test mount_t_fuse_shmfs_with_the_ini_file_as_source

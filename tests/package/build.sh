@@ -86,7 +86,7 @@ fi
 
 dpkg-deb -x "$deb" "$work/root"
 exec_start=$(sed -n 's/^ExecStart=//p' "$work/root/lib/systemd/system/shmfs@.service" 2>/dev/null || true)
-if [[ $exec_start == "/usr/bin/shmfs -f %f" ]]; then
+if [[ $exec_start == "/usr/bin/shmfs -f -p /run/shmfs/%i/shmfs.pid %f" ]]; then
 	ok "the packaged unit runs /usr/bin/shmfs"
 else
 	not_ok "the packaged unit runs /usr/bin/shmfs: ExecStart=$exec_start"

@@ -3,9 +3,11 @@
 # The package in a clean Debian 12: debootstrap a minimal bookworm into a
 # temporary directory from the host's Debian mirror, install the .deb there
 # with apt (which pulls fuse3 and the libraries from the mirror), mount the
-# default configuration with the installed /usr/bin/shmfs, write and read a
-# zone, unmount (the daemon must exit 0), then purge the package and check
-# that nothing of it is left (binary, /etc/shmfs, dpkg's record).
+# default configuration with the installed /usr/bin/shmfs, check that the
+# package made the workers' user _shmfs and that the workers run as it,
+# write and read a zone, unmount (the daemon must exit 0), then purge the
+# package and check that nothing of it is left (binary, /etc/shmfs, dpkg's
+# record) but the user, which Debian leaves on purge.
 #
 #   tests/package/chroot.sh [DEB]   (default: builds one with build.sh)
 #
@@ -100,6 +102,26 @@ for _ in $(seq 100); do
 	awk -v m="$root/mnt/shm" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo && break
 	sleep 0.1
 done
+# The workers: children of the daemon (chroot execs it) named shmfs-worker.
+shmfs_uid=$(in_root id -u _shmfs 2>/dev/null || true)
+workers=()
+for _ in $(seq 100); do
+	workers=()
+	for w in $(pgrep -P "$daemon" 2>/dev/null); do
+		[[ $(cat "/proc/$w/comm" 2>/dev/null) == shmfs-worker ]] && workers+=("$w")
+	done
+	((${#workers[@]} > 0)) && break
+	sleep 0.1
+done
+uids=$(for w in "${workers[@]}"; do awk '/^Uid:/ { print $2, $3, $4 }' "/proc/$w/status"; done | sort -u)
+if [[ -n $shmfs_uid ]] && in_root getent passwd _shmfs | grep -q ':/nonexistent:/usr/sbin/nologin$' &&
+	((${#workers[@]} > 0)) && [[ $uids == "$shmfs_uid $shmfs_uid $shmfs_uid" ]]; then
+	ok "the package made the system user _shmfs (uid $shmfs_uid); ${#workers[@]} workers run as it"
+else
+	not_ok "the package made the system user _shmfs; the workers run as it (uid '${shmfs_uid}', workers ${workers[*]:-none}: '$uids')"
+	in_root getent passwd _shmfs | sed 's/^/#   /'
+	sed 's/^/#   /' "$work/shmfs.log"
+fi
 if in_root sh -c 'head -c 1048576 /dev/urandom >/tmp/r && dd if=/tmp/r of=/mnt/shm/cache bs=64k status=none && cmp /tmp/r /mnt/shm/cache && grep -q "^zone.cache.length 1048576$" /mnt/shm/.stats'; then
 	ok "the installed /usr/bin/shmfs mounts /etc/shmfs/shmfs.ini's zones; 1 MiB written reads back"
 else
@@ -121,6 +143,11 @@ if in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq shmfs >"$work
 	[[ ! -e $root/usr/bin/shmfs && ! -e $root/etc/shmfs ]] &&
 	! in_root dpkg-query -W shmfs >/dev/null 2>&1; then
 	ok "apt-get purge shmfs leaves no binary, no /etc/shmfs and no dpkg record"
+	if in_root getent passwd _shmfs >/dev/null; then
+		ok "the user _shmfs stays after the purge (Debian removes no system user)"
+	else
+		not_ok "the user _shmfs stays after the purge"
+	fi
 else
 	not_ok "apt-get purge shmfs leaves no binary, no /etc/shmfs and no dpkg record"
 	tail -n 20 "$work/purge.log" | sed 's/^/#   /'

@@ -168,8 +168,6 @@ static const struct config_case cases[] = {
 	{"numeric_user_without_passwd_entry_needs_a_group",
 	 "[shmfs]\nuser = 4321\n", -EINVAL,
 	 "t.ini:2: user: uid 4321 has no passwd entry: give group = too"},
-	{"unknown_user_is_refused", "[shmfs]\nuser = no-such-user\n", -EINVAL,
-	 "t.ini:2: user: \"no-such-user\" is not a user"},
 	{"user_in_a_zone_is_refused", "[zone:x]\nsize = 1\nuser = nobody\n",
 	 -EINVAL, "t.ini:3: unknown key \"user\" in [zone:x]"},
 	{"passthrough_zone_takes_memfd_over_the_default_backend",
@@ -460,6 +458,53 @@ static void user_and_group_name_the_workers_ids(void **state)
 	shmfs_config_free(&cfg);
 	parse_ok("[shmfs]\n", &cfg);
 	assert_false(cfg.user_set);
+	shmfs_config_free(&cfg);
+}
+
+/*
+ * A user = that names no one parses (a master not run as root ignores
+ * user =), and is an error for the master that would use it.
+ */
+static void unknown_user_is_an_error_for_a_root_master_only(void **state)
+{
+	struct shmfs_config cfg;
+	char err[512] = "";
+
+	(void)state;
+	parse_ok("[shmfs]\nworkers = 1\nuser = no-such-user\n", &cfg);
+	assert_true(cfg.user_unknown);
+	assert_false(cfg.user_set);
+	assert_int_equal(cfg.user_line, 3);
+	assert_string_equal(cfg.user_name, "no-such-user");
+	assert_int_equal(shmfs_config_check_user(&cfg, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "t.ini:3: user: \"no-such-user\" is not a "
+				 "user (workers need one of their own: "
+				 "adduser --system --group --no-create-home "
+				 "no-such-user)");
+	shmfs_config_free(&cfg);
+	/* A group given beside it is no error either. */
+	parse_ok("[shmfs]\nuser = no-such-user\ngroup = 0\n", &cfg);
+	assert_true(cfg.user_unknown);
+	shmfs_config_free(&cfg);
+	parse_ok("[shmfs]\nuser = nobody\n", &cfg);
+	assert_int_equal(shmfs_config_check_user(&cfg, err, sizeof(err)), 0);
+	shmfs_config_free(&cfg);
+}
+
+/* The shipped file names the workers' own user, not a shared one. */
+static void default_ini_names_the_workers_own_user(void **state)
+{
+	struct shmfs_config cfg;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(shmfs_config_parse_string(shmfs_default_ini,
+						   "<built-in>", &cfg, err,
+						   sizeof(err)),
+			 0);
+	assert_int_not_equal(cfg.user_line, 0);
+	assert_string_equal(cfg.user_name, SHMFS_DEFAULT_USER);
 	shmfs_config_free(&cfg);
 }
 
@@ -822,6 +867,8 @@ static const struct CMUnitTest others[] = {
 	cmocka_unit_test(passthrough_zones_are_memfd_and_fixed_size),
 	cmocka_unit_test(shared_objects_are_exact_fixed_and_direct),
 	cmocka_unit_test(user_and_group_name_the_workers_ids),
+	cmocka_unit_test(unknown_user_is_an_error_for_a_root_master_only),
+	cmocka_unit_test(default_ini_names_the_workers_own_user),
 	cmocka_unit_test(zones_keep_file_order),
 	cmocka_unit_test(sizes_are_rounded_up_to_a_page),
 	cmocka_unit_test(zone_name_of_255_bytes_is_accepted_and_256_refused),

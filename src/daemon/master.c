@@ -1,31 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The master, in the manner of nginx's ngx_master_process_cycle: it blocks
- * the signals it cares about and takes them synchronously (sigtimedwait), so
- * no state is touched from a handler. It never serves a file request: it
- * answers FUSE INIT before forking (a worker that has not seen INIT answers
- * everything with EIO) and then only supervises the pool and reloads.
+ * the signals it cares about and takes them synchronously (from a
+ * signalfd, polled with the workers' log pipe), so no state is touched
+ * from a handler. It never serves a file request: it answers FUSE INIT
+ * before forking (a worker that has not seen INIT answers everything with
+ * EIO) and then only supervises the pool, reloads, and writes the workers'
+ * log lines to the log file.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 #include <linux/fuse.h>
 
 #include "shmfs/device.h"
 #include "shmfs/fault.h"
-#include "shmfs/file.h"
+#include "shmfs/safefile.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
 #include "shmfs/notify.h"
 #include "shmfs/passthrough.h"
 #include "shmfs/pidfile.h"
 #include "shmfs/pool.h"
+#include "shmfs/uidscan.h"
 
 struct master {
 	const struct shmfs_master_opts *opts;
@@ -202,20 +207,28 @@ static void raise_nofile(void)
 			      (unsigned long long)rl.rlim_max);
 }
 
-/* Waits for the next event; returns the signal taken, or 0 on timeout. */
-static int wait_signal(const sigset_t *set, long long timeout_ns)
+/*
+ * Waits for the next event: a signal (returned), the workers' log lines
+ * (written to the log file), or the timeout (nanoseconds, -1: none).
+ * Returns the signal taken, or 0.
+ */
+static int wait_event(int sigfd, long long timeout_ns)
 {
-	struct timespec ts = {
-		.tv_sec = timeout_ns / 1000000000LL,
-		.tv_nsec = timeout_ns % 1000000000LL,
+	struct pollfd fds[2] = {
+		{.fd = sigfd, .events = POLLIN},
+		{.fd = shmfs_log_pipe_fd(), .events = POLLIN}, /* -1: none */
 	};
-	int sig;
+	int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+	struct signalfd_siginfo si;
 
-	do {
-		sig = timeout_ns < 0 ? sigwaitinfo(set, NULL)
-				     : sigtimedwait(set, NULL, &ts);
-	} while (sig < 0 && errno == EINTR);
-	return sig < 0 ? 0 : sig;
+	if (poll(fds, 2, ms) <= 0) /* EINTR: the caller comes back */
+		return 0;
+	if (fds[1].revents)
+		shmfs_log_drain();
+	if ((fds[0].revents & POLLIN) &&
+	    read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		return (int)si.ssi_signo;
+	return 0;
 }
 
 /* The pool's settings from the configuration (and -w). */
@@ -237,15 +250,12 @@ static void configure_pool(struct master *m)
 	m->pool.user_set = cfg->user_set && geteuid() == 0;
 	m->pool.uid = cfg->user;
 	m->pool.gid = cfg->group;
-	if (cfg->user_set && !m->pool.user_set)
+	if (cfg->user_line && geteuid() != 0)
 		shmfs_log_warn("%s: user = is ignored: the master does not run "
 			       "as root, and workers keep its ids",
 			       cfg->file);
-	if (m->pool.user_set && shmfs_log_set_owner(cfg->user, cfg->group) < 0)
-		shmfs_log_sys(LOG_WARNING, errno,
-			      "fchown of the log to uid %u failed: workers "
-			      "cannot reopen it",
-			      (unsigned)cfg->user);
+	if (m->pool.user_set)
+		shmfs_uidscan_warn(cfg);
 }
 
 /* Points the session at a zone table and its stats arena. */
@@ -319,6 +329,9 @@ static void reload(struct master *m)
 
 	res = shmfs_config_load_default(m->opts->config, &cfg, err,
 					sizeof(err));
+	if (res == 0 && geteuid() == 0 &&
+	    (res = shmfs_config_check_user(&cfg, err, sizeof(err))) < 0)
+		shmfs_config_free(&cfg);
 	if (res < 0) {
 		shmfs_log_error("reload: %s; keeping the running configuration",
 				err);
@@ -377,8 +390,11 @@ static void reload(struct master *m)
 	free(gone);
 }
 
-/* SIGUSR1: the master and every worker reopen the log file (rotation). */
-static void reopen_log(struct master *m)
+/*
+ * SIGUSR1: the master reopens the log file (rotation). Workers write
+ * through the master's pipe, so their next line lands in the new file.
+ */
+static void reopen_log(void)
 {
 	int res = shmfs_log_reopen();
 
@@ -386,7 +402,6 @@ static void reopen_log(struct master *m)
 		shmfs_log_sys(LOG_ERR, -res, "reopening the log failed");
 		return;
 	}
-	shmfs_pool_signal(&m->pool, SIGUSR1);
 	shmfs_log_notice("log reopened");
 }
 
@@ -405,12 +420,12 @@ static void notify_ready(const struct master *m)
 		     m->pool.nworkers);
 }
 
-static void supervise(struct master *m, const sigset_t *set)
+static void supervise(struct master *m, int sigfd)
 {
 	long long wait = -1;
 
 	for (;;) {
-		int sig = wait_signal(set, wait);
+		int sig = wait_event(sigfd, wait);
 
 		if (sig == SIGTERM || sig == SIGINT) {
 			shmfs_log_notice("signal %d: stopping", sig);
@@ -428,7 +443,7 @@ static void supervise(struct master *m, const sigset_t *set)
 			notify_ready(m);
 		}
 		if (sig == SIGUSR1)
-			reopen_log(m);
+			reopen_log();
 		if (shmfs_pool_reap(&m->pool, false)) {
 			shmfs_log_notice("connection closed: unmounted");
 			shmfs_notify("STOPPING=1\nSTATUS=Unmounted, stopping");
@@ -515,8 +530,18 @@ static int serve(struct master *m, const sigset_t *set, int ready)
 	}
 	tell_ready(ready);
 
-	if (shmfs_pool_start(&m->pool) < 0)
+	int sigfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0) {
+		shmfs_log_sys(LOG_ERR, errno, "signalfd() failed");
 		return SHMFS_EXIT_MOUNT;
+	}
+	m->pool.sigfd = sigfd; /* closed in workers */
+
+	if (shmfs_pool_start(&m->pool) < 0) {
+		m->pool.sigfd = -1;
+		close(sigfd);
+		return SHMFS_EXIT_MOUNT;
+	}
 	shmfs_log_notice("mounted on %s: %zu zone%s, %llu bytes, %u workers; "
 			 "shared metadata %zu bytes",
 			 opts->mountpoint, m->fs.tab->nzones,
@@ -525,12 +550,14 @@ static int serve(struct master *m, const sigset_t *set, int ready)
 			 m->pool.nworkers, m->fs.tab->region_shm.size);
 	notify_ready(m);
 
-	supervise(m, set);
+	supervise(m, sigfd);
+	m->pool.sigfd = -1;
+	close(sigfd);
 	return SHMFS_EXIT_OK;
 }
 
 /*
- * Blocks the signals the master takes with sigtimedwait, for the rest of
+ * Blocks the signals the master takes from its signalfd, for the rest of
  * its life: from before the pid is published, a SIGTERM that an early
  * "shmfs -s stop" sends waits for supervise() instead of killing a master
  * that is mounting (which would leave a dead mount behind).
@@ -576,7 +603,7 @@ int shmfs_master_run(struct shmfs_config *cfg,
 				.gid = getegid(),
 				.timeout = SHMFS_CACHE_TIMEOUT,
 			},
-		.pool = {.pidfd = opts->pidfd, .fs = &m.fs},
+		.pool = {.pidfd = opts->pidfd, .sigfd = -1, .fs = &m.fs},
 	};
 	struct shmfs_zonetab *tab;
 	struct shmfs_stats stats;

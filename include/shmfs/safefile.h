@@ -5,8 +5,8 @@
  * are plain regular files, so that nobody who can write the directory can
  * point root's writes at another file.
  */
-#ifndef SHMFS_FILE_H
-#define SHMFS_FILE_H
+#ifndef SHMFS_SAFEFILE_H
+#define SHMFS_SAFEFILE_H
 
 #include <limits.h>
 #include <sys/types.h>
@@ -83,4 +83,4 @@ int shmfs_file_check_writable(const char *path);
 /* Says what a return of shmfs_file_open means, for messages. */
 const char *shmfs_file_strerror(int err);
 
-#endif /* SHMFS_FILE_H */
+#endif /* SHMFS_SAFEFILE_H */

@@ -22,14 +22,12 @@
 #include "shmfs/privsep.h"
 #include "shmfs/worker.h"
 
-static volatile sig_atomic_t stop, reopen;
+static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
 {
-	if (sig == SIGUSR1)
-		reopen = 1;
-	else
-		stop = 1;
+	(void)sig;
+	stop = 1;
 }
 
 /* A worker that could not set its signals could not be stopped: it leaves. */
@@ -51,8 +49,17 @@ static void setup_signals(void)
 
 	set(SIGTERM, on_signal);
 	set(SIGINT, on_signal);
-	set(SIGUSR1, on_signal);
+	/* The log is the master's to reopen (see log.c). */
+	set(SIGUSR1, SIG_IGN);
 	set(SIGHUP, SIG_IGN);
+	/*
+	 * A terminal's job control (^Z, a background write) stops the
+	 * master of shmfs -f, not the mount: only SIGSTOP, which cannot be
+	 * ignored, stops a worker, and the master continues it (pool.c).
+	 */
+	set(SIGTSTP, SIG_IGN);
+	set(SIGTTIN, SIG_IGN);
+	set(SIGTTOU, SIG_IGN);
 	set(SIGPIPE, SIG_IGN);
 	set(SIGCHLD, SIG_DFL);
 	sigemptyset(&none);
@@ -112,19 +119,6 @@ static void pin(unsigned slot, int cpu)
 			      cpu);
 }
 
-/* SIGUSR1: the log was rotated. */
-static void reopen_if_asked(void)
-{
-	int res;
-
-	if (!reopen)
-		return;
-	reopen = 0;
-	res = shmfs_log_reopen();
-	if (res < 0)
-		shmfs_log_sys(LOG_ERR, -res, "reopening the log failed");
-}
-
 /* If the master dies outright, no worker serves on alone. */
 static void die_with(pid_t master)
 {
@@ -160,6 +154,8 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
 	int status = SHMFS_WORKER_STOPPED;
 
 	prctl(PR_SET_NAME, "shmfs-worker");
+	/* Before any line: a log file is the master's (see log.c). */
+	shmfs_log_to_master(&fs->region->log_dropped);
 	setup_signals();
 	die_with(opts->master);
 
@@ -179,7 +175,6 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
 			       : "its own clone of the descriptor");
 
 	while (!stop) {
-		reopen_if_asked();
 		int res = fuse_session_receive_buf(se, &buf);
 
 		if (res == -EINTR || res == -EAGAIN)
@@ -207,9 +202,6 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
 	}
 	if (stop)
 		status = SHMFS_WORKER_STOPPED;
-	/* A reopen and a stop (or the unmount) at once: the reopen first,
-	 * so that the exit line below goes to the new file. */
-	reopen_if_asked();
 
 	shmfs_log_info("worker %u (pid %d) exiting: %llu requests served", slot,
 		       (int)getpid(),

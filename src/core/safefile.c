@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "shmfs/file.h"
+#include "shmfs/safefile.h"
 
 /* As the kernel's own limit on links followed in one lookup. */
 #define LINKS_MAX 40

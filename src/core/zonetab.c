@@ -101,6 +101,8 @@ static int alloc_region(struct shmfs_zonetab *tab,
 	r->started = prev->region->started;
 	atomic_store(&r->reloads, atomic_load(&prev->region->reloads));
 	atomic_store(&r->respawns, atomic_load(&prev->region->respawns));
+	atomic_store(&r->stops, atomic_load(&prev->region->stops));
+	atomic_store(&r->log_dropped, atomic_load(&prev->region->log_dropped));
 	r->next_ino = prev->region->next_ino;
 	return 0;
 }

@@ -106,10 +106,11 @@ int shmfs_privsep_drop(bool user_set, uid_t uid, gid_t gid)
  * libfuse 3.14's lowlevel loop can reach: the request loop and replies
  * (read, writev: splice is off, see device.c), the zone code (madvise,
  * mincore, fallocate, lseek and fstat of a zone's file), malloc, the
- * robust locks, signals, the clock, and logging (a file, or syslog's
- * socket). libfuse's own messages go through fuse_log to our log, but a few
- * are perror()s: see shmfs_privsep_seccomp. The fault-injection build loads
- * this same filter.
+ * robust locks, signals, the clock, and logging (the pipe to the master,
+ * stderr, or syslog's socket). Nothing opens a file: a log file is the
+ * master's (see log.c). libfuse's own messages go through fuse_log to our
+ * log, but a few are perror()s: see shmfs_privsep_seccomp. The
+ * fault-injection build loads this same filter.
  */
 static const int allowed[] = {
 	SCMP_SYS(read),
@@ -158,11 +159,6 @@ static const int allowed[] = {
 	SCMP_SYS(sendto),
 };
 
-/* The only open a worker makes: its log file, again after rotation. */
-#define LOG_OPEN_FLAGS                                                         \
-	(O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK |  \
-	 O_CLOEXEC)
-
 static _Atomic int *violation_slot;
 static int violation_status;
 
@@ -208,9 +204,6 @@ int shmfs_privsep_seccomp(_Atomic int *violation, int exit_status)
 	}
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(*allowed) && !err; i++)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
-	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-				       SCMP_A2(SCMP_CMP_EQ, LOG_OPEN_FLAGS));
 	/*
 	 * A signal to itself: abort() (a failed assert() in libfuse, which
 	 * Debian builds with them, or glibc's heap checks) must die of

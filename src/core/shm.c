@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "shmfs/file.h"
+#include "shmfs/safefile.h"
 #include "shmfs/log.h"
 #include "shmfs/shm.h"
 

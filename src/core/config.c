@@ -243,7 +243,13 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 		break;
 	case KEY_USER:
 		ret = shmfs_value_user(value, &cfg->user, &cfg->group);
+		cfg->user_unknown = ret == -ENOENT; /* see check_user */
 		cfg->user_set = ret == 0;
+		if (cfg->user_unknown)
+			ret = 0;
+		cfg->user_line = p->line;
+		if (ret == 0 && !(cfg->user_name = strdup(value)))
+			ret = -ENOMEM;
 		break;
 	case KEY_GROUP:
 		ret = shmfs_value_gid(value, &p->group);
@@ -363,7 +369,7 @@ static void resolve_user(struct parser *p)
 		shmfs_config_fail(p, line[KEY_GROUP], "group: needs user =");
 	else if (line[KEY_GROUP])
 		cfg->group = p->group;
-	else if (line[KEY_USER] && cfg->group == (gid_t)-1)
+	else if (line[KEY_USER] && cfg->user_set && cfg->group == (gid_t)-1)
 		shmfs_config_fail(p, line[KEY_USER],
 				  "user: uid %u has no passwd entry: give "
 				  "group = too",
@@ -728,6 +734,18 @@ int shmfs_config_load_pid(const char *path, char **pid, char *err,
 	return ret;
 }
 
+int shmfs_config_check_user(const struct shmfs_config *cfg, char *err,
+			    size_t errlen)
+{
+	if (!cfg->user_unknown)
+		return 0;
+	snprintf(err, errlen,
+		 "%s:%d: user: \"%s\" is not a user (workers need one of "
+		 "their own: adduser --system --group --no-create-home %s)",
+		 cfg->file, cfg->user_line, cfg->user_name, cfg->user_name);
+	return -EINVAL;
+}
+
 void shmfs_config_free(struct shmfs_config *cfg)
 {
 	for (size_t i = 0; cfg->zones && i < cfg->nzones; i++)
@@ -735,6 +753,7 @@ void shmfs_config_free(struct shmfs_config *cfg)
 	free(cfg->file);
 	free(cfg->log);
 	free(cfg->pid);
+	free(cfg->user_name);
 	free(cfg->zones);
 	memset(cfg, 0, sizeof(*cfg));
 }

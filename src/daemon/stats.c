@@ -133,6 +133,16 @@ static uint64_t daemon_respawns(const struct shmfs_region *r)
 	return get(&r->respawns);
 }
 
+static uint64_t daemon_stops(const struct shmfs_region *r)
+{
+	return get(&r->stops);
+}
+
+static uint64_t daemon_log_dropped(const struct shmfs_region *r)
+{
+	return get(&r->log_dropped);
+}
+
 /* After uptime, whose value is a time, not a count. */
 static const struct daemon_figure daemon_figures[] = {
 	{{"reloads", "shmfs_reloads_total", "counter",
@@ -141,6 +151,13 @@ static const struct daemon_figure daemon_figures[] = {
 	{{"respawns", "shmfs_respawns_total", "counter",
 	  "Workers replaced since the mount."},
 	 daemon_respawns},
+	{{"stops", "shmfs_worker_stops_total", "counter",
+	  "Workers found stopped by a signal (and continued) since the "
+	  "mount."},
+	 daemon_stops},
+	{{"log_dropped", "shmfs_log_dropped_total", "counter",
+	  "Workers' log lines lost because the pipe to the master was full."},
+	 daemon_log_dropped},
 };
 
 struct worker_figure {

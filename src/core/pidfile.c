@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "shmfs/file.h"
+#include "shmfs/safefile.h"
 #include "shmfs/pidfile.h"
 
 /*

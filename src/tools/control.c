@@ -15,7 +15,7 @@
 
 #include "shmfs/config.h"
 #include "shmfs/control.h"
-#include "shmfs/file.h"
+#include "shmfs/safefile.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
 #include "shmfs/pidfile.h"

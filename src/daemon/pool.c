@@ -5,7 +5,9 @@
  * and forked again into its slot at once; but a slot whose workers keep
  * dying within a second of their start is restarted at most once a second
  * (as s6-supervise), so a worker that dies at once does not spin the
- * machine.
+ * machine. A worker that a signal stopped would hold its requests, and
+ * every caller after them, for as long as it stays stopped: the master
+ * hears of it at once (SIGCHLD, waitpid's WUNTRACED) and continues it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -62,6 +64,8 @@ static int spawn(struct shmfs_pool *pool, unsigned slot)
 
 		if (pool->pidfd >= 0)
 			close(pool->pidfd);
+		if (pool->sigfd >= 0)
+			close(pool->sigfd);
 		shmfs_worker_run(pool->se, pool->fs, &opts);
 	}
 
@@ -136,8 +140,30 @@ static void answer_orphan(struct shmfs_pool *pool, unsigned slot)
 }
 
 /*
- * Reaps every exited worker. Returns true when one left because the
- * connection ended (the filesystem was unmounted from outside).
+ * A worker stopped by a signal (SIGSTOP: the others it ignores) is
+ * continued, never replaced: SIGCONT serves the requests it holds, while
+ * replacing it would fail them (the kernel aborts a closed clone's
+ * requests). Only root or the workers' own user can stop one.
+ */
+static void continue_stopped(struct shmfs_pool *pool, unsigned slot, pid_t pid,
+			     int sig)
+{
+	atomic_fetch_add(&pool->fs->region->stops, 1);
+	if (kill(pid, SIGCONT) < 0) {
+		shmfs_log_sys(LOG_ERR, errno,
+			      "worker %u (pid %d) stopped by signal %d: "
+			      "kill(SIGCONT) failed",
+			      slot, (int)pid, sig);
+		return;
+	}
+	shmfs_log_warn("worker %u (pid %d) stopped by signal %d: continued",
+		       slot, (int)pid, sig);
+}
+
+/*
+ * Reaps every exited worker and continues stopped ones. Returns true when
+ * one left because the connection ended (the filesystem was unmounted
+ * from outside).
  */
 bool shmfs_pool_reap(struct shmfs_pool *pool, bool stopping)
 {
@@ -145,11 +171,15 @@ bool shmfs_pool_reap(struct shmfs_pool *pool, bool stopping)
 	pid_t pid;
 	int status;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED)) > 0) {
 		long slot = find_slot(pool, pid);
 
 		if (slot < 0)
 			continue;
+		if (WIFSTOPPED(status)) {
+			continue_stopped(pool, slot, pid, WSTOPSIG(status));
+			continue;
+		}
 		pool->pids[slot] = 0;
 		/* Died within a second of its start: one more quick death. */
 		if (shmfs_pool_now() - pool->started[slot] < RESPAWN_DELAY_NS)
