@@ -159,14 +159,16 @@ wait_for_workers() {
 		"$(wc -w <<<"$pids")"
 }
 
-# master_is_idle MASTER: MASTER sleeps in its supervision loop, in
-# sigtimedwait as /proc/PID/wchan names it (where the kernel hides the
-# name: asleep at all).
+# master_is_idle MASTER: MASTER sleeps in its supervision loop's wait for
+# an event, as /proc/PID/wchan names it: poll (of its signalfd and the log
+# pipe), epoll or sigtimedwait, whichever the loop uses; never the
+# nanosleep of a pool that stops. Where the kernel hides the name: asleep
+# at all.
 master_is_idle() {
 	local wchan
 	wchan=$(cat "/proc/$1/wchan" 2>/dev/null) || return 1
 	case $wchan in
-	*sigtimedwait*) return 0 ;;
+	*poll* | *sigtimedwait* | *sigsuspend*) return 0 ;;
 	"" | 0) [[ $(pid_state "$1") == S ]] ;;
 	*) return 1 ;;
 	esac
