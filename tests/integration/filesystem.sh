@@ -574,7 +574,7 @@ else
 fi
 if [[ $BACKEND == sysv ]]; then
 	run_test sysv_segments_are_marked_for_removal_while_mounted
-else # a SysV segment's file cannot tell its holes (README, Limitations)
+else # a SysV segment's file cannot tell its holes (docs/security.md, Limitations)
 	run_test reading_holes_allocates_nothing
 fi
 run_test_here unmount_stops_the_daemon_with_status_0

@@ -76,6 +76,12 @@ if ((${#missing[@]} == 0)); then
 else
 	not_ok "the package holds the daemon, man pages, completion, config: missing ${missing[*]}"
 fi
+# The README links to docs/ by relative paths: the pages go beside it.
+if grep -qE '^/usr/share/doc/shmfs/docs/operations\.md(\.gz)?$' "$work/contents"; then
+	ok "the package holds docs/ beside the README"
+else
+	not_ok "the package holds docs/ beside the README"
+fi
 
 dpkg-deb -e "$deb" "$work/control"
 if grep -qxF /etc/shmfs/shmfs.ini "$work/control/conffiles"; then
