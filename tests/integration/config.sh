@@ -16,15 +16,8 @@ setup
 MNT=$WORK/mnt
 mkdir -p "$MNT"
 
-# run_shmfs ARG...: runs the daemon with a deadline in $WORK (so that
-# "-c bad.ini" is named as such); sets STATUS, OUT and ERR.
-run_shmfs() {
-	STATUS=0
-	(cd "$WORK" && timeout -k 2 "$DEADLINE" "$SHMFS" "$@") \
-		>"$WORK/out" 2>"$WORK/err" || STATUS=$?
-	OUT=$(cat "$WORK/out")
-	ERR=$(cat "$WORK/err")
-}
+# run_shmfs (lib.sh) runs in $WORK, where run_test runs each test: so
+# "-c bad.ini" is named as such.
 
 # The table with runs of blanks squeezed to one space.
 squeezed() {
@@ -165,11 +158,7 @@ config_without_zones_mounts_an_empty_directory_with_a_warning() {
 
 config_can_be_named_with_o_config() {
 	printf '[shmfs]\nworkers = 1\n[zone:via-o]\nsize = 4K\n' >"$WORK/o.ini"
-	mkdir -p "$WORK/mnt-o"
-	"$SHMFS" -f -o "config=$WORK/o.ini" "$WORK/mnt-o" >"$WORK/mnt-o.log" 2>&1 &
-	DAEMON_PID=$!
-	DAEMON_LOG=$WORK/mnt-o.log
-	track_pid "$DAEMON_PID"
+	spawn_daemon "$WORK/mnt-o" -f -o "config=$WORK/o.ini"
 	wait_mounted "$WORK/mnt-o" "$DAEMON_PID" "$DAEMON_LOG"
 	assert_eq via-o "$(ls "$WORK/mnt-o")" "listing"
 	stop_daemon "$WORK/mnt-o" "$DAEMON_PID"

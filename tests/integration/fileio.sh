@@ -79,8 +79,7 @@ blocks_of() {
 	stat -c %b "$MNT/$1"
 }
 
-mount_or_bail "$CONF" "$MNT"
-wait_for_workers "$DAEMON_PID" 2 >/dev/null || true # all forked before the first test
+mount_or_bail -w 2 "$CONF" "$MNT"
 
 fallocate_allocates_and_extends_in_every_zone() {
 	local z

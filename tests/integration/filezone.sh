@@ -34,8 +34,7 @@ path    = $SMALL/zone.bin
 size    = 4M
 EOF
 
-mount_or_bail "$CONF" "$MNT"
-wait_for_workers "$DAEMON_PID" 2 >/dev/null || true
+mount_or_bail -w 2 "$CONF" "$MNT"
 MAIN_PID=$DAEMON_PID MAIN_LOG=$DAEMON_LOG
 WORKERS=$(worker_pids "$MAIN_PID" | sort | xargs)
 
@@ -90,25 +89,13 @@ mkdir -p "$DIR"
 printf '[shmfs]\nworkers = 1\nmode = 0666\n[zone:s]\nbackend = file\npath = %s\nsize = 1M\n' \
 	"$FILE" >"$CONF"
 
-# reload: SIGHUP, then the next "reloaded" line.
-reload() {
-	local before
-	before=$(grep -c "reloaded" "$DAEMON_LOG" || true)
-	kill -HUP "$DAEMON_PID"
-	for ((i = 0; i < DEADLINE * 20; i++)); do
-		(($(grep -c "reloaded" "$DAEMON_LOG" || true) > before)) && return 0
-		sleep 0.05
-	done
-	fail "no reload logged: $(tail -n 3 "$DAEMON_LOG")"
-}
-
 a_file_deleted_behind_the_daemon_is_written_back_at_reload() {
 	local ino
 	start_daemon "$CONF" "$MNT"
 	printf 'before' | dd of="$MNT/s" conv=notrunc status=none
 	ino=$(stat -c %i "$FILE")
 	rm "$FILE"
-	reload || return 1
+	reload_daemon kill -HUP "$DAEMON_PID" || return 1
 	wait_for_line "$DAEMON_LOG" "zone \"s\": file $FILE was deleted behind the daemon \\(inode $ino\\): its bytes are back at its path"
 	assert_contains "$(grep reloaded "$DAEMON_LOG")" "1 zones, 0 removed, 1 file written back"
 	assert_eq before "$(head -c 6 "$FILE")" "the file at its path"
@@ -139,7 +126,7 @@ a_replaced_file_is_mapped_at_reload_and_left_alone_at_the_stop() {
 	printf 'new' | dd of="$DIR/new" conv=notrunc status=none
 	mv "$DIR/new" "$FILE"
 	new=$(stat -c %i "$FILE")
-	reload || return 1
+	reload_daemon kill -HUP "$DAEMON_PID" || return 1
 	wait_for_line "$DAEMON_LOG" "file $FILE was replaced behind the daemon \\(inode $old, now $new\\): the reload maps the new file"
 	assert_eq new "$(head -c 3 "$MNT/s")" "the zone after the reload"
 	# Replaced again, then stopped: the new file is not overwritten.

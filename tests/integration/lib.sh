@@ -3,15 +3,18 @@
 #
 # lib.sh -- helpers shared by shmfs's mount tests: prerequisites, a private
 # temporary directory, starting the daemon and waiting for its mount with a
-# deadline, stopping it, a run_test harness that prints "ok - NAME" or
-# "not ok - NAME" with the reason, assertions, and a cleanup that leaves no
-# mount, process or SysV segment behind whatever happened. Modelled on
-# libfuse's test/cases/lib/common.sh and fuse-overlayfs's shell tests.
+# deadline, waiting for its workers, a line or any state with a deadline,
+# stopping it, a run_test harness that prints "ok - NAME" or "not ok - NAME"
+# with the reason, assertions, and a cleanup that leaves no mount, process
+# or SysV segment behind whatever happened. tests/README.md lists them.
 #
 # A script does:  source lib.sh; setup; run_test some_behaviour; ...; finish
 
 : "${SHMFS_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${SHMFS:=$SHMFS_SRCDIR/build/src/shmfs}"
+# This file, for a script that runs elsewhere (a namespace) and sources it.
+# shellcheck disable=SC2034
+LIB_SH=$(realpath "${BASH_SOURCE[0]}")
 
 # shellcheck disable=SC2034 # globals that the scripts read
 DEADLINE=${DEADLINE:-10}         # seconds to mount, unmount or exit
@@ -93,6 +96,28 @@ pid_comm() {
 	echo "$comm"
 }
 
+# The state letter of PID (R, S, D, T, Z ...).
+pid_state() {
+	local stat
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+	stat=${stat##*) }
+	echo "${stat%% *}"
+}
+
+# wait_until SECONDS CMD...: runs CMD every 50 ms, at most SECONDS * 20
+# times, until it succeeds; returns 1 if it never did. Says nothing: the
+# caller fails with what it waited for. Every wait below is one of these,
+# never a fixed sleep.
+wait_until() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 20; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Live shmfs and shmfs-worker processes that this script started: tracked
 # pids, and any whose command line names $WORK (workers inherit the master's).
 our_pids() {
@@ -134,14 +159,38 @@ wait_for_workers() {
 		"$(wc -w <<<"$pids")"
 }
 
+# master_is_idle MASTER: MASTER sleeps in its supervision loop's wait for
+# an event, as /proc/PID/wchan names it: poll (of its signalfd and the log
+# pipe), epoll or sigtimedwait, whichever the loop uses; never the
+# nanosleep of a pool that stops. Where the kernel hides the name: asleep
+# at all.
+master_is_idle() {
+	local wchan
+	wchan=$(cat "/proc/$1/wchan" 2>/dev/null) || return 1
+	case $wchan in
+	*poll* | *sigtimedwait* | *sigsuspend*) return 0 ;;
+	"" | 0) [[ $(pid_state "$1") == S ]] ;;
+	*) return 1 ;;
+	esac
+}
+
+# wait_for_idle_master MASTER: waits until MASTER is idle in its loop. A
+# start, a reload and a respawn fork their workers before the master goes
+# back to sleep, so from then on a count of its children is final: a pool
+# that forks too many shows it now, not "by now".
+wait_for_idle_master() {
+	wait_until "$DEADLINE" master_is_idle "$1" ||
+		fail "master $1 never went back to its loop (wchan" \
+			"$(cat "/proc/$1/wchan" 2>/dev/null), state $(pid_state "$1"))"
+}
+
 # wait_gone PID [SECONDS]: waits for PID to end (a zombie counts as ended).
 wait_gone() {
-	local pid=$1 secs=${2:-$DEADLINE} i
-	for ((i = 0; i < secs * 20; i++)); do
-		pid_alive "$pid" || return 0
-		sleep 0.05
-	done
-	! pid_alive "$pid"
+	wait_until "${2:-$DEADLINE}" pid_gone "$1" || pid_gone "$1"
+}
+
+pid_gone() {
+	! pid_alive "$1"
 }
 
 # wait_child_exit PID [SECONDS]: waits for a child of this shell to end and
@@ -169,13 +218,32 @@ stop_pid() {
 # wait_for_line FILE REGEX [SECONDS]: waits until a line of FILE (a log)
 # matches REGEX (grep -E); fails, with the file's tail, after the deadline.
 wait_for_line() {
-	local file=$1 regex=$2 secs=${3:-$DEADLINE} i
-	for ((i = 0; i < secs * 20; i++)); do
-		grep -qE -- "$regex" "$file" 2>/dev/null && return 0
-		sleep 0.05
-	done
+	local file=$1 regex=$2 secs=${3:-$DEADLINE}
+	wait_until "$secs" grep -qE -- "$regex" "$file" 2>/dev/null && return 0
 	fail "no line matching /$regex/ in $file after ${secs}s:" \
 		"$(tail -n 5 "$file" 2>/dev/null)"
+}
+
+# count_lines FILE REGEX: how many lines of FILE match REGEX (0 if none or
+# no file).
+count_lines() {
+	local n
+	n=$(grep -cE -- "$2" "$1" 2>/dev/null) || true
+	echo "${n:-0}"
+}
+
+# wait_for_count FILE REGEX N [SECONDS]: waits until at least N lines of
+# FILE match REGEX: the next of a line that is there already (count first
+# with count_lines).
+wait_for_count() {
+	local file=$1 regex=$2 n=$3 secs=${4:-$DEADLINE}
+	wait_until "$secs" has_count "$file" "$regex" "$n" && return 0
+	fail "fewer than $n lines match /$regex/ in $file after ${secs}s:" \
+		"$(tail -n 10 "$file" 2>/dev/null)"
+}
+
+has_count() {
+	(($(count_lines "$1" "$2") >= $3))
 }
 
 # as_user USER CMD...: runs CMD as USER, its passwd group only (setpriv).
@@ -241,30 +309,78 @@ wait_mounted() {
 	fail "$mnt not mounted after ${DEADLINE}s; log: $(cat "$log" 2>/dev/null)"
 }
 
+# spawn_daemon MNT ARG...: runs "shmfs ARG... MNT" in the background with
+# its output in MNT.log, and returns at once (for the tests of what happens
+# before the mount; start_daemon waits for it). Sets DAEMON_PID and
+# DAEMON_LOG.
+spawn_daemon() {
+	local mnt=$1
+	shift
+	mkdir -p "$mnt"
+	DAEMON_LOG=$mnt.log
+	"$SHMFS" "$@" "$mnt" >"$DAEMON_LOG" 2>&1 &
+	DAEMON_PID=$!
+	track_pid "$DAEMON_PID"
+}
+
 # start_daemon CONF MNT [ARG...]: runs "shmfs -f -c CONF ARG... MNT" in the
-# background with its output in MNT.log, and waits for the mount. Sets
-# DAEMON_PID and DAEMON_LOG.
+# background (spawn_daemon) and waits for the mount, failing early if the
+# daemon died. Sets DAEMON_PID and DAEMON_LOG.
 start_daemon() {
 	local conf=$1 mnt=$2
 	shift 2
-	mkdir -p "$mnt"
-	DAEMON_LOG=$mnt.log
-	"$SHMFS" -f -c "$conf" "$@" "$mnt" >"$DAEMON_LOG" 2>&1 &
-	DAEMON_PID=$!
-	track_pid "$DAEMON_PID"
+	spawn_daemon "$mnt" -f -c "$conf" "$@"
 	wait_mounted "$mnt" "$DAEMON_PID" "$DAEMON_LOG"
 }
 
-# mount_or_bail CONF MNT [NOTE]: starts the daemon that the whole script
-# tests; if it cannot mount, says why and ends the script, since no test
-# could run.
+# run_shmfs ARG...: runs "shmfs ARG..." in the foreground to its end, at
+# most RUN_DEADLINE seconds (the deadline unless set; then SIGTERM, and
+# SIGKILL 2 s later). Sets STATUS, and OUT and ERR (its stdout and stderr,
+# also in $WORK/out and $WORK/err).
+# shellcheck disable=SC2034 # STATUS, OUT and ERR are the scripts'
+run_shmfs() {
+	STATUS=0
+	timeout -k 2 "${RUN_DEADLINE:-$DEADLINE}" "$SHMFS" "$@" \
+		>"$WORK/out" 2>"$WORK/err" || STATUS=$?
+	OUT=$(cat "$WORK/out")
+	ERR=$(cat "$WORK/err")
+}
+
+# mount_or_bail [-w WORKERS] CONF MNT [NOTE [ARG...]]: starts the daemon
+# that the whole script tests (start_daemon CONF MNT ARG...) and, with -w,
+# waits for its WORKERS workers: "ok - daemon_mounts_the_zones (NOTE)".
+# If either fails, says why and ends the script: no test could run, and
+# one that found fewer workers than the file says would fail for the
+# wrong reason.
 mount_or_bail() {
-	if ! start_daemon "$1" "$2" 2>"$WORK/start.err"; then
+	local workers=0 conf mnt note up=1
+	if [[ $1 == -w ]]; then
+		workers=$2
+		shift 2
+	fi
+	conf=$1 mnt=$2 note=${3:-}
+	shift $(($# < 3 ? $# : 3))
+	start_daemon "$conf" "$mnt" "$@" 2>"$WORK/start.err" || up=0
+	if ((up && workers > 0)); then
+		wait_for_workers "$DAEMON_PID" "$workers" 2>>"$WORK/start.err" ||
+			up=0
+	fi
+	if ((!up)); then
 		echo "not ok - daemon_mounts_the_zones"
 		sed 's/^/#   /' "$WORK/start.err"
 		exit 1
 	fi
-	echo "ok - daemon_mounts_the_zones${3:+ ($3)}"
+	echo "ok - daemon_mounts_the_zones${note:+ ($note)}"
+}
+
+# reload_daemon CMD...: runs CMD (kill -HUP "$DAEMON_PID", shmfs -s reload
+# ...) and waits for one "reloaded" line more in $DAEMON_LOG than there
+# was before.
+reload_daemon() {
+	local before
+	before=$(count_lines "$DAEMON_LOG" reloaded)
+	"$@" || fail "$* failed" || return 1
+	wait_for_count "$DAEMON_LOG" reloaded $((before + 1))
 }
 
 # The script's daemon (at $MNT, $DAEMON_PID) ends with 0 on fusermount3 -u.
@@ -288,7 +404,7 @@ stop_daemon() {
 # expect_daemon_exit PID STATUS "WORKERS": requires the daemon (a child of
 # this shell) to exit with STATUS within the deadline, its workers with it.
 expect_daemon_exit() {
-	local pid=$1 want=$2 workers=$3 w i
+	local pid=$1 want=$2 workers=$3 w
 	if ! wait_child_exit "$pid"; then
 		fail "shmfs (pid $pid) still running ${DEADLINE}s later"
 		return 1
@@ -300,14 +416,9 @@ expect_daemon_exit() {
 	fi
 	for w in $workers; do
 		# The master waits for its workers; give stragglers a moment.
-		for ((i = 0; i < 40; i++)); do
-			pid_alive "$w" || break
-			sleep 0.05
-		done
-		if pid_alive "$w"; then
-			fail "worker $w ($(pid_comm "$w")) outlived its master"
+		wait_gone "$w" 2 ||
+			fail "worker $w ($(pid_comm "$w")) outlived its master" ||
 			return 1
-		fi
 	done
 }
 

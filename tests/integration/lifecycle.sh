@@ -43,15 +43,6 @@ size = 8K
 size = 1M
 EOF
 
-# run_shmfs ARG...: runs the daemon in the foreground of the test with a
-# deadline; sets STATUS, and OUT and ERR (its stdout and stderr).
-run_shmfs() {
-	STATUS=0
-	timeout -k 2 "$DEADLINE" "$SHMFS" "$@" >"$WORK/out" 2>"$WORK/err" || STATUS=$?
-	OUT=$(cat "$WORK/out")
-	ERR=$(cat "$WORK/err")
-}
-
 # The live master serving MNT (found by its command line).
 master_of() {
 	local pid
@@ -217,11 +208,8 @@ allow_other_is_accepted_and_zone_modes_are_enforced() {
 
 debug_flag_stays_in_the_foreground_and_logs() {
 	local mnt=$WORK/mnt-debug pid
-	mkdir -p "$mnt"
-	DAEMON_LOG=$mnt.log
-	"$SHMFS" -d -c "$CONF" "$mnt" >"$DAEMON_LOG" 2>&1 &
-	pid=$!
-	track_pid "$pid"
+	spawn_daemon "$mnt" -d -c "$CONF"
+	pid=$DAEMON_PID
 	wait_mounted "$mnt" "$pid" "$DAEMON_LOG"
 	pid_alive "$pid" || fail "shmfs -d did not stay in the foreground"
 	cat "$mnt/pub" >/dev/null

@@ -35,13 +35,9 @@ conf() {
 	echo "$f"
 }
 
-# run_shmfs ARG...: the daemon with a deadline; STATUS, OUT, ERR.
-run_shmfs() {
-	STATUS=0
-	timeout -k 2 30 "$SHMFS" "$@" >"$WORK/out" 2>"$WORK/err" || STATUS=$?
-	OUT=$(cat "$WORK/out")
-	ERR=$(cat "$WORK/err")
-}
+# run_shmfs (lib.sh) may take 30 s here: -s stop waits 15 s for a master
+# that does not exit before it says so.
+RUN_DEADLINE=30
 
 # ------------------------------------------------------------ shmfs -s
 
@@ -121,7 +117,6 @@ a_stop_that_times_out_says_so() {
 # writes to OUT what PIDFILE holds the moment MNT appears: the pid,
 # "empty" or "missing". Returns once it watches.
 watch_mount() {
-	local i
 	/usr/bin/python3 - "$@" <<'PY' &
 import select, sys, time
 mnt, pidfile, out = sys.argv[1:4]
@@ -144,11 +139,8 @@ except FileNotFoundError:
 open(out, "w").write(seen + "\n")
 PY
 	WATCHER=$!
-	for ((i = 0; i < DEADLINE * 20; i++)); do
-		[[ -e $3.watching ]] && return 0
-		sleep 0.05
-	done
-	fail "the mount watcher did not start"
+	wait_until "$DEADLINE" test -e "$3.watching" ||
+		fail "the mount watcher did not start"
 }
 
 # stop_until_stopped CONF: shmfs -s stop until one succeeds (within the
@@ -160,7 +152,7 @@ stop_until_stopped() {
 		out=$("$SHMFS" -s stop -c "$1" 2>&1) && return 0
 		echo "$out" >>"$WORK/stops"
 		[[ $out != *refused* ]] || fail "-s stop refused: $out" || return 1
-		sleep 0.01
+		sleep 0.01 # attempts from the start on are the test
 	done
 	fail "no -s stop succeeded: $(sort -u "$WORK/stops")"
 }
@@ -170,10 +162,7 @@ the_pid_is_written_before_the_mount_appears_in_the_foreground() {
 	c=$(conf early "pid = $pidfile")
 	mkdir -p "$mnt"
 	watch_mount "$mnt" "$pidfile" "$WORK/early.seen" || return 1
-	"$SHMFS" -f -c "$c" "$mnt" >"$mnt.log" 2>&1 &
-	DAEMON_PID=$!
-	DAEMON_LOG=$mnt.log
-	track_pid "$DAEMON_PID"
+	spawn_daemon "$mnt" -f -c "$c"
 	wait_child_exit "$WATCHER" || fail "the watcher is still waiting"
 	assert_eq "$DAEMON_PID" "$(cat "$WORK/early.seen" 2>&1)" \
 		"the pid file the moment the mount appeared"
@@ -193,10 +182,8 @@ a_stop_from_the_start_is_never_refused_and_stops_the_daemon() {
 	mkdir -p "$mnt"
 	stop_until_stopped "$c" &
 	stopper=$!
-	"$SHMFS" -f -c "$c" "$mnt" >"$mnt.log" 2>&1 &
-	pid=$!
-	DAEMON_LOG=$mnt.log
-	track_pid "$pid"
+	spawn_daemon "$mnt" -f -c "$c"
+	pid=$DAEMON_PID
 	wait_child_exit "$stopper" $((DEADLINE * 2)) ||
 		fail "-s stop is still trying"
 	assert_eq 0 "$EXIT_STATUS" "the stopper: $(sort -u "$WORK/stops")"

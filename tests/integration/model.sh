@@ -986,8 +986,7 @@ the_daemon_and_its_workers_are_all_still_alive() {
 	daemon_is_healthy
 }
 
-mount_or_bail "$CONF" "$MNT"
-wait_for_workers "$DAEMON_PID" 4 || true
+mount_or_bail -w 4 "$CONF" "$MNT"
 PROCESSES=$(daemon_processes)
 
 for z in $ZONES; do

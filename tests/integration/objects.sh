@@ -65,13 +65,16 @@ peer_sees() {
 
 # mount_sees_while_reading ZONE KIND OBJECT: a reader loops on the zone
 # file through the mount while the peer stores a marker into its own
-# mapping; the reader must meet it.
+# mapping; the reader must meet it. The peer writes once the reader says
+# it has read once: the marker comes while it reads.
 mount_sees_while_reading() {
 	local zone=$1 kind=$2 obj=$3 marker="peer-$RANDOM" reader
 	/usr/bin/python3 - "$MNT/$zone" "$marker" >"$WORK/reader.out" 2>&1 <<'PY' &
 import os, sys, time
 fd = os.open(sys.argv[1], os.O_RDONLY)
 want = sys.argv[2].encode()
+os.pread(fd, len(want), 300)
+print("reading", flush=True)
 end = time.monotonic() + 10
 while time.monotonic() < end:
     if os.pread(fd, len(want), 300) == want:
@@ -80,7 +83,7 @@ while time.monotonic() < end:
 sys.exit("never saw %r" % want)
 PY
 	reader=$!
-	sleep 0.2
+	wait_for_line "$WORK/reader.out" '^reading$'
 	"$PEER" "$kind" "$obj" write 300 "$marker"
 	wait "$reader" || fail "$zone: $(cat "$WORK/reader.out")"
 	# And a plain read afterwards, with cat.
@@ -96,8 +99,7 @@ mount_writes() {
 	peer_sees "$2" "$3" 700 "$text"
 }
 
-mount_or_bail "$CONF" "$MNT"
-wait_for_workers "$DAEMON_PID" 2 >/dev/null || true # all forked before the first test
+mount_or_bail -w 2 "$CONF" "$MNT"
 MAIN_PID=$DAEMON_PID MAIN_LOG=$DAEMON_LOG
 
 objects_exist_with_the_zones_size_owner_and_mode() {
@@ -160,15 +162,18 @@ fsync_of_a_file_zone_reaches_msync() {
 	local workers trace=$WORK/msync.trace pids=()
 	workers=$(worker_pids "$MAIN_PID")
 	for w in $workers; do pids+=(-p "$w"); done
-	timeout 10 strace -o "$trace" -e trace=msync "${pids[@]}" 2>/dev/null &
+	timeout 10 strace -o "$trace" -e trace=msync "${pids[@]}" \
+		2>"$WORK/strace.err" &
 	local st=$!
-	sleep 0.5
+	# strace says "Process PID attached" once it traces that worker.
+	for w in $workers; do
+		wait_for_line "$WORK/strace.err" "Process $w attached"
+	done
 	assert_eq ok "$(fsop fsync "$MNT/file")"
-	sleep 0.2
+	wait_for_line "$trace" 'msync\(.*100000, MS_SYNC\) = 0' ||
+		fail "no msync of the file: $(cat "$trace")"
 	kill "$st" 2>/dev/null
 	wait "$st" 2>/dev/null || true
-	grep -q "msync(.*100000, MS_SYNC) = 0" "$trace" ||
-		fail "no msync of the file: $(cat "$trace")"
 }
 
 truncate_clears_a_shared_object_and_keeps_its_size() {
@@ -279,15 +284,8 @@ a_file_zone_survives_sigkill_and_a_clean_stop() {
 }
 
 a_reload_that_renames_an_object_moves_the_zone_to_a_new_one() {
-	local before i
 	sed -i "s|^name    = $P\$|name    = $P-renamed|" "$CONF"
-	before=$(grep -c reloaded "$MAIN_LOG")
-	kill -HUP "$MAIN_PID"
-	for ((i = 0; i < DEADLINE * 20; i++)); do
-		(($(grep -c reloaded "$MAIN_LOG") > before)) && break
-		sleep 0.05
-	done
-	(($(grep -c reloaded "$MAIN_LOG") > before)) || fail "no reload logged" || return 1
+	reload_daemon kill -HUP "$DAEMON_PID" || fail "no reload logged" || return 1
 	[[ ! -e /dev/shm$P ]] || fail "the old object $P is still there"
 	[[ -e /dev/shm$P-renamed ]] || fail "no new object $P-renamed"
 	assert_eq 5000 "$(file_size "$MNT/posix")" "size after the reload"

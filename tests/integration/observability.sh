@@ -91,13 +91,10 @@ stats() {
 	awk -v k="$1" '$1 == k { print $2 }' "$MNT/.stats"
 }
 
-# run_status ARG...: shmfs status ARG...; sets STATUS, OUT and ERR.
+# run_status ARG...: shmfs status ARG... (run_shmfs: STATUS, OUT and ERR,
+# its output in $WORK/out).
 run_status() {
-	STATUS=0
-	"$SHMFS" status "$@" >"$WORK/status.out" 2>"$WORK/status.err" ||
-		STATUS=$?
-	OUT=$(cat "$WORK/status.out")
-	ERR=$(cat "$WORK/status.err")
+	run_shmfs status "$@"
 }
 
 # ------------------------------------------------------------ /.metrics
@@ -252,9 +249,9 @@ status_json_holds_the_figures_of_stats() {
 	head -c "$n" /dev/urandom >"$MNT/d"
 	run_status --json "$MNT"
 	assert_eq 0 "$STATUS" "exit status; stderr: $ERR"
-	"$PY" -m json.tool <"$WORK/status.out" >/dev/null ||
+	"$PY" -m json.tool <"$WORK/out" >/dev/null ||
 		fail "json.tool refuses: $OUT"
-	"$PY" - "$WORK/status.out" "$MNT" "$n" "$(worker_pids "$DAEMON_PID")" <<'PY'
+	"$PY" - "$WORK/out" "$MNT" "$n" "$(worker_pids "$DAEMON_PID")" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 assert doc["mountpoint"] == sys.argv[2], doc["mountpoint"]
@@ -295,7 +292,7 @@ a_long_object_path_is_whole_in_stats_metrics_and_status() {
 	assert_match " file +$path\$" "$line" "row of f"
 	run_status --json "$mnt"
 	assert_eq "$path" "$("$PY" -c 'import json, sys
-print(json.load(open(sys.argv[1]))["zones"][0]["object"])' "$WORK/status.out")" \
+print(json.load(open(sys.argv[1]))["zones"][0]["object"])' "$WORK/out")" \
 		"object in status --json"
 	stop_daemon "$mnt" "$DAEMON_PID"
 }
@@ -394,16 +391,18 @@ a_mount_point_named_status_is_mounted_as_dot_slash_status() {
 
 # ------------------------------------------------------------ reloads
 
+# stats_say KEY VALUE: /.stats says so now.
+stats_say() {
+	[[ $(stats "$1" 2>/dev/null) == "$2" ]]
+}
+
 special_files_and_zones_keep_their_inodes_across_a_reload() {
-	local before after i
+	local before after
 	before=$(stat -c '%n %i' "$MNT/.stats" "$MNT/.metrics" "$MNT/p" \
 		"$MNT/d" "$MNT/x.y-z_1")
 	kill -HUP "$DAEMON_PID"
 	# An open that spans the reload reads ESTALE: read again.
-	for ((i = 0; i < DEADLINE * 20; i++)); do
-		[[ $(stats reloads 2>/dev/null) == 1 ]] && break
-		sleep 0.05
-	done
+	wait_until "$DEADLINE" stats_say reloads 1
 	assert_eq 1 "$(stats reloads)" "reloads in /.stats"
 	assert_eq 1 "$(metric "$MNT/.metrics" 'shmfs_reloads_total{}')" \
 		"shmfs_reloads_total"
@@ -422,12 +421,7 @@ no_worker_died_serving_the_files() {
 }
 
 # allow_other: nobody opens the files too.
-if ! start_daemon "$CONF" "$MNT" -o allow_other 2>"$WORK/start.err"; then
-	echo "not ok - daemon_mounts_the_zones"
-	sed 's/^/#   /' "$WORK/start.err"
-	exit 1
-fi
-echo "ok - daemon_mounts_the_zones (allow_other)"
+mount_or_bail -w 2 "$CONF" "$MNT" allow_other -o allow_other
 run_test metrics_is_listed_beside_stats_read_only_with_its_own_inode
 run_test metrics_parse_with_the_prometheus_parser_through_a_symlink
 run_test metric_counters_follow_what_was_done

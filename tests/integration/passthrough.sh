@@ -34,7 +34,8 @@ size  = 64K
 cache = passthrough
 
 [zone:paged]
-size  = 64M
+size    = 64M
+backend = memfd
 EOF
 CAP=$((64 << 20))
 
@@ -48,9 +49,41 @@ stats_value() {
 	awk -v k="$1" '$1 == k { print $2 }' "$MNT/.stats"
 }
 
-# meminfo_kib FIELD
-meminfo_kib() {
-	awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo
+# shmem_kib ZONE: KiB of memory in the zone's own memfd (the master's
+# descriptor of "memfd:shmfs:ZONE"), as the kernel counts it in Shmem: the
+# zone's own figure, whatever else runs on the machine.
+shmem_kib() {
+	local fd
+	for fd in /proc/"$DAEMON_PID"/fd/*; do
+		if [[ $(readlink "$fd") == "/memfd:shmfs:$1 (deleted)" ]]; then
+			echo $(($(stat -L -c %b "$fd") / 2))
+			return 0
+		fi
+	done
+	fail "no memfd:shmfs:$1 among the descriptors of $DAEMON_PID"
+}
+
+# page_cache_kib FILE: KiB of FILE's own page cache (cachestat(2), Linux
+# 6.5, before FUSE passthrough): for a zone through the mount, the kernel's
+# copy of it in the FUSE inode, apart from the memfd behind it.
+page_cache_kib() {
+	python3 - "$1" <<'PY'
+import ctypes, os, sys
+class Range(ctypes.Structure):
+    _fields_ = [("off", ctypes.c_uint64), ("len", ctypes.c_uint64)]
+class Cachestat(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_uint64) for n in (
+        "nr_cache", "nr_dirty", "nr_writeback", "nr_evicted",
+        "nr_recently_evicted")]
+SYS_cachestat = 451  # x86_64 and the generic table (arm64, riscv) alike
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+whole, st = Range(0, 0), Cachestat()
+if libc.syscall(SYS_cachestat, fd, ctypes.byref(whole), ctypes.byref(st), 0):
+    sys.exit("cachestat(%s): %s" % (sys.argv[1],
+                                    os.strerror(ctypes.get_errno())))
+print(st.nr_cache * os.sysconf("SC_PAGE_SIZE") // 1024)
+PY
 }
 
 zones_run_in_passthrough_mode() {
@@ -196,14 +229,21 @@ PY
 	assert_eq "$(pfn_of "$DAEMON_PID" "$start")" "$client" "PFN of the first page"
 }
 
+# memory_is_counted_once ZONE: 64 MiB written to ZONE grow its memfd by as
+# much (DSHMEM) and the page cache in all (DCACHED: the memfd, which
+# /proc/meminfo counts in Shmem and Cached alike, and the FUSE inode's
+# own copy) by no more. Measured on the zone's own objects, not on the
+# whole machine's /proc/meminfo, which other programs move as they like.
 memory_is_counted_once() {
 	local zone=$1 shmem0 cached0 shmem1 cached1 n=$((64 << 10))
 	: >"$MNT/p"
 	: >"$MNT/paged"
 	sync
-	shmem0=$(meminfo_kib Shmem) cached0=$(meminfo_kib Cached)
+	shmem0=$(shmem_kib "$zone") || return 1
+	cached0=$((shmem0 + $(page_cache_kib "$MNT/$zone")))
 	dd if=/dev/urandom of="$MNT/$zone" bs=1M count=64 conv=notrunc status=none
-	shmem1=$(meminfo_kib Shmem) cached1=$(meminfo_kib Cached)
+	shmem1=$(shmem_kib "$zone") || return 1
+	cached1=$((shmem1 + $(page_cache_kib "$MNT/$zone")))
 	echo "$zone: Shmem +$((shmem1 - shmem0)) KiB, Cached +$((cached1 - cached0)) KiB"
 	DSHMEM=$((shmem1 - shmem0)) DCACHED=$((cached1 - cached0))
 	((DSHMEM > n * 3 / 4 && DSHMEM < n * 5 / 4)) ||
@@ -238,6 +278,7 @@ mnt, go = sys.argv[1], sys.argv[2]
 fd = os.open(f"{mnt}/small", os.O_RDWR)
 m = mmap.mmap(fd, 65536, mmap.MAP_SHARED)
 gone = os.open(f"{mnt}/gone", os.O_RDWR)
+print("mapped", flush=True)
 open(go).read()  # the reload happens now
 # Old descriptors and mappings keep the old memory: no crash, no error.
 m[0:3] = b"old"
@@ -247,7 +288,7 @@ os.pwrite(gone, b"still", 0)
 print("ok")
 PY
 	helper=$!
-	sleep 0.3
+	wait_for_line "$WORK/helper.out" '^mapped$' || { kill "$helper"; return 1; }
 	sed -i 's/^size  = 64K/size  = 128K/; s/^\[zone:gone\]/[zone:added]/' "$conf"
 	kill -HUP "$pid"
 	wait_for_line "$DAEMON_LOG" "reloaded"
@@ -274,6 +315,7 @@ import mmap, os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
 m = mmap.mmap(fd, 1 << 20, mmap.MAP_SHARED)
 m[0:5] = b"alive"
+print("mapped", flush=True)
 open(sys.argv[2]).read()  # the master is dead now
 m[100:104] = b"more"
 assert m[0:5] == b"alive" and m[100:104] == b"more"
@@ -282,7 +324,7 @@ assert os.pread(fd, 2, 200) == b"fd"
 print("ok")
 PY
 	helper=$!
-	sleep 0.3
+	wait_for_line "$WORK/kill.out" '^mapped$' || { kill "$helper"; return 1; }
 	kill -KILL "$pid"
 	wait_child_exit "$pid" || fail "master survived SIGKILL"
 	echo >"$WORK/killed"
@@ -298,13 +340,14 @@ without_cap_sys_admin_zones_run_in_page_mode_with_the_same_size() {
 	local mnt=$WORK/mnt-userns
 	mkdir -p "$mnt"
 	timeout 30 unshare --user --map-root-user --mount bash -s "$SHMFS" "$CONF" \
-		"$mnt" >"$WORK/userns.out" 2>&1 <<'SH' || fail "in a user namespace: $(cat "$WORK/userns.out")"
+		"$mnt" "$LIB_SH" >"$WORK/userns.out" 2>&1 <<'SH' || fail "in a user namespace: $(cat "$WORK/userns.out")"
 set -euo pipefail
 shmfs=$1 conf=$2 mnt=$3
+source "$4" # wait_mounted
 "$shmfs" -f -c "$conf" "$mnt" 2>"$mnt.log" &
 pid=$!
-for i in $(seq 100); do grep -q " $mnt " /proc/self/mounts && break; sleep 0.05; done
 trap 'fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt"; wait $pid' EXIT
+wait_mounted "$mnt" "$pid" "$mnt.log"
 "$shmfs" -t -c "$conf" | grep -q '^p  *memfd  *page\* '
 "$shmfs" -t -c "$conf" | grep -q '^\* passthrough unavailable here (a user namespace'
 grep -q "passthrough unavailable: ioctl(FUSE_DEV_IOC_BACKING_OPEN) failed" "$mnt.log"
@@ -330,8 +373,7 @@ SH
 	assert_contains "$(cat "$WORK/userns.out")" fallback-ok
 }
 
-mount_or_bail "$CONF" "$MNT"
-wait_for_workers "$DAEMON_PID" 2 >/dev/null || true # all forked before the first test
+mount_or_bail -w 2 "$CONF" "$MNT"
 
 run_test zones_run_in_passthrough_mode
 run_test a_zone_is_as_long_as_its_capacity_and_reads_zeros

@@ -42,7 +42,7 @@ other_children() {
 exactly_n_workers() {
 	local master=$1 n=$2
 	wait_for_workers "$master" "$n"
-	sleep 0.3 # a pool that overshoots would show it by now
+	wait_for_idle_master "$master" # what it forks is forked then
 	assert_eq "$n" "$(worker_pids "$master" | wc -l)" "shmfs-worker children"
 	assert_eq "" "$(other_children "$master")" "other children of the master"
 }

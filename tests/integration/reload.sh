@@ -33,16 +33,9 @@ write_conf() { # WORKERS, then zone lines "name size [cache]"
 	mv "$CONF.new" "$CONF"
 }
 
-# reload_and_wait: -s reload, then waits for the log to say it is done.
+# reload_and_wait: -s reload, then waits (5 s) for the log to say it is done.
 reload_and_wait() {
-	local before i
-	before=$(grep -c "reloaded" "$DAEMON_LOG" || true)
-	"$SHMFS" -s reload -c "$CONF"
-	for ((i = 0; i < 100; i++)); do
-		(($(grep -c "reloaded" "$DAEMON_LOG" || true) > before)) && return 0
-		sleep 0.05
-	done
-	fail "no reload in 5 s; log: $(tail -n 5 "$DAEMON_LOG")"
+	DEADLINE=5 reload_daemon "$SHMFS" -s reload -c "$CONF"
 }
 
 stat_value() { # NAME: its value in a fresh /.stats
@@ -73,8 +66,7 @@ a_reload_keeps_adds_drops_and_resizes_zones() {
 	assert_eq 0 "$(file_size "$MNT/fresh")" "fresh zone"
 	assert_fails_with ENOENT cat "$MNT/gone"
 	wait_for_workers "$DAEMON_PID" 3
-	track_pid $(worker_pids "$DAEMON_PID")
-	sleep 0.3
+	wait_for_idle_master "$DAEMON_PID" # the reload forked all it will
 	assert_eq 3 "$(worker_pids "$DAEMON_PID" | wc -l)" "workers after"
 	assert_eq 1 "$(stat_value reloads)" "reloads in /.stats"
 	assert_eq 4 "$(stat_value zones)" "zones in /.stats"
@@ -100,9 +92,9 @@ an_invalid_file_is_reported_and_changes_nothing() {
 # SIGUSR1 sent after it is the barrier: a SIGHUP sent before it would have
 # been handled first). Fixed, the same command reloads.
 signal_reload_of_a_broken_file_exits_1_and_signals_nothing() {
-	local before reloads reopened status=0 err i
-	before=$(grep -c "reload" "$DAEMON_LOG" || true)
-	reopened=$(grep -c "log reopened" "$DAEMON_LOG" || true)
+	local before reloads reopened status=0 err
+	before=$(count_lines "$DAEMON_LOG" reload)
+	reopened=$(count_lines "$DAEMON_LOG" "log reopened")
 	reloads=$(stat_value reloads)
 	printf '[shmfs]\nworkers = 2\npid = %s\n[zone:x]\nsize = 12Q\n' \
 		"$WORK/shmfs.pid" >"$CONF"
@@ -111,13 +103,9 @@ signal_reload_of_a_broken_file_exits_1_and_signals_nothing() {
 	assert_one_line "$err"
 	assert_contains "$err" "$CONF:5: size: \"12Q\" is not a size"
 	kill -USR1 "$DAEMON_PID"
-	for ((i = 0; i < DEADLINE * 20; i++)); do
-		(($(grep -c "log reopened" "$DAEMON_LOG" || true) > reopened)) && break
-		sleep 0.05
-	done
-	(($(grep -c "log reopened" "$DAEMON_LOG" || true) > reopened)) ||
+	wait_for_count "$DAEMON_LOG" "log reopened" $((reopened + 1)) ||
 		fail "SIGUSR1 was not handled: $(tail -n 3 "$DAEMON_LOG")"
-	assert_eq "$before" "$(grep -c "reload" "$DAEMON_LOG" || true)" \
+	assert_eq "$before" "$(count_lines "$DAEMON_LOG" reload)" \
 		"reload lines in the log: $(grep reload "$DAEMON_LOG" | tail -n 2)"
 	assert_eq "$reloads" "$(stat_value reloads)" "reloads in /.stats"
 	cmp "$WORK/keep.bin" "$MNT/keep" || fail "keep changed"
@@ -127,15 +115,19 @@ signal_reload_of_a_broken_file_exits_1_and_signals_nothing() {
 		"reloads in /.stats once fixed"
 }
 
+# The load runs until told to stop, with a line every 100 rounds; after
+# each reload it does 100 more before the next, so requests run before,
+# during and after every one of them.
 no_request_fails_during_reloads_under_load() {
 	write_conf 2 "keep 8K" "grow 64K direct" "shrink 4K" "fresh 4K"
-	python3 - "$MNT" "$WORK/load.out" <<'PY' &
+	python3 - "$MNT" "$WORK/load.out" "$WORK/load.stop" \
+		>"$WORK/load.rounds" <<'PY' &
 import os, sys, time
-mnt, out = sys.argv[1], sys.argv[2]
+mnt, out, stop = sys.argv[1], sys.argv[2], sys.argv[3]
 keep = open(mnt + "/keep", "rb").read()
-errors, ops, end = [], 0, time.monotonic() + 3
+errors, ops, rounds, end = [], 0, 0, time.monotonic() + 60
 fd = os.open(mnt + "/grow", os.O_RDWR)
-while time.monotonic() < end:
+while time.monotonic() < end and not os.path.exists(stop):
     try:
         if open(mnt + "/keep", "rb").read() != keep:
             errors.append("keep changed")
@@ -146,14 +138,20 @@ while time.monotonic() < end:
         ops += 3
     except OSError as e:
         errors.append("op %d: %s" % (ops, e))
+    rounds += 1
+    if rounds % 100 == 0:
+        print(rounds, flush=True)
 open(out, "w").write("%d ops\n%s" % (ops, "\n".join(errors[:10])))
 sys.exit(1 if errors else 0)
 PY
-	local load=$! status=0 n
+	local load=$! status=0 n said
+	wait_for_count "$WORK/load.rounds" . 1
 	for n in 1 2 3 4 5; do
-		sleep 0.4
 		reload_and_wait
+		said=$(count_lines "$WORK/load.rounds" .)
+		wait_for_count "$WORK/load.rounds" . $((said + 1)) || break
 	done
+	: >"$WORK/load.stop"
 	wait "$load" || status=$?
 	cat "$WORK/load.out"
 	assert_eq 0 "$status" "requests failed during reloads: $(cat "$WORK/load.out")"

@@ -83,8 +83,7 @@ statfs_adds_up_every_zone() {
 }
 
 
-mount_or_bail "$CONF" "$MNT" "$((NZONES + 1)) zones"
-wait_for_workers "$DAEMON_PID" 2 >/dev/null || true # all forked before the first test
+mount_or_bail -w 2 "$CONF" "$MNT" "$((NZONES + 1)) zones"
 
 run_test all_zones_are_listed_once_in_order
 run_test every_zone_is_found_by_name

@@ -228,13 +228,7 @@ no_worker_broke_its_filter() {
 		fail "a worker broke its filter: $(grep seccomp "$DAEMON_LOG")"
 }
 
-if ! start_daemon "$CONF" "$MNT" -o allow_other 2>"$WORK/start.err" ||
-	! wait_for_workers "$DAEMON_PID" 2 2>>"$WORK/start.err"; then
-	echo "not ok - daemon_mounts_the_zones"
-	sed 's/^/#   /' "$WORK/start.err"
-	exit 1
-fi
-echo "ok - daemon_mounts_the_zones (-o allow_other)"
+mount_or_bail -w 2 "$CONF" "$MNT" "-o allow_other" -o allow_other
 
 run_test the_mount_is_nosuid_and_nodev
 run_test chmod_never_sets_setuid_or_setgid_in_any_mode

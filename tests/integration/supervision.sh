@@ -35,17 +35,22 @@ log_count() {
 	grep -c -- "$1" "$DAEMON_LOG" || true
 }
 
+# workers_besides PID: the daemon's workers other than PID, counted.
+workers_besides() {
+	worker_pids "$DAEMON_PID" | grep -cvx "$1" || true
+}
+
+has_workers_besides() {
+	(($(workers_besides "$1") == $2))
+}
+
 a_killed_worker_is_logged_and_replaced_within_a_second() {
-	local victim after i
+	local victim
 	wait_for_workers "$DAEMON_PID" 2
 	victim=$(worker_pids "$DAEMON_PID" | head -n 1)
 	kill -KILL "$victim"
-	for ((i = 0; i < 20; i++)); do
-		after=$(worker_pids "$DAEMON_PID" | grep -vx "$victim" | wc -l)
-		((after == 2)) && break
-		sleep 0.05
-	done
-	assert_eq 2 "$after" "workers 1 s after the kill"
+	wait_until 1 has_workers_besides "$victim" 2
+	assert_eq 2 "$(workers_besides "$victim")" "workers 1 s after the kill"
 	assert_eq 1 "$(log_count "(pid $victim) killed by signal 9")" "log line"
 	track_pid $(worker_pids "$DAEMON_PID")
 	echo pool | dd of="$MNT/data" conv=notrunc status=none
@@ -61,7 +66,7 @@ a_worker_that_keeps_dying_is_restarted_at_most_once_a_second() {
 		for w in $(worker_pids "$DAEMON_PID"); do
 			kill -KILL "$w" 2>/dev/null || true
 		done
-		sleep 0.02
+		sleep 0.02 # the pace of the attack, which the test is about
 	done
 	elapsed=$(((${EPOCHREALTIME/./} - start + 999999) / 1000000))
 	after=$(log_count "killed by signal 9")
@@ -138,7 +143,7 @@ PY
 	load=$!
 	local end=$((SECONDS + 4)) killed=0 victims
 	while ((SECONDS < end)); do
-		sleep "0.2$((RANDOM % 10))"
+		sleep "0.2$((RANDOM % 10))" # the pace of the kills: the test's own
 		victims=($(worker_pids "$DAEMON_PID"))
 		((${#victims[@]} > 0)) || continue
 		if kill -KILL "${victims[RANDOM % ${#victims[@]}]}" 2>/dev/null; then

@@ -224,16 +224,6 @@ EOF
 	assert_not_mounted "$mnt"
 }
 
-# wait_for_count FILE REGEX N: waits until N lines of FILE match REGEX.
-wait_for_count() {
-	local i
-	for ((i = 0; i < DEADLINE * 20; i++)); do
-		(($(grep -cE -- "$2" "$1") >= $3)) && return 0
-		sleep 0.05
-	done
-	fail "fewer than $3 lines match /$2/ in $1: $(cat "$1")"
-}
-
 # notified_lines OUT: the messages recorded, without pids.
 notified_lines() {
 	sed -n 's/^[0-9?]* //p' "$1" | grep -v '^listening$' || true
@@ -386,6 +376,19 @@ ns_mounted() {
 		"/proc/$1/mountinfo" 2>/dev/null
 }
 
+# mounted_or_dead PID MNT: what wait_ns_mounted waits for.
+mounted_or_dead() {
+	ns_mounted "$1" "$2" || ! pid_alive "$1"
+}
+
+# wait_ns_mounted MNT: waits for the daemon ($DAEMON_PID, as nobody in its
+# own namespace) to mount MNT there; fails early if it died.
+wait_ns_mounted() {
+	wait_until "$DEADLINE" mounted_or_dead "$DAEMON_PID" "$1"
+	ns_mounted "$DAEMON_PID" "$1" ||
+		fail "not mounted as nobody; log: $(cat "$DAEMON_LOG")"
+}
+
 # start_as_nobody HOME [ARG...]: in a private mount namespace whose
 # /dev/fuse is a 0666 node (a tmpfs of its own holds it: /tmp may be
 # nodev), starts shmfs -f as nobody on HOME/mnt with HOME/shmfs.ini. Sets
@@ -431,17 +434,11 @@ EOF
 }
 
 a_user_mounts_uses_and_unmounts_with_fusermount3() {
-	local home mnt i w out
+	local home mnt w out
 	home=$(make_home user)
 	mnt=$home/mnt
 	start_as_nobody "$home"
-	for ((i = 0; i < DEADLINE * 20; i++)); do
-		ns_mounted "$DAEMON_PID" "$mnt" && break
-		pid_alive "$DAEMON_PID" || break
-		sleep 0.05
-	done
-	ns_mounted "$DAEMON_PID" "$mnt" ||
-		fail "not mounted as nobody; log: $(cat "$DAEMON_LOG")" || return 1
+	wait_ns_mounted "$mnt" || return 1
 	assert_eq "$NOBODY" "$(stat -c %u "/proc/$DAEMON_PID")" "master's uid"
 	wait_for_workers "$DAEMON_PID" 2
 	for w in $(worker_pids "$DAEMON_PID"); do
@@ -504,17 +501,11 @@ a_user_gets_allow_other_only_if_fuse_conf_allows_it() {
 # reachable), they share the master's descriptor: one line says so, and
 # the mount serves as before.
 a_users_workers_fall_back_to_the_shared_descriptor() {
-	local home mnt i out
+	local home mnt out
 	home=$(make_home fallback)
 	mnt=$home/mnt
 	SHMFS_FAULT=no_clone start_as_nobody "$home"
-	for ((i = 0; i < DEADLINE * 20; i++)); do
-		ns_mounted "$DAEMON_PID" "$mnt" && break
-		pid_alive "$DAEMON_PID" || break
-		sleep 0.05
-	done
-	ns_mounted "$DAEMON_PID" "$mnt" ||
-		fail "not mounted as nobody; log: $(cat "$DAEMON_LOG")" || return 1
+	wait_ns_mounted "$mnt" || return 1
 	wait_for_workers "$DAEMON_PID" 2
 	wait_for_count "$DAEMON_LOG" 'serving on the shared descriptor' 2
 	assert_eq 1 "$(grep -c 'workers share one descriptor' "$DAEMON_LOG")" \

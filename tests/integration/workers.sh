@@ -49,14 +49,15 @@ status_field() {
 		"/proc/$1/status"
 }
 
+# runs_as PID UID: PID runs as UID now.
+runs_as() {
+	[[ $(status_field "$1" Uid 2>/dev/null) == "$2 "* ]]
+}
+
 # wait_uid PID UID: waits until PID runs as UID (setpriv switched).
 wait_uid() {
-	local i
-	for ((i = 0; i < DEADLINE * 20; i++)); do
-		[[ $(status_field "$1" Uid 2>/dev/null) == "$2 "* ]] && return 0
-		sleep 0.05
-	done
-	fail "pid $1 never ran as uid $2"
+	wait_until "$DEADLINE" runs_as "$1" "$2" ||
+		fail "pid $1 never ran as uid $2"
 }
 
 # process_state PID: R, S, T (stopped) ...
@@ -249,16 +250,15 @@ no_worker_broke_its_filter() {
 }
 
 MNT=$WORK/mnt
-mount_or_bail "$SHIPPED" "$MNT" "shmfs.ini as shipped"
-wait_for_workers "$DAEMON_PID" 1 >/dev/null
+NWORKERS=$(getconf _NPROCESSORS_ONLN) # workers = auto, as shipped
+mount_or_bail -w "$NWORKERS" "$SHIPPED" "$MNT" "shmfs.ini as shipped"
 MAIN_PID=$DAEMON_PID MAIN_LOG=$DAEMON_LOG
 run_test workers_run_as_shmfs_and_the_master_as_root
 run_test nobody_cannot_stop_kill_renice_limit_or_pin_a_worker
 run_test a_stopped_worker_is_noticed_continued_and_the_mount_answers
 
 MNT2=$WORK/mnt-log
-mount_or_bail "$LOGCONF" "$MNT2" "with log = FILE"
-wait_for_workers "$DAEMON_PID" 1 >/dev/null
+mount_or_bail -w "$NWORKERS" "$LOGCONF" "$MNT2" "with log = FILE"
 run_test the_log_is_roots_and_neither_nobody_nor_the_workers_user_can_write_it
 run_test_here a_log_rotated_with_shmfs_s_reopen_gets_the_workers_lines
 run_test_here a_log_file_another_user_owns_is_taken_back
