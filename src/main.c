@@ -13,6 +13,7 @@
 #include "shmfs/cli.h"
 #include "shmfs/config.h"
 #include "shmfs/control.h"
+#include "shmfs/exit.h"
 #include "shmfs/safefile.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
