@@ -20,6 +20,7 @@
 #include "shmfs/mountpoint.h"
 #include "shmfs/passthrough.h"
 #include "shmfs/pidfile.h"
+#include "shmfs/shm.h"
 #include "shmfs/sizing.h"
 #include "shmfs/status.h"
 #include "shmfs/uidscan.h"

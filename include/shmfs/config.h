@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "shmfs/shm.h"
+#include "shmfs/backend.h"
+
+struct shmfs_shm;
 
 /* Zone names: 1..255 bytes of [A-Za-z0-9._-], not starting with '.'. */
 #define SHMFS_NAME_MAX 255
@@ -81,16 +83,10 @@ struct shmfs_zone_config {
 	uid_t object_owner; /* object_owner =; 0 when not given */
 };
 
-/*
- * Shared objects: a posix object, a file, or a sysv segment with a key.
- * Other programs map them too.
- */
+/* Whether other programs map the zone's object (see backend.h). */
 static inline bool shmfs_zone_config_shared(const struct shmfs_zone_config *z)
 {
-	return z->backend == SHMFS_BACKEND_POSIX ||
-	       z->backend == SHMFS_BACKEND_FILE ||
-	       (z->backend == SHMFS_BACKEND_SYSV &&
-		(z->key != 0 || z->proj != 0));
+	return shmfs_backend_shared(z->backend, z->key != 0 || z->proj != 0);
 }
 
 /*

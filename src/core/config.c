@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config_parser.h"
+#include "shmfs/shm.h"
 #include "shmfs/value.h"
 
 /* Nobody writes a configuration this big; /dev/zero would never end. */
@@ -200,7 +201,7 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 		ret = shmfs_value_workers(value, &cfg->workers);
 		break;
 	case KEY_BACKEND:
-		ret = shmfs_shm_backend_parse(value,
+		ret = shmfs_backend_parse(value,
 					      z ? &z->backend : &cfg->backend);
 		break;
 	case KEY_MODE:
@@ -498,7 +499,7 @@ static void resolve_cache(struct parser *p, struct shmfs_zone_config *z,
 			"[zone:%s]: cache = %s cannot show what other "
 			"programs write into a %s object: use cache = direct%s",
 			z->name, shmfs_config_cache_name(z->cache),
-			shmfs_shm_backend_name(z->backend),
+			shmfs_backend_name(z->backend),
 			z->cache == SHMFS_CACHE_PAGE
 				? " (the kernel's page cache of the zone file "
 				  "would serve stale bytes)"
@@ -811,7 +812,7 @@ void shmfs_config_print(const struct shmfs_config *cfg,
 		z = &cfg->zones[i];
 		n = (int)strlen(z->name);
 		wname = n > wname ? n : wname;
-		n = (int)strlen(shmfs_shm_backend_name(z->backend));
+		n = (int)strlen(shmfs_backend_name(z->backend));
 		wbackend = n > wbackend ? n : wbackend;
 		n = (int)strlen(run_mode(z, no_passthrough));
 		fallback += z->cache == SHMFS_CACHE_PASSTHROUGH;
@@ -832,7 +833,7 @@ void shmfs_config_print(const struct shmfs_config *cfg,
 		shmfs_shm_describe(&shm, object, sizeof(object));
 		fprintf(out, "%-*s %-*s %-*s %*" PRIu64 " %04o %*u %*u%s%s\n",
 			wname, z->name, wbackend,
-			shmfs_shm_backend_name(z->backend), wcache,
+			shmfs_backend_name(z->backend), wcache,
 			run_mode(z, no_passthrough), wbytes, z->size,
 			(unsigned)(z->mode & 07777), wuid, (unsigned)z->uid,
 			wgid, (unsigned)z->gid, shared ? " " : "",

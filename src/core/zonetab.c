@@ -254,8 +254,7 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 		e->zone.capacity = e->shm.size;
 		e->zone.fd = e->shm.fd;
 		e->zone.fixed = shmfs_zone_config_fixed(zc);
-		e->zone.foreign = zc->backend == SHMFS_BACKEND_POSIX ||
-				  zc->backend == SHMFS_BACKEND_FILE;
+		e->zone.foreign = shmfs_backend_info(zc->backend)->file_object;
 		e->zone.allocate = e->zone.foreign && e->shm.fd >= 0;
 		if (e->zone.fixed) /* as long as its memory, from the start */
 			atomic_store(&e->zone.meta->length, e->shm.size);

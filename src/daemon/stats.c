@@ -226,7 +226,7 @@ static const char *zone_backend(struct shmfs_zonetab_entry *e, char *buf,
 				size_t cap)
 {
 	(void)buf, (void)cap;
-	return shmfs_shm_backend_name(e->conf.backend);
+	return shmfs_backend_name(e->conf.backend);
 }
 
 static const char *zone_cache(struct shmfs_zonetab_entry *e, char *buf,
