@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 
+#include "shmfs/config.h"
 #include "shmfs/log.h"
 #include "shmfs/sizing.h"
 
@@ -81,14 +82,18 @@ static void warn_memory(const struct shmfs_config *cfg)
 			       cfg->file, total, memory);
 }
 
-/* Zones that keep a descriptor: a memfd always; anon and devzero their
- * shmem file when it can be had (it is given up quietly if not). */
+/*
+ * Zones that cannot be had without a descriptor of their own (see
+ * backend.h: a memfd, a posix object, a file). Anon and devzero keep
+ * their memory's file only where it can be had, and do without it past
+ * the limit.
+ */
 static size_t zones_with_fd(const struct shmfs_config *cfg)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < cfg->nzones; i++)
-		n += cfg->zones[i].backend == SHMFS_BACKEND_MEMFD;
+		n += shmfs_backend_info(cfg->zones[i].backend)->needs_fd;
 	return n;
 }
 
@@ -112,9 +117,9 @@ int shmfs_sizing_check(const struct shmfs_config *cfg)
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max > FDS_OWN &&
 	    zones_with_fd(cfg) > rl.rlim_max - FDS_OWN) {
-		shmfs_log_error("%s: %zu memfd zones need as many descriptors, "
-				"more than the hard RLIMIT_NOFILE (%llu) "
-				"allows: at most %llu fit",
+		shmfs_log_error("%s: %zu zones need a descriptor each "
+				"(memfd, posix, file), more than the hard "
+				"RLIMIT_NOFILE (%llu) allows: at most %llu fit",
 				cfg->file, zones_with_fd(cfg),
 				(unsigned long long)rl.rlim_max,
 				(unsigned long long)(rl.rlim_max - FDS_OWN));
