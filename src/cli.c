@@ -22,7 +22,8 @@
 
 #include "shmfs/cli.h"
 #include "shmfs/config.h"
-#include "shmfs/value.h"
+#include "shmfs/limits.h"
+#include "shmfs/parse.h"
 
 /* nosuid,nodev: zone files are data; no one may run them setuid. */
 #define BASE_OPTS "default_permissions,nosuid,nodev,fsname=shmfs,subtype=shmfs"
@@ -269,7 +270,7 @@ int shmfs_cli_parse(int argc, char **argv, struct shmfs_cli *cli, char *err,
 			cli->foreground = true;
 			break;
 		case 'w':
-			res = shmfs_value_workers(optarg, &cli->workers);
+			res = shmfs_parse_workers(optarg, &cli->workers);
 			if (res < 0) {
 				snprintf(err, errlen,
 					 "-w: \"%s\" is not a worker count "

@@ -24,7 +24,7 @@
 #include "shmfs/sizing.h"
 #include "shmfs/status.h"
 #include "shmfs/uidscan.h"
-#include "shmfs/value.h"
+#include "shmfs/parse.h"
 
 static int load_config(const struct shmfs_cli *cli, struct shmfs_config *cfg)
 {

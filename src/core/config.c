@@ -18,7 +18,8 @@
 
 #include "config_parser.h"
 #include "shmfs/shm.h"
-#include "shmfs/value.h"
+#include "shmfs/limits.h"
+#include "shmfs/parse.h"
 
 /* Nobody writes a configuration this big; /dev/zero would never end. */
 #define FILE_MAX (16 * 1024 * 1024)
@@ -198,14 +199,14 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 
 	switch (key) {
 	case KEY_WORKERS:
-		ret = shmfs_value_workers(value, &cfg->workers);
+		ret = shmfs_parse_workers(value, &cfg->workers);
 		break;
 	case KEY_BACKEND:
 		ret = shmfs_backend_parse(value,
 					      z ? &z->backend : &cfg->backend);
 		break;
 	case KEY_MODE:
-		ret = shmfs_value_mode(value, z ? &z->mode : &cfg->mode);
+		ret = shmfs_parse_mode(value, z ? &z->mode : &cfg->mode);
 		if (ret == 0 &&
 		    ((z ? z->mode : cfg->mode) & (S_ISUID | S_ISGID))) {
 			shmfs_config_fail(p, p->line,
@@ -216,13 +217,13 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 		}
 		break;
 	case KEY_UID:
-		ret = shmfs_value_uid(value, z ? &z->uid : &cfg->uid);
+		ret = shmfs_parse_uid(value, z ? &z->uid : &cfg->uid);
 		break;
 	case KEY_GID:
-		ret = shmfs_value_gid(value, z ? &z->gid : &cfg->gid);
+		ret = shmfs_parse_gid(value, z ? &z->gid : &cfg->gid);
 		break;
 	case KEY_LOG_LEVEL:
-		ret = shmfs_value_log_level(value, &cfg->log_level);
+		ret = shmfs_parse_log_level(value, &cfg->log_level);
 		break;
 	case KEY_LOG:
 		if (strcmp(value, "stderr") && strcmp(value, "syslog") &&
@@ -233,7 +234,7 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 		cfg->log_line = p->line;
 		break;
 	case KEY_CPU_AFFINITY:
-		ret = shmfs_value_cpus(value, cfg->cpus, SHMFS_CPUS_MAX,
+		ret = shmfs_parse_cpus(value, cfg->cpus, SHMFS_CPUS_MAX,
 				       &cfg->ncpus);
 		break;
 	case KEY_PID:
@@ -243,7 +244,7 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 			ret = -ENOMEM;
 		break;
 	case KEY_USER:
-		ret = shmfs_value_user(value, &cfg->user, &cfg->group);
+		ret = shmfs_parse_user(value, &cfg->user, &cfg->group);
 		cfg->user_unknown = ret == -ENOENT; /* see check_user */
 		cfg->user_set = ret == 0;
 		if (cfg->user_unknown)
@@ -253,13 +254,13 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 			ret = -ENOMEM;
 		break;
 	case KEY_GROUP:
-		ret = shmfs_value_gid(value, &p->group);
+		ret = shmfs_parse_gid(value, &p->group);
 		break;
 	case KEY_CACHE:
 		ret = parse_cache(value, z ? &z->cache : &cfg->cache);
 		break;
 	case KEY_SIZE:
-		ret = shmfs_value_size(value, &z->size);
+		ret = shmfs_parse_size(value, &z->size);
 		if (ret == 0 && z->size == 0) {
 			shmfs_config_fail(p, p->line,
 					  "size: must be greater than 0");
@@ -289,7 +290,7 @@ static void set_value(struct parser *p, struct shmfs_zone_config *z,
 		ret = parse_bool(value, &z->keep);
 		break;
 	case KEY_OBJECT_OWNER:
-		ret = shmfs_value_uid(value, &z->object_owner);
+		ret = shmfs_parse_uid(value, &z->object_owner);
 		break;
 	case KEY_COUNT:
 		break;

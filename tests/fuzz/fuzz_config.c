@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 #include "shmfs/config.h"
-#include "shmfs/value.h"
+#include "shmfs/limits.h"
+#include "shmfs/parse.h"
 
 #define FILE_NAME "fuzz.ini"
 
