@@ -67,8 +67,8 @@ static int probe_objects(struct shmfs_config *cfg)
 		shmfs_zone_config_shm(z, &shm);
 		if (shmfs_shm_probe(&shm) < 0)
 			res = -1;
-		else if (z->size == 0)
-			z->size = shm.size;
+		else if (z->capacity == 0)
+			z->capacity = shm.size;
 	}
 	return res;
 }

@@ -55,16 +55,23 @@ enum shmfs_cache {
 /* The cache mode's name as written in the ini file. */
 const char *shmfs_config_cache_name(enum shmfs_cache cache);
 
+/*
+ * One word for each size, everywhere: a zone's capacity is what it can
+ * hold (the bytes mapped: struct shmfs_shm's size, a mapping that need
+ * not be a zone's); its length is what was written (zone.h); requested is
+ * the size = as the file writes it. "size" is the ini key, "bytes" only
+ * a unit (the BYTES column of -t, the figures of /.stats).
+ */
 struct shmfs_zone_config {
 	char name[SHMFS_NAME_MAX + 1];
 	/*
-	 * Bytes, rounded up to a page. A shared object's size is exact (the
-	 * object's, which other programs see) and 0 where it is left out:
-	 * the existing object's.
+	 * Rounded up to a page. A shared object's is exact (the object's,
+	 * which other programs see) and 0 where size = is left out: the
+	 * existing object's.
 	 */
-	uint64_t size;
-	uint64_t requested; /* as written, before the rounding */
-	int size_line;
+	uint64_t capacity;
+	uint64_t requested; /* size = as written, before the rounding */
+	int requested_line; /* of size =; 0: not given */
 	enum shmfs_backend backend;
 	enum shmfs_cache cache;
 	mode_t mode; /* permission bits only */

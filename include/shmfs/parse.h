@@ -48,6 +48,9 @@ int shmfs_parse_gid(const char *s, gid_t *out);
 int shmfs_parse_cpus(const char *s, unsigned short *cpus, unsigned max,
 		     unsigned *n);
 
+/* yes, true, on (sets true) or no, false, off (sets false). */
+int shmfs_parse_bool(const char *s, bool *out);
+
 /* debug | info | notice | warn | error | alert, as syslog priorities. */
 int shmfs_parse_log_level(const char *s, int *out);
 

@@ -290,6 +290,19 @@ int shmfs_parse_gid(const char *s, gid_t *out)
 	return ret;
 }
 
+int shmfs_parse_bool(const char *s, bool *out)
+{
+	if (strcmp(s, "yes") == 0 || strcmp(s, "true") == 0 ||
+	    strcmp(s, "on") == 0)
+		*out = true;
+	else if (strcmp(s, "no") == 0 || strcmp(s, "false") == 0 ||
+		 strcmp(s, "off") == 0)
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 int shmfs_parse_log_level(const char *s, int *out)
 {
 	size_t i;

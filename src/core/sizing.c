@@ -46,17 +46,17 @@ static void warn_rounded(const struct shmfs_config *cfg)
 		const struct shmfs_zone_config *z = &cfg->zones[i];
 
 		/*
-		 * A size left out (size_line 0) is a shared object's own,
+		 * A size left out (requested_line 0) is a shared object's own,
 		 * which -t may have filled in: exact, never rounded.
 		 */
-		if (z->size_line == 0 || z->requested == z->size)
+		if (z->requested_line == 0 || z->requested == z->capacity)
 			continue;
 		if (n++ < ROUNDED_SHOWN)
 			shmfs_log_warn("%s:%d: size %" PRIu64 " of zone \"%s\" "
 				       "is rounded up to %" PRIu64
 				       " bytes (whole pages)",
-				       cfg->file, z->size_line, z->requested,
-				       z->name, z->size);
+				       cfg->file, z->requested_line,
+				       z->requested, z->name, z->capacity);
 	}
 	if (n > ROUNDED_SHOWN)
 		shmfs_log_warn("%s: %zu more sizes are rounded up to whole "
@@ -72,7 +72,7 @@ static void warn_memory(const struct shmfs_config *cfg)
 	if (sysinfo(&si) < 0)
 		return;
 	for (size_t i = 0; i < cfg->nzones; i++)
-		total += cfg->zones[i].size;
+		total += cfg->zones[i].capacity;
 	memory = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
 	if (total > memory)
 		shmfs_log_warn("%s: the zones add up to %" PRIu64 " bytes, "

@@ -107,11 +107,11 @@ static int alloc_region(struct shmfs_zonetab *tab,
 	return 0;
 }
 
-/* The same memory: size, attach, and the object it names (or backend). */
+/* The same memory: capacity, attach, the object it names (or backend). */
 static bool same_memory(const struct shmfs_zone_config *a,
 			const struct shmfs_zone_config *b)
 {
-	return a->size == b->size && a->attach == b->attach &&
+	return a->capacity == b->capacity && a->attach == b->attach &&
 	       shmfs_zone_config_same_object(a, b);
 }
 
