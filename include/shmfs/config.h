@@ -201,11 +201,21 @@ int shmfs_config_load_pid(const char *path, char **pid, char *err,
 			  size_t errlen);
 
 /*
+ * The configuration a command runs with (the daemon, -t): path loaded as
+ * shmfs_config_load_default does, user = checked where it takes effect
+ * (a process running as root: shmfs_config_check_user), and pid =
+ * replaced by pidfile (-p) when given. Returns 0, or -errno with the
+ * message logged and *cfg left empty.
+ */
+int shmfs_config_load_command(const char *path, const char *pidfile,
+			      struct shmfs_config *cfg);
+
+/*
  * For a master that runs as root, where "user =" takes effect: returns
  * -EINVAL with "FILE:LINE: user: \"NAME\" is not a user ..." in err if the
- * name has no passwd entry, else 0. (A master that is not root ignores
- * user =, as nginx does, so that a configuration naming a system user the
- * machine lacks still serves an unprivileged user.)
+ * name has no passwd entry, else 0. (A master that is not root cannot
+ * switch users and ignores user =, so that a configuration naming a
+ * system user the machine lacks still serves an unprivileged user.)
  */
 int shmfs_config_check_user(const struct shmfs_config *cfg, char *err,
 			    size_t errlen);

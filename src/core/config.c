@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config_parser.h"
+#include "shmfs/log.h"
 #include "shmfs/shm.h"
 
 /* Nobody writes a configuration this big; /dev/zero would never end. */
@@ -236,4 +237,33 @@ void shmfs_zone_config_shm(const struct shmfs_zone_config *z,
 		.object_owner = z->object_owner,
 		.fd = -1,
 	};
+}
+
+int shmfs_config_load_command(const char *path, const char *pidfile,
+			      struct shmfs_config *cfg)
+{
+	char err[1024];
+	int res = shmfs_config_load_default(path, cfg, err, sizeof(err));
+
+	if (res < 0) {
+		shmfs_log_error("%s", err);
+		return res;
+	}
+	/* user = matters to a root master only (shmfs_config_check_user). */
+	if (geteuid() == 0)
+		res = shmfs_config_check_user(cfg, err, sizeof(err));
+	if (res < 0) {
+		shmfs_log_error("%s", err);
+	} else if (pidfile) {
+		free(cfg->pid);
+		cfg->pid = strdup(pidfile);
+		if (cfg->pid == NULL) {
+			shmfs_log_sys(LOG_ERR, ENOMEM, "strdup(\"%s\") failed",
+				      pidfile);
+			res = -ENOMEM;
+		}
+	}
+	if (res < 0)
+		shmfs_config_free(cfg);
+	return res;
 }
