@@ -2,7 +2,9 @@
 /*
  * The configuration: the [shmfs] section and one [zone:NAME] section per
  * zone, read with inih. Parsing and validation are strict: every mistake is
- * reported as "FILE:LINE: ..." and nothing is guessed.
+ * reported as "FILE:LINE: ..." and nothing is guessed. Each key is defined
+ * once, in src/core/config_keys.def: its field here, parser, default,
+ * messages, -t column and man-page synopsis.
  */
 #ifndef SHMFS_CONFIG_H
 #define SHMFS_CONFIG_H
@@ -44,12 +46,12 @@ extern const char shmfs_default_ini[];
 
 /* How the kernel caches a zone file (the "cache" key). */
 enum shmfs_cache {
-	SHMFS_CACHE_PAGE, /* page cache: re-reads stay in the kernel, mmap works
-			   */
-	SHMFS_CACHE_DIRECT, /* direct I/O: every read and write reaches a worker
-			     */
-	SHMFS_CACHE_PASSTHROUGH, /* the kernel serves I/O and mmap from the
-				    zone's memfd; no request per read/write */
+	/* The page cache: re-reads stay in the kernel, mmap works. */
+	SHMFS_CACHE_PAGE,
+	/* Direct I/O: every read and write reaches a worker. */
+	SHMFS_CACHE_DIRECT,
+	/* The kernel serves I/O and mmap from the zone's memfd itself. */
+	SHMFS_CACHE_PASSTHROUGH,
 };
 
 /* The cache mode's name as written in the ini file. */
@@ -99,7 +101,7 @@ static inline bool shmfs_zone_config_shared(const struct shmfs_zone_config *z)
 /*
  * Whether two zones name the same shared object (backend, key, proj and
  * name or path). Two private zones of one backend compare equal too: call
- * it on shared zones, or with the size compared besides.
+ * it on shared zones, or with the capacity compared besides.
  */
 static inline bool
 shmfs_zone_config_same_object(const struct shmfs_zone_config *a,
@@ -112,10 +114,10 @@ shmfs_zone_config_same_object(const struct shmfs_zone_config *a,
 }
 
 /*
- * Fixed-size zones: st_size is the capacity from the start, as for a SysV
- * segment, because bytes reach them without the daemon (passthrough, or
- * other programs writing a shared object), so there is no length of what
- * was written to keep.
+ * Fixed-size zones: the length (st_size) is the capacity from the start,
+ * because bytes reach them without the daemon (passthrough, or other
+ * programs writing a shared object), so there is no length of what was
+ * written to keep.
  */
 static inline bool shmfs_zone_config_fixed(const struct shmfs_zone_config *z)
 {

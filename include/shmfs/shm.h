@@ -17,8 +17,8 @@
 struct shmfs_shm {
 	void *addr;
 	/*
-	 * Bytes to map. 0 for a shared object that exists: its own size
-	 * (set by shmfs_shm_alloc).
+	 * Bytes to map: a zone's capacity (see config.h). 0 for a shared
+	 * object that exists: its own size (set by shmfs_shm_alloc).
 	 */
 	size_t size;
 	enum shmfs_backend backend;
