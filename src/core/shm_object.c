@@ -146,6 +146,40 @@ static void sysv_what(const struct shmfs_shm *shm, key_t key, char *buf,
 }
 
 /*
+ * A new segment with key, of the zone's size: handed to the zone's owner
+ * with its mode (shmget gives it to the daemon), removed at free unless
+ * kept.
+ */
+static int sysv_create(struct shmfs_shm *shm, key_t key, const char *what)
+{
+	struct shmid_ds ds;
+	int id, err;
+
+	id = shmget(key, shm->size, IPC_CREAT | IPC_EXCL | (shm->mode & 0777));
+	if (id < 0 && errno == EEXIST)
+		return sysv_in_the_way(shm, key, what);
+	if (id < 0) {
+		err = errno;
+		shm_fail(shm, err, "shmget(%s, %zu) failed", what, shm->size);
+		return -err;
+	}
+	shm->created = true;
+	shm->id = id;
+	if (shmctl(id, IPC_STAT, &ds) < 0) {
+		shmfs_log_sys(LOG_WARNING, errno,
+			      "shmctl(IPC_STAT) of %s failed", what);
+		return 0;
+	}
+	ds.shm_perm.uid = shm->uid;
+	ds.shm_perm.gid = shm->gid;
+	ds.shm_perm.mode = shm->mode & 0777;
+	if (shmctl(id, IPC_SET, &ds) < 0)
+		shmfs_log_sys(LOG_WARNING, errno,
+			      "shmctl(IPC_SET) of %s failed", what);
+	return 0;
+}
+
+/*
  * A keyed segment. Without attach = yes, a new one of the zone's size,
  * given the zone's owner and mode and removed at free unless kept: one
  * that exists already is an error (another user may have made it first,
@@ -169,30 +203,8 @@ static int sysv_open(struct shmfs_shm *shm, key_t key, bool probe)
 			return 0; /* it will be created */
 		return err ? err : sysv_in_the_way(shm, key, what);
 	}
-	if (!shm->attach) {
-		id = shmget(key, shm->size,
-			    IPC_CREAT | IPC_EXCL | (shm->mode & 0777));
-		if (id < 0 && errno == EEXIST)
-			return sysv_in_the_way(shm, key, what);
-		if (id < 0) {
-			err = errno;
-			shm_fail(shm, err, "shmget(%s, %zu) failed", what,
-				 shm->size);
-			return -err;
-		}
-		shm->created = true;
-		if (shmctl(id, IPC_STAT, &ds) == 0) {
-			ds.shm_perm.uid = shm->uid;
-			ds.shm_perm.gid = shm->gid;
-			ds.shm_perm.mode = shm->mode & 0777;
-			if (shmctl(id, IPC_SET, &ds) < 0)
-				shmfs_log_sys(LOG_WARNING, errno,
-					      "shmctl(IPC_SET) of %s failed",
-					      what);
-		}
-		shm->id = id;
-		return 0;
-	}
+	if (!shm->attach)
+		return sysv_create(shm, key, what);
 	err = sysv_find(shm, key, what, &id, &ds);
 	if (err == -ENOENT)
 		shm_fail(shm, ENOENT, "no %s (attach = yes)", what);
