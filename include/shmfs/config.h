@@ -2,7 +2,9 @@
 /*
  * The configuration: the [shmfs] section and one [zone:NAME] section per
  * zone, read with inih. Parsing and validation are strict: every mistake is
- * reported as "FILE:LINE: ..." and nothing is guessed.
+ * reported as "FILE:LINE: ..." and nothing is guessed. Each key is defined
+ * once, in src/core/config_keys.def: its field here, parser, default,
+ * messages, -t column and man-page synopsis.
  */
 #ifndef SHMFS_CONFIG_H
 #define SHMFS_CONFIG_H
@@ -14,7 +16,9 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "shmfs/shm.h"
+#include "shmfs/backend.h"
+
+struct shmfs_shm;
 
 /* Zone names: 1..255 bytes of [A-Za-z0-9._-], not starting with '.'. */
 #define SHMFS_NAME_MAX 255
@@ -42,27 +46,34 @@ extern const char shmfs_default_ini[];
 
 /* How the kernel caches a zone file (the "cache" key). */
 enum shmfs_cache {
-	SHMFS_CACHE_PAGE, /* page cache: re-reads stay in the kernel, mmap works
-			   */
-	SHMFS_CACHE_DIRECT, /* direct I/O: every read and write reaches a worker
-			     */
-	SHMFS_CACHE_PASSTHROUGH, /* the kernel serves I/O and mmap from the
-				    zone's memfd; no request per read/write */
+	/* The page cache: re-reads stay in the kernel, mmap works. */
+	SHMFS_CACHE_PAGE,
+	/* Direct I/O: every read and write reaches a worker. */
+	SHMFS_CACHE_DIRECT,
+	/* The kernel serves I/O and mmap from the zone's memfd itself. */
+	SHMFS_CACHE_PASSTHROUGH,
 };
 
 /* The cache mode's name as written in the ini file. */
 const char *shmfs_config_cache_name(enum shmfs_cache cache);
 
+/*
+ * One word for each size, everywhere: a zone's capacity is what it can
+ * hold (the bytes mapped: struct shmfs_shm's size, a mapping that need
+ * not be a zone's); its length is what was written (zone.h); requested is
+ * the size = as the file writes it. "size" is the ini key, "bytes" only
+ * a unit (the BYTES column of -t, the figures of /.stats).
+ */
 struct shmfs_zone_config {
 	char name[SHMFS_NAME_MAX + 1];
 	/*
-	 * Bytes, rounded up to a page. A shared object's size is exact (the
-	 * object's, which other programs see) and 0 where it is left out:
-	 * the existing object's.
+	 * Rounded up to a page. A shared object's is exact (the object's,
+	 * which other programs see) and 0 where size = is left out: the
+	 * existing object's.
 	 */
-	uint64_t size;
-	uint64_t requested; /* as written, before the rounding */
-	int size_line;
+	uint64_t capacity;
+	uint64_t requested; /* size = as written, before the rounding */
+	int requested_line; /* of size =; 0: not given */
 	enum shmfs_backend backend;
 	enum shmfs_cache cache;
 	mode_t mode; /* permission bits only */
@@ -81,22 +92,16 @@ struct shmfs_zone_config {
 	uid_t object_owner; /* object_owner =; 0 when not given */
 };
 
-/*
- * Shared objects: a posix object, a file, or a sysv segment with a key.
- * Other programs map them too.
- */
+/* Whether other programs map the zone's object (see backend.h). */
 static inline bool shmfs_zone_config_shared(const struct shmfs_zone_config *z)
 {
-	return z->backend == SHMFS_BACKEND_POSIX ||
-	       z->backend == SHMFS_BACKEND_FILE ||
-	       (z->backend == SHMFS_BACKEND_SYSV &&
-		(z->key != 0 || z->proj != 0));
+	return shmfs_backend_shared(z->backend, z->key != 0 || z->proj != 0);
 }
 
 /*
  * Whether two zones name the same shared object (backend, key, proj and
  * name or path). Two private zones of one backend compare equal too: call
- * it on shared zones, or with the size compared besides.
+ * it on shared zones, or with the capacity compared besides.
  */
 static inline bool
 shmfs_zone_config_same_object(const struct shmfs_zone_config *a,
@@ -109,10 +114,10 @@ shmfs_zone_config_same_object(const struct shmfs_zone_config *a,
 }
 
 /*
- * Fixed-size zones: st_size is the capacity from the start, as for a SysV
- * segment, because bytes reach them without the daemon (passthrough, or
- * other programs writing a shared object), so there is no length of what
- * was written to keep.
+ * Fixed-size zones: the length (st_size) is the capacity from the start,
+ * because bytes reach them without the daemon (passthrough, or other
+ * programs writing a shared object), so there is no length of what was
+ * written to keep.
  */
 static inline bool shmfs_zone_config_fixed(const struct shmfs_zone_config *z)
 {
@@ -198,11 +203,21 @@ int shmfs_config_load_pid(const char *path, char **pid, char *err,
 			  size_t errlen);
 
 /*
+ * The configuration a command runs with (the daemon, -t): path loaded as
+ * shmfs_config_load_default does, user = checked where it takes effect
+ * (a process running as root: shmfs_config_check_user), and pid =
+ * replaced by pidfile (-p) when given. Returns 0, or -errno with the
+ * message logged and *cfg left empty.
+ */
+int shmfs_config_load_command(const char *path, const char *pidfile,
+			      struct shmfs_config *cfg);
+
+/*
  * For a master that runs as root, where "user =" takes effect: returns
  * -EINVAL with "FILE:LINE: user: \"NAME\" is not a user ..." in err if the
- * name has no passwd entry, else 0. (A master that is not root ignores
- * user =, as nginx does, so that a configuration naming a system user the
- * machine lacks still serves an unprivileged user.)
+ * name has no passwd entry, else 0. (A master that is not root cannot
+ * switch users and ignores user =, so that a configuration naming a
+ * system user the machine lacks still serves an unprivileged user.)
  */
 int shmfs_config_check_user(const struct shmfs_config *cfg, char *err,
 			    size_t errlen);

@@ -12,13 +12,6 @@
 
 #include "shmfs/config.h"
 
-/* Exit statuses of the daemon (the spec's). */
-enum {
-	SHMFS_EXIT_OK = 0,
-	SHMFS_EXIT_USAGE = 1, /* bad usage or configuration: nothing mounted */
-	SHMFS_EXIT_MOUNT = 2, /* could not allocate zones or mount */
-};
-
 struct shmfs_master_opts {
 	const char *mountpoint; /* absolute: the daemon leaves its cwd */
 	const char *config;	/* -c, read again on reload; NULL: default */

@@ -18,10 +18,13 @@
  */
 int shmfs_pidfile_lock(const char *path, int *fd, pid_t *holder);
 
-/* Replaces the file's content with this process's pid. Returns 0 or -errno. */
+/*
+ * Replaces the file's content with this process's pid. Returns 0 or
+ * -errno (-EIO for a short write), errno set to the same.
+ */
 int shmfs_pidfile_write(int fd);
 
-/* Removes the file and closes fd; fd < 0 is ignored. */
+/* Removes the file and closes fd (a failure logged); fd < 0 is ignored. */
 void shmfs_pidfile_remove(const char *path, int fd);
 
 /*

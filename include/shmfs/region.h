@@ -16,7 +16,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "shmfs/value.h"
+#include "shmfs/limits.h"
 #include "shmfs/zone.h"
 
 /*

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared-memory backends, in the manner of nginx's ngx_shm_alloc: a zone is
- * one shared mapping made by the master before any fork, so every worker
- * inherits the same pages at the same address.
+ * A zone's memory: one shared mapping made by the master before any fork,
+ * so every worker inherits the same pages at the same address, from the
+ * backend the zone names (see backend.h for what each backend is).
  */
 #ifndef SHMFS_SHM_H
 #define SHMFS_SHM_H
@@ -12,21 +12,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-enum shmfs_backend {
-	SHMFS_BACKEND_ANON,    /* mmap(MAP_ANON|MAP_SHARED) */
-	SHMFS_BACKEND_DEVZERO, /* mmap of /dev/zero, SVR4 style */
-	SHMFS_BACKEND_SYSV,    /* shmget + shmat; keyless: IPC_RMID at once */
-	SHMFS_BACKEND_MEMFD,   /* memfd_create, sealed at its size */
-	SHMFS_BACKEND_POSIX,   /* shm_open: /dev/shm/NAME, others map it too */
-	SHMFS_BACKEND_FILE,    /* a regular file, MAP_SHARED: bytes persist */
-	SHMFS_BACKEND_COUNT
-};
+#include "shmfs/backend.h"
 
 struct shmfs_shm {
 	void *addr;
 	/*
-	 * Bytes to map. 0 for a shared object that exists: its own size
-	 * (set by shmfs_shm_alloc).
+	 * Bytes to map: a zone's capacity (see config.h). 0 for a shared
+	 * object that exists: its own size (set by shmfs_shm_alloc).
 	 */
 	size_t size;
 	enum shmfs_backend backend;
@@ -91,18 +83,14 @@ enum shmfs_shm_file_state {
  */
 int shmfs_shm_file_check(struct shmfs_shm *shm, bool stopping);
 
-/* The backend's name as written in the ini file ("anon", ...). */
-const char *shmfs_shm_backend_name(enum shmfs_backend backend);
-
-/* Parses a backend name. Returns 0, or -EINVAL for an unknown name. */
-int shmfs_shm_backend_parse(const char *name, enum shmfs_backend *backend);
-
 /*
  * Maps shm->size bytes of zeroed shared memory with shm->backend and sets
- * shm->addr and shm->fd. A memfd is named "shmfs:LABEL" and sealed against
- * growing and shrinking (F_SEAL_GROW|F_SEAL_SHRINK|F_SEAL_SEAL), so that no
- * write through it can store a byte past the zone. A failure is logged once
- * with the call, size and errno. Returns 0 or -errno.
+ * shm->addr and shm->fd. -EINVAL, logged, for a backend past
+ * SHMFS_BACKEND_COUNT or a size of 0 where no object gives one. A memfd is
+ * named "shmfs:LABEL" and sealed against growing and shrinking
+ * (F_SEAL_GROW|F_SEAL_SHRINK|F_SEAL_SEAL), so that no write through it can
+ * store a byte past the zone. A failure is logged once with the call, size and
+ * errno. Returns 0 or -errno.
  */
 int shmfs_shm_alloc(struct shmfs_shm *shm);
 
@@ -113,11 +101,7 @@ int shmfs_shm_alloc(struct shmfs_shm *shm);
  */
 void shmfs_shm_free(struct shmfs_shm *shm);
 
-/*
- * True for the backends other programs reach: posix, file, and sysv with a
- * key. Their size is the object's, and what others write bypasses the
- * daemon.
- */
+/* shmfs_backend_shared for shm's backend, keyed by its key or proj. */
 bool shmfs_shm_shared(const struct shmfs_shm *shm);
 
 /*

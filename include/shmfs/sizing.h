@@ -9,7 +9,7 @@
 #ifndef SHMFS_SIZING_H
 #define SHMFS_SIZING_H
 
-#include "shmfs/config.h"
+struct shmfs_config;
 
 /*
  * Logs a warning for each size that was rounded up (the first few, then a

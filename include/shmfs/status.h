@@ -16,14 +16,6 @@
 
 #include "shmfs/figures.h"
 
-/* Exit statuses of shmfs status. */
-enum {
-	SHMFS_STATUS_OK = 0,
-	SHMFS_STATUS_USAGE = 1,	    /* bad arguments, or stdout failed */
-	SHMFS_STATUS_NOT_SHMFS = 2, /* not a live shmfs mount */
-	SHMFS_STATUS_UNREADABLE = 3 /* its /.stats cannot be read or parsed */
-};
-
 /*
  * The daemon, a worker or a zone as /.stats describes it: each figure of
  * its scope by id (figures.h). A figure /.stats does not have is 0 (a
@@ -77,7 +69,7 @@ void shmfs_status_print_json(const struct shmfs_status *st,
 /*
  * The command: checks that mountpoint is a live shmfs mount, reads and
  * parses its /.stats, prints to stdout. Errors are one line on stderr.
- * Returns an exit status (SHMFS_STATUS_*).
+ * Returns an exit status (see exit.h).
  */
 int shmfs_status_run(const char *mountpoint, bool json);
 

@@ -12,7 +12,7 @@
 
 #include <sys/types.h>
 
-#include "shmfs/config.h"
+struct shmfs_config;
 
 /* What a scan found. */
 struct shmfs_uidscan {

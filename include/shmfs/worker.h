@@ -12,14 +12,6 @@
 
 #include "shmfs/ops.h"
 
-/* Exit statuses a worker leaves with; anything else is a crash. */
-enum {
-	SHMFS_WORKER_STOPPED = 0,   /* asked to stop (SIGTERM/SIGINT) */
-	SHMFS_WORKER_UNMOUNTED = 3, /* the connection ended: unmounted */
-	SHMFS_WORKER_FAILED = 4,    /* could not start or read the device */
-	SHMFS_WORKER_SECCOMP = 5,   /* made a system call outside the filter */
-};
-
 /* How one worker starts. */
 struct shmfs_worker_opts {
 	unsigned slot;

@@ -18,7 +18,7 @@
 #include "shmfs/config.h"
 #include "shmfs/region.h"
 #include "shmfs/shm.h"
-#include "shmfs/value.h"
+#include "shmfs/limits.h"
 #include "shmfs/zone.h"
 
 struct shmfs_zonetab_entry {

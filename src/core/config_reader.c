@@ -24,7 +24,7 @@ static int quote_len(size_t len)
 	return (int)(len < QUOTE_MAX ? len : QUOTE_MAX);
 }
 
-void shmfs_config_fail(struct parser *p, int line, const char *fmt, ...)
+void shmfs_config_fail(struct config_parser *p, int line, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -46,7 +46,7 @@ void shmfs_config_fail(struct parser *p, int line, const char *fmt, ...)
 			*c = '?';
 }
 
-void shmfs_config_fail_nomem(struct parser *p)
+void shmfs_config_fail_nomem(struct config_parser *p)
 {
 	if (p->ret)
 		return;
@@ -65,8 +65,8 @@ static bool is_space(char c)
  * The zone already called name, or NULL; else name's bucket is noted in
  * *bucket. A hash, so that 100,000 zones check in linear time.
  */
-static struct shmfs_zone_config *find_zone(struct parser *p, const char *name,
-					   size_t *bucket)
+static struct shmfs_zone_config *find_zone(struct config_parser *p,
+					   const char *name, size_t *bucket)
 {
 	size_t len = strlen(name);
 	size_t b = shmfs_hash_name(name, len) & p->names_mask;
@@ -79,7 +79,7 @@ static struct shmfs_zone_config *find_zone(struct parser *p, const char *name,
 }
 
 /* Keeps the name hash at most half full: rebuilt at twice the size. */
-static int grow_names(struct parser *p)
+static int grow_names(struct config_parser *p)
 {
 	size_t n = p->names ? 2 * (p->names_mask + 1) : 64;
 	uint32_t *names = calloc(n, sizeof(*names));
@@ -99,13 +99,13 @@ static int grow_names(struct parser *p)
 }
 
 /* Records [zone:NAME]; returns its index or -1 after an error. */
-static long add_zone(struct parser *p, const char *name, size_t len)
+static long add_zone(struct config_parser *p, const char *name, size_t len)
 {
 	static const char chars[] = "abcdefghijklmnopqrstuvwxyz"
 				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
 	struct shmfs_config *cfg = p->cfg;
 	struct shmfs_zone_config *z;
-	struct section *sec;
+	struct config_section *sec;
 	size_t bucket;
 
 	if (2 * (cfg->nzones + 1) > (p->names ? p->names_mask + 1 : 0) &&
@@ -155,7 +155,7 @@ static long add_zone(struct parser *p, const char *name, size_t len)
  * Checks the section header at s (its '[') and writes the line for inih into
  * str: "[shmfs]", or "[INDEX]" of a zone, since inih would cut a long name.
  */
-static int add_section(struct parser *p, const char *s, const char *end,
+static int add_section(struct config_parser *p, const char *s, const char *end,
 		       char *str, int num)
 {
 	const char *close = memchr(s, ']', (size_t)(end - s));
@@ -212,7 +212,7 @@ static const char *strip_comment(const char *s, const char *end)
  */
 char *shmfs_config_read_line(char *str, int num, void *stream)
 {
-	struct parser *p = stream;
+	struct config_parser *p = stream;
 	const char *s, *end, *nl, *lead;
 	size_t n;
 

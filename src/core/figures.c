@@ -69,7 +69,7 @@ static const char *zone_backend(const struct shmfs_figure_at *at, char *buf,
 				size_t cap)
 {
 	(void)buf, (void)cap;
-	return shmfs_shm_backend_name(at->zone->conf.backend);
+	return shmfs_backend_name(at->zone->conf.backend);
 }
 
 /*

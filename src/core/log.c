@@ -1,19 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Logging in the manner of OpenSMTPD's log.c: one formatted line per event,
- * to stderr, syslog or a file chosen once at start-up. Each process writes
- * its line with a single write(2) so that lines from several processes
- * never interleave.
+ * Logging: one formatted line per event, to stderr, syslog or a file
+ * chosen once at start-up. Each process writes its line with a single
+ * write(2) so that lines from several processes never interleave.
  *
  * A log file is the master's alone: it opens it, owns it and reopens it
  * after rotation. Workers, which run as another user and could neither
  * reopen it nor be trusted with write access to root's file, send their
  * lines through a pipe whose write end they inherit; the master appends
- * what arrives to the file it has open now. A line is at most LINE_MAX
- * bytes, below PIPE_BUF, so each write to the pipe is atomic. The write end
- * is non-blocking: a worker never waits for the master, and a line that
- * finds the pipe full is dropped and counted (and the count logged with
- * the worker's next line that gets through).
+ * what arrives to the file it has open now. A line is at most
+ * LINE_MAX_BYTES, below PIPE_BUF, so each write to the pipe is atomic.
+ * The write end is non-blocking: a worker never waits for the master, and
+ * a line that finds the pipe full is dropped and counted (and the count
+ * logged with the worker's next line that gets through).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The pid file, as nginx keeps one, with a lock besides: the file exists
- * only while a master holds it, and a stale file from a killed master is
+ * The pid file, held locked besides (flock) so that the lock, not the
+ * file's presence, says whether a master runs: the file exists only
+ * while a master holds it, and a stale file from a killed master is
  * taken over because nobody holds its lock.
  */
 #include <errno.h>
@@ -14,8 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "shmfs/safefile.h"
+#include "shmfs/log.h"
 #include "shmfs/pidfile.h"
+#include "shmfs/safefile.h"
 
 /*
  * The pid written in fd's file, or 0; *empty tells an empty file (a master
@@ -87,7 +89,11 @@ int shmfs_pidfile_write(int fd)
 	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 
 	/* The pid, then the cut: never an empty file for a reader to meet. */
-	if (pwrite(fd, buf, n, 0) != n || ftruncate(fd, n) < 0)
+	ssize_t written = pwrite(fd, buf, n, 0);
+
+	if (written >= 0 && written != n)
+		errno = EIO; /* a short write sets no errno of its own */
+	if (written != n || ftruncate(fd, n) < 0)
 		return -errno;
 	return 0;
 }
@@ -97,8 +103,12 @@ void shmfs_pidfile_remove(const char *path, int fd)
 	if (fd < 0)
 		return;
 	/* Unlink while still holding the lock: no one takes it in between. */
-	unlink(path);
-	close(fd);
+	if (unlink(path) < 0 && errno != ENOENT)
+		shmfs_log_sys(LOG_WARNING, errno, "unlink(\"%s\") failed",
+			      path);
+	if (close(fd) < 0)
+		shmfs_log_sys(LOG_WARNING, errno, "close(%d) of %s failed", fd,
+			      path);
 }
 
 int shmfs_pidfile_read(const char *path, pid_t *pid)

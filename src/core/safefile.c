@@ -4,10 +4,9 @@
  * refuses a symbolic link planted in a world-writable directory; fstat on
  * what was opened (not a second lookup of the path) refuses anything but a
  * regular file with one link. A zone's file is reached one component at a
- * time from /, through directories and links nobody else controls (as
- * OpenSSH's StrictModes checks a user's files, but for every directory on
- * the way, links resolved), so that the file opened is the one the checks
- * saw.
+ * time from /, through directories and links nobody else controls (every
+ * one on the way, links resolved: whoever controls any of them could swap
+ * what lies below it), so that the file opened is the one the checks saw.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 
+#include "shmfs/config.h"
 #include "shmfs/log.h"
 #include "shmfs/sizing.h"
 
@@ -45,17 +46,17 @@ static void warn_rounded(const struct shmfs_config *cfg)
 		const struct shmfs_zone_config *z = &cfg->zones[i];
 
 		/*
-		 * A size left out (size_line 0) is a shared object's own,
+		 * A size left out (requested_line 0) is a shared object's own,
 		 * which -t may have filled in: exact, never rounded.
 		 */
-		if (z->size_line == 0 || z->requested == z->size)
+		if (z->requested_line == 0 || z->requested == z->capacity)
 			continue;
 		if (n++ < ROUNDED_SHOWN)
 			shmfs_log_warn("%s:%d: size %" PRIu64 " of zone \"%s\" "
 				       "is rounded up to %" PRIu64
 				       " bytes (whole pages)",
-				       cfg->file, z->size_line, z->requested,
-				       z->name, z->size);
+				       cfg->file, z->requested_line,
+				       z->requested, z->name, z->capacity);
 	}
 	if (n > ROUNDED_SHOWN)
 		shmfs_log_warn("%s: %zu more sizes are rounded up to whole "
@@ -71,7 +72,7 @@ static void warn_memory(const struct shmfs_config *cfg)
 	if (sysinfo(&si) < 0)
 		return;
 	for (size_t i = 0; i < cfg->nzones; i++)
-		total += cfg->zones[i].size;
+		total += cfg->zones[i].capacity;
 	memory = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
 	if (total > memory)
 		shmfs_log_warn("%s: the zones add up to %" PRIu64 " bytes, "
@@ -81,14 +82,18 @@ static void warn_memory(const struct shmfs_config *cfg)
 			       cfg->file, total, memory);
 }
 
-/* Zones that keep a descriptor: a memfd always; anon and devzero their
- * shmem file when it can be had (it is given up quietly if not). */
+/*
+ * Zones that cannot be had without a descriptor of their own (see
+ * backend.h: a memfd, a posix object, a file). Anon and devzero keep
+ * their memory's file only where it can be had, and do without it past
+ * the limit.
+ */
 static size_t zones_with_fd(const struct shmfs_config *cfg)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < cfg->nzones; i++)
-		n += cfg->zones[i].backend == SHMFS_BACKEND_MEMFD;
+		n += shmfs_backend_info(cfg->zones[i].backend)->needs_fd;
 	return n;
 }
 
@@ -112,9 +117,9 @@ int shmfs_sizing_check(const struct shmfs_config *cfg)
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max > FDS_OWN &&
 	    zones_with_fd(cfg) > rl.rlim_max - FDS_OWN) {
-		shmfs_log_error("%s: %zu memfd zones need as many descriptors, "
-				"more than the hard RLIMIT_NOFILE (%llu) "
-				"allows: at most %llu fit",
+		shmfs_log_error("%s: %zu zones need a descriptor each "
+				"(memfd, posix, file), more than the hard "
+				"RLIMIT_NOFILE (%llu) allows: at most %llu fit",
 				cfg->file, zones_with_fd(cfg),
 				(unsigned long long)rl.rlim_max,
 				(unsigned long long)(rl.rlim_max - FDS_OWN));

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "shmfs/config.h"
 #include "shmfs/log.h"
 #include "shmfs/uidscan.h"
 

@@ -107,11 +107,11 @@ static int alloc_region(struct shmfs_zonetab *tab,
 	return 0;
 }
 
-/* The same memory: size, attach, and the object it names (or backend). */
+/* The same memory: capacity, attach, the object it names (or backend). */
 static bool same_memory(const struct shmfs_zone_config *a,
 			const struct shmfs_zone_config *b)
 {
-	return a->size == b->size && a->attach == b->attach &&
+	return a->capacity == b->capacity && a->attach == b->attach &&
 	       shmfs_zone_config_same_object(a, b);
 }
 
@@ -254,8 +254,7 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 		e->zone.capacity = e->shm.size;
 		e->zone.fd = e->shm.fd;
 		e->zone.fixed = shmfs_zone_config_fixed(zc);
-		e->zone.foreign = zc->backend == SHMFS_BACKEND_POSIX ||
-				  zc->backend == SHMFS_BACKEND_FILE;
+		e->zone.foreign = shmfs_backend_info(zc->backend)->file_object;
 		e->zone.allocate = e->zone.foreign && e->shm.fd >= 0;
 		if (e->zone.fixed) /* as long as its memory, from the start */
 			atomic_store(&e->zone.meta->length, e->shm.size);

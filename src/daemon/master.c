@@ -22,6 +22,7 @@
 #include <linux/fuse.h>
 
 #include "shmfs/device.h"
+#include "shmfs/exit.h"
 #include "shmfs/fault.h"
 #include "shmfs/safefile.h"
 #include "shmfs/log.h"

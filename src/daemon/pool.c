@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <linux/fuse.h>
 
+#include "shmfs/exit.h"
 #include "shmfs/log.h"
 #include "shmfs/pool.h"
 #include "shmfs/privsep.h"

@@ -15,10 +15,10 @@
 
 #include "shmfs/config.h"
 #include "shmfs/control.h"
-#include "shmfs/safefile.h"
+#include "shmfs/exit.h"
 #include "shmfs/log.h"
-#include "shmfs/master.h"
 #include "shmfs/pidfile.h"
+#include "shmfs/safefile.h"
 
 /* True while pid exists and is not a zombie. */
 static bool running(pid_t pid)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
+#include "shmfs/exit.h"
 #include "shmfs/status.h"
 
 __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
@@ -220,7 +221,7 @@ int shmfs_status_run(const char *mountpoint, bool json)
 	shmfs_status_free(&st);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		say("writing the output: %s", strerror(errno));
-		return SHMFS_STATUS_USAGE;
+		return SHMFS_EXIT_USAGE;
 	}
-	return SHMFS_STATUS_OK;
+	return SHMFS_EXIT_OK;
 }

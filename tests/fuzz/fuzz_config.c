@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 #include "shmfs/config.h"
-#include "shmfs/value.h"
+#include "shmfs/limits.h"
+#include "shmfs/parse.h"
 
 #define FILE_NAME "fuzz.ini"
 
@@ -108,10 +109,10 @@ static void check_config(const struct shmfs_config *cfg)
 		 * out (the existing object's); private memory is whole pages.
 		 */
 		if (shmfs_zone_config_shared(z)) {
-			check(z->size == 0 || z->size == z->requested,
+			check(z->capacity == 0 || z->capacity == z->requested,
 			      "shared object's size is not as written",
 			      z->name);
-			check(z->size != 0 ||
+			check(z->capacity != 0 ||
 				      z->backend != SHMFS_BACKEND_POSIX ||
 				      z->attach,
 			      "posix zone to create without a size", z->name);
@@ -121,12 +122,13 @@ static void check_config(const struct shmfs_config *cfg)
 				      z->backend == SHMFS_BACKEND_SYSV,
 			      "shared object without a name or path", z->name);
 		} else {
-			check(z->size > 0, "zone of size 0 accepted", z->name);
-			check(page <= 0 || z->size % (uint64_t)page == 0,
+			check(z->capacity > 0, "zone of size 0 accepted",
+			      z->name);
+			check(page <= 0 || z->capacity % (uint64_t)page == 0,
 			      "size is not a page multiple", z->name);
 		}
-		check(z->size <= SHMFS_SIZE_MAX, "zone too large", z->name);
-		total += z->size;
+		check(z->capacity <= SHMFS_SIZE_MAX, "zone too large", z->name);
+		total += z->capacity;
 		check(total <= SHMFS_SIZE_MAX, "zones too large in total",
 		      z->name);
 		check((z->mode & ~(mode_t)07777) == 0, "zone mode out of range",

@@ -424,12 +424,12 @@ static void shared_objects_are_exact_fixed_and_direct(void **state)
 		 "1000\n",
 		 &cfg);
 	assert_string_equal(cfg.zones[0].object, "/shmfs.p");
-	assert_int_equal(cfg.zones[0].size, 5000); /* not rounded */
+	assert_int_equal(cfg.zones[0].capacity, 5000); /* not rounded */
 	assert_int_equal(cfg.zones[0].cache, SHMFS_CACHE_DIRECT);
 	assert_string_equal(cfg.zones[1].object, "/tmp");
 	assert_int_equal(cfg.zones[1].proj, 7);
 	assert_true(cfg.zones[1].attach);
-	assert_int_equal(cfg.zones[1].size, 0); /* the segment's */
+	assert_int_equal(cfg.zones[1].capacity, 0); /* the segment's */
 	assert_int_equal(cfg.zones[2].key, 0x2a);
 	assert_true(cfg.zones[2].keep);
 	assert_string_equal(cfg.zones[3].object, "/var/d");
@@ -536,9 +536,9 @@ static void sizes_are_rounded_up_to_a_page(void **state)
 		 "[zone:c]\nsize = %llu\n",
 		 (unsigned long long)page, (unsigned long long)page + 1);
 	parse_ok(text, &cfg);
-	assert_int_equal(cfg.zones[0].size, page);
-	assert_int_equal(cfg.zones[1].size, page);
-	assert_int_equal(cfg.zones[2].size, 2 * page);
+	assert_int_equal(cfg.zones[0].capacity, page);
+	assert_int_equal(cfg.zones[1].capacity, page);
+	assert_int_equal(cfg.zones[2].capacity, 2 * page);
 	shmfs_config_free(&cfg);
 }
 

@@ -777,13 +777,12 @@ static void backend_names_round_trip(void **state)
 
 	(void)state;
 	for (int i = 0; i < SHMFS_BACKEND_COUNT; i++) {
-		assert_int_equal(
-			shmfs_shm_backend_parse(shmfs_shm_backend_name(i), &b),
-			0);
+		assert_int_equal(shmfs_backend_parse(shmfs_backend_name(i), &b),
+				 0);
 		assert_int_equal(b, i);
 	}
-	assert_int_equal(shmfs_shm_backend_parse("tmpfs", &b), -EINVAL);
-	assert_int_equal(shmfs_shm_backend_parse("", &b), -EINVAL);
+	assert_int_equal(shmfs_backend_parse("tmpfs", &b), -EINVAL);
+	assert_int_equal(shmfs_backend_parse("", &b), -EINVAL);
 }
 
 int main(void)

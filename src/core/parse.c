@@ -14,7 +14,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "shmfs/value.h"
+#include "shmfs/limits.h"
+#include "shmfs/parse.h"
 
 /* getpw*_r buffers grow on ERANGE up to this; real entries are tiny. */
 #define LOOKUP_BUF_MAX (1024 * 1024)
@@ -86,7 +87,7 @@ static bool all_digits(const char *s)
 	return true;
 }
 
-int shmfs_value_size(const char *s, uint64_t *out)
+int shmfs_parse_size(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
 	unsigned shift = 0;
@@ -126,7 +127,7 @@ int shmfs_value_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-int shmfs_value_mode(const char *s, mode_t *out)
+int shmfs_parse_mode(const char *s, mode_t *out)
 {
 	unsigned long v = 0;
 	bool range = false;
@@ -149,7 +150,7 @@ int shmfs_value_mode(const char *s, mode_t *out)
 	return 0;
 }
 
-int shmfs_value_workers(const char *s, unsigned *out)
+int shmfs_parse_workers(const char *s, unsigned *out)
 {
 	uint64_t v = 0;
 	int ret;
@@ -255,7 +256,7 @@ static int lookup_id(const char *s, bool group, uint32_t *out,
 	return ret;
 }
 
-int shmfs_value_uid(const char *s, uid_t *out)
+int shmfs_parse_uid(const char *s, uid_t *out)
 {
 	_Static_assert(sizeof(uid_t) == sizeof(uint32_t), "uid_t is 32 bits");
 	uint32_t id;
@@ -266,7 +267,7 @@ int shmfs_value_uid(const char *s, uid_t *out)
 	return ret;
 }
 
-int shmfs_value_user(const char *s, uid_t *uid, gid_t *gid)
+int shmfs_parse_user(const char *s, uid_t *uid, gid_t *gid)
 {
 	uint32_t id, primary;
 	int ret = lookup_id(s, false, &id, &primary);
@@ -278,7 +279,7 @@ int shmfs_value_user(const char *s, uid_t *uid, gid_t *gid)
 	return ret;
 }
 
-int shmfs_value_gid(const char *s, gid_t *out)
+int shmfs_parse_gid(const char *s, gid_t *out)
 {
 	_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
 	uint32_t id;
@@ -289,7 +290,20 @@ int shmfs_value_gid(const char *s, gid_t *out)
 	return ret;
 }
 
-int shmfs_value_log_level(const char *s, int *out)
+int shmfs_parse_bool(const char *s, bool *out)
+{
+	if (strcmp(s, "yes") == 0 || strcmp(s, "true") == 0 ||
+	    strcmp(s, "on") == 0)
+		*out = true;
+	else if (strcmp(s, "no") == 0 || strcmp(s, "false") == 0 ||
+		 strcmp(s, "off") == 0)
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int shmfs_parse_log_level(const char *s, int *out)
 {
 	size_t i;
 
@@ -302,7 +316,7 @@ int shmfs_value_log_level(const char *s, int *out)
 	return -EINVAL;
 }
 
-int shmfs_value_cpus(const char *s, unsigned short *cpus, unsigned max,
+int shmfs_parse_cpus(const char *s, unsigned short *cpus, unsigned max,
 		     unsigned *n)
 {
 	cpu_set_t online;

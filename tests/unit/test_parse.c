@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the value parsers: every accepted spelling of a size, mode,
- * pool size, user, group and log level, and the errors for the rest.
+ * Unit tests of the single-value parsers: every accepted spelling of a
+ * size, mode, pool size, user, group and log level, and the errors for the
+ * rest.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,7 +14,8 @@
 
 #include <cmocka.h>
 
-#include "shmfs/value.h"
+#include "shmfs/limits.h"
+#include "shmfs/parse.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -29,7 +31,7 @@ static void check_sizes(const struct size_case *cases, size_t n)
 
 	for (i = 0; i < n; i++) {
 		uint64_t v = 12345;
-		int ret = shmfs_value_size(cases[i].text, &v);
+		int ret = shmfs_parse_size(cases[i].text, &v);
 
 		if (ret != cases[i].ret ||
 		    v != (cases[i].ret ? 12345 : cases[i].bytes))
@@ -142,7 +144,7 @@ static void mode_is_octal_up_to_07777(void **state)
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		mode_t m = 01;
-		int ret = shmfs_value_mode(cases[i].text, &m);
+		int ret = shmfs_parse_mode(cases[i].text, &m);
 
 		if (ret != cases[i].ret ||
 		    m != (cases[i].ret ? 01 : cases[i].mode))
@@ -176,7 +178,7 @@ static void workers_is_auto_or_1_to_256(void **state)
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		unsigned w = 77;
-		int ret = shmfs_value_workers(cases[i].text, &w);
+		int ret = shmfs_parse_workers(cases[i].text, &w);
 
 		if (ret != cases[i].ret ||
 		    w != (cases[i].ret ? 77 : cases[i].workers))
@@ -190,14 +192,14 @@ static void uid_is_a_number_or_a_user_name(void **state)
 	uid_t uid = 42;
 
 	(void)state;
-	assert_int_equal(shmfs_value_uid("0", &uid), 0);
+	assert_int_equal(shmfs_parse_uid("0", &uid), 0);
 	assert_int_equal(uid, 0);
-	assert_int_equal(shmfs_value_uid("1000", &uid), 0);
+	assert_int_equal(shmfs_parse_uid("1000", &uid), 0);
 	assert_int_equal(uid, 1000);
-	assert_int_equal(shmfs_value_uid("4294967294", &uid), 0);
+	assert_int_equal(shmfs_parse_uid("4294967294", &uid), 0);
 	assert_true(uid == 4294967294u);
 	uid = 42;
-	assert_int_equal(shmfs_value_uid("root", &uid), 0);
+	assert_int_equal(shmfs_parse_uid("root", &uid), 0);
 	assert_int_equal(uid, 0);
 }
 
@@ -206,9 +208,9 @@ static void uid_that_does_not_fit_or_is_minus_one_is_out_of_range(void **state)
 	uid_t uid = 42;
 
 	(void)state;
-	assert_int_equal(shmfs_value_uid("4294967295", &uid), -ERANGE);
-	assert_int_equal(shmfs_value_uid("4294967296", &uid), -ERANGE);
-	assert_int_equal(shmfs_value_uid("99999999999999999999999", &uid),
+	assert_int_equal(shmfs_parse_uid("4294967295", &uid), -ERANGE);
+	assert_int_equal(shmfs_parse_uid("4294967296", &uid), -ERANGE);
+	assert_int_equal(shmfs_parse_uid("99999999999999999999999", &uid),
 			 -ERANGE);
 	assert_int_equal(uid, 42);
 }
@@ -218,9 +220,9 @@ static void uid_of_an_unknown_user_is_not_found(void **state)
 	uid_t uid = 42;
 
 	(void)state;
-	assert_int_equal(shmfs_value_uid("nosuchuser-shmfs", &uid), -ENOENT);
-	assert_int_equal(shmfs_value_uid("-1", &uid), -ENOENT);
-	assert_int_equal(shmfs_value_uid("", &uid), -EINVAL);
+	assert_int_equal(shmfs_parse_uid("nosuchuser-shmfs", &uid), -ENOENT);
+	assert_int_equal(shmfs_parse_uid("-1", &uid), -ENOENT);
+	assert_int_equal(shmfs_parse_uid("", &uid), -EINVAL);
 	assert_int_equal(uid, 42);
 }
 
@@ -229,14 +231,14 @@ static void gid_is_a_number_or_a_group_name(void **state)
 	gid_t gid = 42;
 
 	(void)state;
-	assert_int_equal(shmfs_value_gid("100", &gid), 0);
+	assert_int_equal(shmfs_parse_gid("100", &gid), 0);
 	assert_int_equal(gid, 100);
-	assert_int_equal(shmfs_value_gid("root", &gid), 0);
+	assert_int_equal(shmfs_parse_gid("root", &gid), 0);
 	assert_int_equal(gid, 0);
 	gid = 42;
-	assert_int_equal(shmfs_value_gid("4294967295", &gid), -ERANGE);
-	assert_int_equal(shmfs_value_gid("nosuchgroup-shmfs", &gid), -ENOENT);
-	assert_int_equal(shmfs_value_gid("", &gid), -EINVAL);
+	assert_int_equal(shmfs_parse_gid("4294967295", &gid), -ERANGE);
+	assert_int_equal(shmfs_parse_gid("nosuchgroup-shmfs", &gid), -ENOENT);
+	assert_int_equal(shmfs_parse_gid("", &gid), -EINVAL);
 	assert_int_equal(gid, 42);
 }
 
@@ -256,7 +258,7 @@ static void log_levels_are_syslog_priorities_both_ways(void **state)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		int level = -1;
 
-		assert_int_equal(shmfs_value_log_level(cases[i].name, &level),
+		assert_int_equal(shmfs_parse_log_level(cases[i].name, &level),
 				 0);
 		assert_int_equal(level, cases[i].level);
 	}
@@ -267,9 +269,9 @@ static void unknown_log_level_is_invalid(void **state)
 	int level = -1;
 
 	(void)state;
-	assert_int_equal(shmfs_value_log_level("warning", &level), -EINVAL);
-	assert_int_equal(shmfs_value_log_level("DEBUG", &level), -EINVAL);
-	assert_int_equal(shmfs_value_log_level("", &level), -EINVAL);
+	assert_int_equal(shmfs_parse_log_level("warning", &level), -EINVAL);
+	assert_int_equal(shmfs_parse_log_level("DEBUG", &level), -EINVAL);
+	assert_int_equal(shmfs_parse_log_level("", &level), -EINVAL);
 	assert_int_equal(level, -1);
 }
 
@@ -280,26 +282,26 @@ static void cpu_affinity_is_off_auto_or_a_list_of_online_cpus(void **state)
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 
 	(void)state;
-	assert_int_equal(shmfs_value_cpus("off", cpus, 8, &n), 0);
+	assert_int_equal(shmfs_parse_cpus("off", cpus, 8, &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(shmfs_value_cpus("auto", cpus, 8, &n), 0);
+	assert_int_equal(shmfs_parse_cpus("auto", cpus, 8, &n), 0);
 	assert_int_equal(n, online < 8 ? online : 8);
 	assert_int_equal(cpus[0], 0);
-	assert_int_equal(shmfs_value_cpus("0", cpus, 8, &n), 0);
+	assert_int_equal(shmfs_parse_cpus("0", cpus, 8, &n), 0);
 	assert_int_equal(n, 1);
 	if (online >= 2) {
-		assert_int_equal(shmfs_value_cpus(" 1, 0 ", cpus, 8, &n), 0);
+		assert_int_equal(shmfs_parse_cpus(" 1, 0 ", cpus, 8, &n), 0);
 		assert_int_equal(n, 2);
 		assert_int_equal(cpus[0], 1);
 		assert_int_equal(cpus[1], 0);
 	}
 	/* Malformed, offline, repeated, too many. */
-	assert_int_equal(shmfs_value_cpus("x", cpus, 8, &n), -EINVAL);
-	assert_int_equal(shmfs_value_cpus("0-1", cpus, 8, &n), -EINVAL);
-	assert_int_equal(shmfs_value_cpus(",", cpus, 8, &n), -EINVAL);
-	assert_int_equal(shmfs_value_cpus("99999", cpus, 8, &n), -ERANGE);
-	assert_int_equal(shmfs_value_cpus("0 0", cpus, 8, &n), -ERANGE);
-	assert_int_equal(shmfs_value_cpus("0", cpus, 0, &n), -ERANGE);
+	assert_int_equal(shmfs_parse_cpus("x", cpus, 8, &n), -EINVAL);
+	assert_int_equal(shmfs_parse_cpus("0-1", cpus, 8, &n), -EINVAL);
+	assert_int_equal(shmfs_parse_cpus(",", cpus, 8, &n), -EINVAL);
+	assert_int_equal(shmfs_parse_cpus("99999", cpus, 8, &n), -ERANGE);
+	assert_int_equal(shmfs_parse_cpus("0 0", cpus, 8, &n), -ERANGE);
+	assert_int_equal(shmfs_parse_cpus("0", cpus, 0, &n), -ERANGE);
 }
 
 int main(void)

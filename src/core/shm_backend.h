@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to shm.c, shm_object.c and shm_file.c: the backends' entry points
+ * that shm.c's table names, the helpers the shared objects (posix, sysv,
+ * file) have in common, and the one way each of them logs a failure.
+ */
+#ifndef SHMFS_SHM_BACKEND_H
+#define SHMFS_SHM_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shmfs/log.h"
+#include "shmfs/shm.h"
+
+/* One line per failure: the zone, the call, its arguments and errno. */
+#define shm_fail(shm, err, fmt, ...)                                           \
+	shmfs_log_sys(LOG_ERR, err, "%s%s%s" fmt,                              \
+		      (shm)->label ? "zone \"" : "",                           \
+		      (shm)->label ? (shm)->label : "",                        \
+		      (shm)->label ? "\": " : "", __VA_ARGS__)
+
+/* A refusal with its reason and what to do: no errno to add. */
+#define shm_refuse(shm, fmt, ...)                                              \
+	shmfs_log(LOG_ERR, "%s%s%s" fmt, (shm)->label ? "zone \"" : "",        \
+		  (shm)->label ? (shm)->label : "",                            \
+		  (shm)->label ? "\": " : "", __VA_ARGS__)
+
+/* What a refusal of an untrusted owner says, after the object. */
+#define UNTRUSTED                                                              \
+	"not root, the daemon's user, the zone's uid or object_owner: "        \
+	"refused (object_owner = %u would trust it)"
+
+/*
+ * Each backend's alloc, free and probe, as shmfs_shm_alloc, shmfs_shm_free
+ * and shmfs_shm_probe describe them.
+ */
+int shmfs_shm_sysv_alloc(struct shmfs_shm *shm);
+void shmfs_shm_sysv_free(struct shmfs_shm *shm);
+int shmfs_shm_sysv_probe(struct shmfs_shm *shm);
+int shmfs_shm_posix_alloc(struct shmfs_shm *shm);
+void shmfs_shm_posix_free(struct shmfs_shm *shm);
+int shmfs_shm_posix_probe(struct shmfs_shm *shm);
+int shmfs_shm_file_alloc(struct shmfs_shm *shm);
+void shmfs_shm_file_free(struct shmfs_shm *shm);
+int shmfs_shm_file_probe(struct shmfs_shm *shm);
+
+/* munmap of the zone's mapping, logged if it fails. */
+void shmfs_shm_unmap(struct shmfs_shm *shm);
+
+/* close(fd), logged if it fails; what names the descriptor's file. */
+void shmfs_shm_close(const struct shmfs_shm *shm, int fd, const char *what);
+
+/*
+ * The rest of opening a posix object or a file on fd: a new one
+ * (shm->created) gets the zone's owner, mode and size, an existing one
+ * must be a regular file with one link, a trusted user's, of the zone's
+ * size (or any, size left out: then shm->size becomes its size); then it
+ * is mapped, unless only probed. On failure (or after a probe) fd is
+ * closed and what was created is removed again with drop. Returns 0 or
+ * -errno, logged.
+ */
+int shmfs_shm_map_object(struct shmfs_shm *shm, int fd, const char *what,
+			 bool probe, int (*drop)(const char *));
+
+#endif /* SHMFS_SHM_BACKEND_H */

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's start (see start.h): everything that can fail before the
+ * master allocates a zone fails here, on the terminal, before it detaches.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmfs/cli.h"
+#include "shmfs/config.h"
+#include "shmfs/exit.h"
+#include "shmfs/log.h"
+#include "shmfs/master.h"
+#include "shmfs/mountpoint.h"
+#include "shmfs/pidfile.h"
+#include "shmfs/safefile.h"
+#include "shmfs/sizing.h"
+#include "shmfs/start.h"
+
+/*
+ * A log file is opened here, detached or not, so that a path that cannot
+ * be written fails now, on the terminal, not after detaching.
+ */
+static int open_log(const struct shmfs_cli *cli, const struct shmfs_config *cfg)
+{
+	bool file = cfg->log != NULL && cfg->log[0] == '/';
+	int res = shmfs_log_open(cli->foreground || file ? cfg->log : NULL,
+				 cli->debug ? LOG_DEBUG : cfg->log_level, true);
+
+	if (res < 0)
+		shmfs_log_error("%s:%d: log: %s: %s", cfg->file, cfg->log_line,
+				cfg->log, shmfs_file_strerror(res));
+	return res;
+}
+
+/* The pid file, locked (pid = or -p); *fd is -1 without one. */
+static int lock_pidfile(const struct shmfs_config *cfg, int *fd)
+{
+	pid_t holder;
+	int res;
+
+	*fd = -1;
+	if (cfg->pid == NULL)
+		return 0;
+	res = shmfs_pidfile_lock(cfg->pid, fd, &holder);
+	if (res == -EWOULDBLOCK)
+		shmfs_log_error("%s: held by pid %d: another shmfs?", cfg->pid,
+				(int)holder);
+	else if (res == -EPERM)
+		shmfs_log_error("%s: owned by another user: refused", cfg->pid);
+	else if (res < 0)
+		shmfs_log_error("%s: cannot lock: %s", cfg->pid,
+				shmfs_file_strerror(res));
+	return res;
+}
+
+/* The master, given the mount point and the locked pid file. */
+static int run_master(struct shmfs_cli *cli, struct shmfs_config *cfg,
+		      const char *mountpoint, int pidfd)
+{
+	/* Reloads read the file again after the daemon left its cwd. */
+	char *config = cli->config ? realpath(cli->config, NULL) : NULL;
+	/* The master frees cfg on a reload: the path is kept for the end. */
+	char *pidfile = cfg->pid ? strdup(cfg->pid) : NULL;
+	struct shmfs_master_opts opts = {
+		.mountpoint = mountpoint,
+		.config = config ? config : cli->config,
+		.workers_set = cli->workers_set,
+		.workers = cli->workers,
+		.foreground = cli->foreground,
+		.debug = cli->debug,
+		.fuse_args = &cli->fuse_args,
+		.pidfile = pidfile,
+		.pidfd = pidfd,
+	};
+	int status = SHMFS_EXIT_USAGE;
+
+	if (cfg->pid && pidfile == NULL)
+		shmfs_log_sys(LOG_ERR, ENOMEM, "strdup(\"%s\") failed",
+			      cfg->pid);
+	else
+		status = shmfs_master_run(cfg, &opts);
+	shmfs_pidfile_remove(pidfile, pidfd);
+	free(pidfile);
+	free(config);
+	return status;
+}
+
+/* With the log open: the checks of the machine, then the master. */
+static int start(struct shmfs_cli *cli, struct shmfs_config *cfg)
+{
+	char *mountpoint;
+	int pidfd, status;
+
+	if (cli->source != NULL && cli->suid_dev[0] != '\0')
+		shmfs_log_info("mount options dev,suid (mount.fuse3 adds them) "
+			       "ignored: shmfs mounts nosuid,nodev");
+	if (cfg->nzones == 0)
+		shmfs_log_warn("%s: no zones: the mount is an empty directory",
+			       cfg->file);
+	if (shmfs_sizing_check(cfg) < 0)
+		return SHMFS_EXIT_MOUNT; /* the zones could not be mapped */
+	if (shmfs_mountpoint_check(cli->mountpoint, &mountpoint) < 0)
+		return SHMFS_EXIT_MOUNT;
+	if (lock_pidfile(cfg, &pidfd) < 0)
+		status = SHMFS_EXIT_USAGE;
+	else
+		status = run_master(cli, cfg, mountpoint, pidfd);
+	free(mountpoint);
+	return status;
+}
+
+int shmfs_start_daemon(struct shmfs_cli *cli)
+{
+	struct shmfs_config cfg;
+	int status = SHMFS_EXIT_USAGE;
+
+	if (shmfs_config_load_command(cli->config, cli->pidfile, &cfg) < 0)
+		return status;
+	if (cli->workers_set)
+		cfg.workers = cli->workers; /* the master keeps -w too */
+	if (open_log(cli, &cfg) == 0) {
+		status = start(cli, &cfg);
+		shmfs_log_close();
+	}
+	shmfs_config_free(&cfg);
+	return status;
+}

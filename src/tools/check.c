@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmfs -t (see check.h): everything the start would refuse, found
+ * without allocating a zone, mounting or writing a file.
+ */
+#include <unistd.h>
+
+#include "shmfs/check.h"
+#include "shmfs/cli.h"
+#include "shmfs/config.h"
+#include "shmfs/exit.h"
+#include "shmfs/log.h"
+#include "shmfs/safefile.h"
+#include "shmfs/shm.h"
+#include "shmfs/sizing.h"
+#include "shmfs/uidscan.h"
+
+/* A log file that could not be written would fail the start. */
+static int check_log(const struct shmfs_config *cfg)
+{
+	int res;
+
+	if (cfg->log == NULL || cfg->log[0] != '/')
+		return 0;
+	res = shmfs_file_check_writable(cfg->log);
+	if (res < 0)
+		shmfs_log_error("%s:%d: log: %s: %s", cfg->file, cfg->log_line,
+				cfg->log, shmfs_file_strerror(res));
+	return res;
+}
+
+/*
+ * Each shared object as the start would find it (missing, or taken by
+ * another program), and the capacity of one whose size is left out.
+ */
+static int probe_objects(struct shmfs_config *cfg)
+{
+	int res = 0;
+
+	for (size_t i = 0; i < cfg->nzones; i++) {
+		struct shmfs_zone_config *z = &cfg->zones[i];
+		struct shmfs_shm shm;
+
+		if (!shmfs_zone_config_shared(z))
+			continue;
+		shmfs_zone_config_shm(z, &shm);
+		if (shmfs_shm_probe(&shm) < 0)
+			res = -1;
+		else if (z->capacity == 0)
+			z->capacity = shm.size;
+	}
+	return res;
+}
+
+int shmfs_check_run(const struct shmfs_cli *cli, const char *no_passthrough)
+{
+	struct shmfs_config cfg;
+	int probed, sized, logged;
+
+	if (shmfs_config_load_command(cli->config, cli->pidfile, &cfg) < 0)
+		return SHMFS_EXIT_USAGE;
+	if (cli->workers_set)
+		cfg.workers = cli->workers;
+	if (geteuid() == 0)
+		shmfs_uidscan_warn(&cfg);
+	probed = probe_objects(&cfg);
+	shmfs_config_print(&cfg, no_passthrough, stdout);
+	sized = shmfs_sizing_check(&cfg);
+	logged = sized < 0 ? 0 : check_log(&cfg);
+	shmfs_config_free(&cfg);
+	return probed < 0 || sized < 0 || logged < 0 ? SHMFS_EXIT_USAGE
+						     : SHMFS_EXIT_OK;
+}
