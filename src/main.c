@@ -17,7 +17,7 @@
 #include "shmfs/log.h"
 #include "shmfs/master.h"
 #include "shmfs/mountpoint.h"
-#include "shmfs/passthrough.h"
+#include "shmfs/kernel.h"
 #include "shmfs/pidfile.h"
 #include "shmfs/sizing.h"
 #include "shmfs/status.h"
@@ -131,7 +131,8 @@ int main(int argc, char **argv)
 		if (geteuid() == 0)
 			shmfs_uidscan_warn(&cfg);
 		res = probe_objects(&cfg);
-		shmfs_config_print(&cfg, shmfs_passthrough_probe(), stdout);
+		shmfs_config_print(&cfg, shmfs_kernel_passthrough_probe(),
+				   stdout);
 		status = shmfs_sizing_check(&cfg) < 0 || check_log(&cfg) < 0 ||
 					 res < 0
 				 ? SHMFS_EXIT_USAGE

@@ -9,30 +9,19 @@
 #define SHMFS_OPS_H
 
 #include <fuse_lowlevel.h>
-#include <sys/types.h>
 
-#include "shmfs/stats.h"
-#include "shmfs/zonetab.h"
-
-/* The session's userdata: immutable once the pool is forked. */
-struct shmfs_fs {
-	struct shmfs_zonetab *tab;
-	struct shmfs_region *region; /* tab's: counters, worker slots */
-	struct shmfs_stats *stats;
-	uint64_t generation; /* of tab: the reload count when it was made */
-	struct shmfs_worker_slot *self; /* this worker's slot, set after fork */
-	uid_t uid; /* owner of the root directory: the daemon's */
-	gid_t gid;
-	double timeout; /* seconds the kernel may cache names and attributes */
-};
-
-/*
- * Seconds the kernel may cache names and attributes. Every change goes
- * through this mount, and the kernel drops what a write or setattr changes,
- * so nothing it caches goes stale.
- */
-#define SHMFS_CACHE_TIMEOUT 3600.0
+struct shmfs_cycle;
+struct shmfs_worker_slot;
 
 extern const struct fuse_lowlevel_ops shmfs_ops;
+
+/*
+ * What this process serves, for the rest of its life: a worker calls it
+ * once, before its first request, with the cycle it was forked to serve
+ * (complete, never changed while workers run) and its own slot, where its
+ * requests are counted. The session's userdata is not used: a worker
+ * serves one cycle, and the session outlives cycles.
+ */
+void shmfs_ops_serve(struct shmfs_cycle *cycle, struct shmfs_worker_slot *self);
 
 #endif /* SHMFS_OPS_H */

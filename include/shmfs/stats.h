@@ -17,6 +17,8 @@
 #include "shmfs/shm.h"
 #include "shmfs/zonetab.h"
 
+struct shmfs_cycle;
+
 /* The text a snapshot is rendered in. */
 enum shmfs_stats_format {
 	SHMFS_STATS_TEXT,	/* /.stats: "name value" lines */
@@ -45,12 +47,13 @@ int shmfs_stats_create(struct shmfs_stats *stats,
 void shmfs_stats_destroy(struct shmfs_stats *stats);
 
 /*
- * Renders a snapshot of tab in format into a free slot for uid; *fh names
- * it. -EMFILE if uid (not root) holds SHMFS_STATS_PER_UID already, -ENFILE
- * if every slot uid may take is taken, -EOVERFLOW (slot freed) if the text
- * did not fit the slot, which shmfs_stats_create sizes so that it does.
+ * Renders a snapshot of cycle (its table, and how its zones run) in format
+ * into a free slot for uid; *fh names it. -EMFILE if uid (not root) holds
+ * SHMFS_STATS_PER_UID already, -ENFILE if every slot uid may take is taken,
+ * -EOVERFLOW (slot freed) if the text did not fit the slot, which
+ * shmfs_stats_create sizes so that it does.
  */
-int shmfs_stats_open(struct shmfs_stats *stats, const struct shmfs_zonetab *tab,
+int shmfs_stats_open(struct shmfs_stats *stats, const struct shmfs_cycle *cycle,
 		     enum shmfs_stats_format format, uid_t uid, uint64_t *fh);
 
 /* The bytes of snapshot fh at off (none past its end): *p, *n. */

@@ -1,22 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * FUSE handlers in the style of libfuse's hello_ll.c: static functions, one
- * const table, every request answered exactly once. The root directory is
- * read-only (EPERM for every namespace change) and holds the zones and the
- * daemon's /.stats and /.metrics; zone semantics live in zone.c, the texts
- * of the two in stats.c. Reads are answered straight from the shared memory.
+ * FUSE handlers: static functions, one const table, every request answered
+ * exactly once. The root directory is read-only (EPERM for every namespace
+ * change) and holds the zones and the daemon's /.stats and /.metrics; zone
+ * semantics live in zone.c, the texts of the two in stats.c, the replies
+ * libfuse 3.14 cannot build in kernel.c. Reads are answered straight from
+ * the shared memory.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/fuse.h>
 
+#include "shmfs/cycle.h"
 #include "shmfs/fault.h"
+#include "shmfs/kernel.h"
 #include "shmfs/ops.h"
-#include "shmfs/passthrough.h"
+#include "shmfs/region.h"
 #include "shmfs/zone.h"
+#include "shmfs/zonetab.h"
+
+/*
+ * Seconds the kernel may cache names and attributes. Every change goes
+ * through this mount, and the kernel drops what a write or setattr changes,
+ * so nothing it caches goes stale.
+ */
+#define CACHE_TIMEOUT 3600.0
+
+/* What this worker serves, and where it counts (see shmfs_ops_serve). */
+static struct shmfs_cycle *cycle;
+static struct shmfs_worker_slot *self;
+
+void shmfs_ops_serve(struct shmfs_cycle *c, struct shmfs_worker_slot *slot)
+{
+	cycle = c;
+	self = slot;
+}
 
 /* The daemon's own read-only files: one snapshot of the figures each. */
 static const struct {
@@ -52,11 +72,6 @@ static void shmfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }
 
-static struct shmfs_fs *fs_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
-
 static void count(_Atomic uint64_t *counter, uint64_t n)
 {
 	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
@@ -65,41 +80,40 @@ static void count(_Atomic uint64_t *counter, uint64_t n)
 /* Every error reply goes through here, so /.stats counts them. */
 static void reply_err(fuse_req_t req, int err)
 {
-	struct shmfs_fs *fs = fs_of(req);
-
-	if (err != 0 && fs->self != NULL)
-		count(&fs->self->errors, 1);
+	if (err != 0 && self != NULL) /* NULL in the master */
+		count(&self->errors, 1);
 	fuse_reply_err(req, err);
 }
 
 /* The zone behind an inode number, or NULL (the root, /.stats, stale). */
-static struct shmfs_zonetab_entry *entry_of(fuse_req_t req, fuse_ino_t ino)
+static struct shmfs_zonetab_entry *entry_of(fuse_ino_t ino)
 {
-	return shmfs_zonetab_by_ino(fs_of(req)->tab, ino);
+	return shmfs_zonetab_by_ino(cycle->tab, ino);
 }
 
-/* Stats snapshots carry the table's generation: one from before a reload
+/* Stats snapshots carry the cycle's generation: one from before a reload
  * names a slot of an arena that is gone. */
-static uint64_t stats_fh(const struct shmfs_fs *fs, uint64_t slot)
+static uint64_t stats_fh(uint64_t slot)
 {
-	return fs->generation << 16 | slot;
+	return cycle->generation << 16 | slot;
 }
 
-static int stats_slot(const struct shmfs_fs *fs, uint64_t fh, uint64_t *slot)
+static int stats_slot(uint64_t fh, uint64_t *slot)
 {
-	if (fh >> 16 != fs->generation)
+	if (fh >> 16 != cycle->generation)
 		return -ESTALE;
 	*slot = fh & 0xffff;
 	return 0;
 }
 
-static void dir_stat(const struct shmfs_fs *fs, fuse_ino_t ino, struct stat *st)
+static void dir_stat(fuse_ino_t ino, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
-	st->st_atim = st->st_mtim = st->st_ctim = fs->region->started;
+	st->st_uid = cycle->uid;
+	st->st_gid = cycle->gid;
+	st->st_atim = st->st_mtim = st->st_ctim =
+		shmfs_cycle_region(cycle)->started;
 	st->st_blksize = sysconf(_SC_PAGESIZE);
 	if (ino == FUSE_ROOT_ID) {
 		st->st_mode = S_IFDIR | 0755;
@@ -113,15 +127,15 @@ static void dir_stat(const struct shmfs_fs *fs, fuse_ino_t ino, struct stat *st)
 }
 
 /* Attributes of any inode: -ENOENT for a stale one. */
-static int stat_of(fuse_req_t req, fuse_ino_t ino, struct stat *st)
+static int stat_of(fuse_ino_t ino, struct stat *st)
 {
 	struct shmfs_zonetab_entry *e;
 
 	if (ino == FUSE_ROOT_ID || is_stats(ino)) {
-		dir_stat(fs_of(req), ino, st);
+		dir_stat(ino, st);
 		return 0;
 	}
-	e = entry_of(req, ino);
+	e = entry_of(ino);
 	if (e == NULL)
 		return -ENOENT;
 	memset(st, 0, sizeof(*st));
@@ -131,7 +145,6 @@ static int stat_of(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 
 static void shmfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct shmfs_fs *fs = fs_of(req);
 	struct fuse_entry_param e;
 	int saverr;
 
@@ -144,17 +157,17 @@ static void shmfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		if (strcmp(name, stats_files[k].name) == 0)
 			e.ino = stats_files[k].ino;
 	if (e.ino == 0) {
-		long i = shmfs_zonetab_find(fs->tab, name, strlen(name));
+		long i = shmfs_zonetab_find(cycle->tab, name, strlen(name));
 		if (i < 0) {
 			saverr = -i;
 			goto out;
 		}
-		e.ino = fs->tab->entries[i].ino;
+		e.ino = cycle->tab->entries[i].ino;
 	}
 	e.generation = 1; /* inode numbers are never reused */
-	e.attr_timeout = fs->timeout;
-	e.entry_timeout = fs->timeout;
-	saverr = -stat_of(req, e.ino, &e.attr);
+	e.attr_timeout = CACHE_TIMEOUT;
+	e.entry_timeout = CACHE_TIMEOUT;
+	saverr = -stat_of(e.ino, &e.attr);
 	if (saverr)
 		goto out;
 	fuse_reply_entry(req, &e);
@@ -170,11 +183,11 @@ static void shmfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
 	int saverr;
 
 	(void)fi;
-	saverr = -stat_of(req, ino, &st);
+	saverr = -stat_of(ino, &st);
 	if (saverr)
 		reply_err(req, saverr);
 	else
-		fuse_reply_attr(req, &st, fs_of(req)->timeout);
+		fuse_reply_attr(req, &st, CACHE_TIMEOUT);
 }
 
 static void now_if(int to_set, int flag, struct timespec *ts)
@@ -186,7 +199,7 @@ static void now_if(int to_set, int flag, struct timespec *ts)
 static void shmfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			     int to_set, struct fuse_file_info *fi)
 {
-	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+	struct shmfs_zonetab_entry *e = entry_of(ino);
 	struct shmfs_zone_attr za = {0};
 	struct stat st;
 	int saverr;
@@ -224,9 +237,9 @@ static void shmfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 	saverr = -shmfs_zone_setattr(&e->zone, &za);
 	if (saverr == 0)
-		saverr = -stat_of(req, ino, &st);
+		saverr = -stat_of(ino, &st);
 	if (saverr == 0) {
-		fuse_reply_attr(req, &st, fs_of(req)->timeout);
+		fuse_reply_attr(req, &st, CACHE_TIMEOUT);
 		return;
 	}
 out:
@@ -243,7 +256,7 @@ out:
 static void shmfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			     off_t off, struct fuse_file_info *fi)
 {
-	struct shmfs_zonetab *tab = fs_of(req)->tab;
+	const struct shmfs_zonetab *tab = cycle->tab;
 	static char buf[64 * 1024]; /* a worker serves one request at a time */
 	size_t used = 0;
 
@@ -279,27 +292,9 @@ static void shmfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	fuse_reply_buf(req, buf, used);
 }
 
-/*
- * Direct I/O with parallel writes to one file: libfuse 3.14.0's
- * fuse_file_info has no parallel_direct_writes bit, so the reply is built by
- * hand (the layout is the kernel's, from <linux/fuse.h>). Writes that extend
- * the file stay serialized by the kernel; the others only meet at the zone's
- * mutex, held for the copy alone.
- */
-static void reply_open_direct(fuse_req_t req, uint64_t fh)
-{
-	struct fuse_open_out out = {
-		.fh = fh,
-		.open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES,
-	};
-
-	fuse_reply_buf(req, (const char *)&out, sizeof(out));
-}
-
 static void open_stats(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct shmfs_fs *fs = fs_of(req);
 	enum shmfs_stats_format format = SHMFS_STATS_TEXT;
 	uint64_t slot;
 	int err;
@@ -312,13 +307,13 @@ static void open_stats(fuse_req_t req, fuse_ino_t ino,
 		reply_err(req, EACCES);
 		return;
 	}
-	err = shmfs_stats_open(fs->stats, fs->tab, format,
+	err = shmfs_stats_open(&cycle->stats, cycle, format,
 			       fuse_req_ctx(req)->uid, &slot);
 	if (err) {
 		reply_err(req, -err);
 		return;
 	}
-	fi->fh = stats_fh(fs, slot);
+	fi->fh = stats_fh(slot);
 	fi->direct_io = 1;
 	fuse_reply_open(req, fi);
 }
@@ -326,6 +321,7 @@ static void open_stats(fuse_req_t req, fuse_ino_t ino,
 static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
+	const struct shmfs_cycle_zone *z;
 	struct shmfs_zonetab_entry *e;
 	int saverr = 0;
 
@@ -333,7 +329,7 @@ static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 		open_stats(req, ino, fi);
 		return;
 	}
-	e = entry_of(req, ino);
+	e = entry_of(ino);
 	if (e == NULL) {
 		saverr = ino == FUSE_ROOT_ID ? EISDIR : ENOENT;
 		goto out;
@@ -345,16 +341,13 @@ static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 		goto out;
 
 	fi->fh = ino;
-	if (e->cache == SHMFS_CACHE_PASSTHROUGH) {
-		/* Always passthrough: the kernel never mixes modes on an inode.
-		 */
-		struct shmfs_fuse_open_out out;
-
-		shmfs_passthrough_open_out(&out, fi->fh, e->backing_id);
-		fuse_reply_buf(req, (const char *)&out, sizeof(out));
+	z = shmfs_cycle_zone(cycle, e);
+	if (z->cache == SHMFS_CACHE_PASSTHROUGH) {
+		/* Always: the kernel never mixes modes on an inode. */
+		shmfs_kernel_reply_open_passthrough(req, fi->fh, z->backing_id);
 		return;
 	}
-	if (e->cache == SHMFS_CACHE_PAGE) {
+	if (z->cache == SHMFS_CACHE_PAGE) {
 		/*
 		 * Every change goes through this mount, so the kernel's cache
 		 * is never stale: keep it across opens.
@@ -363,17 +356,32 @@ static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_open(req, fi);
 		return;
 	}
-	reply_open_direct(req, fi->fh);
+	shmfs_kernel_reply_open_direct(req, fi->fh);
 	return;
 
 out:
 	reply_err(req, saverr);
 }
 
+static void read_stats(fuse_req_t req, uint64_t fh, off_t off, size_t size)
+{
+	const void *p;
+	size_t n;
+	uint64_t slot;
+	int saverr = -stats_slot(fh, &slot);
+
+	if (saverr == 0)
+		saverr = -shmfs_stats_read(&cycle->stats, slot, off, size, &p,
+					   &n);
+	if (saverr)
+		reply_err(req, saverr);
+	else
+		fuse_reply_buf(req, p, n);
+}
+
 static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 			  off_t off, struct fuse_file_info *fi)
 {
-	struct shmfs_fs *fs = fs_of(req);
 	struct shmfs_zonetab_entry *e;
 	struct iovec iov[SHMFS_ZONE_PIECES_MAX];
 	const void *p;
@@ -381,15 +389,10 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	int saverr, pieces;
 
 	if (is_stats(ino)) {
-		uint64_t slot;
-
-		saverr = -stats_slot(fs, fi->fh, &slot);
-		if (saverr == 0)
-			saverr = -shmfs_stats_read(fs->stats, slot, off, size,
-						   &p, &n);
-		goto reply;
+		read_stats(req, fi->fh, off, size);
+		return;
 	}
-	e = entry_of(req, ino);
+	e = entry_of(ino);
 	if (e == NULL) {
 		reply_err(req, ESTALE);
 		return;
@@ -397,37 +400,32 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	saverr = -shmfs_zone_check(&e->zone);
 	if (saverr == 0)
 		saverr = -shmfs_zone_read(&e->zone, off, size, &p, &n);
-	if (saverr == 0) {
-		count(&e->zone.meta->reads, 1);
-		count(&e->zone.meta->bytes_out, n);
-		count(&fs->self->bytes_out, n);
+	SHMFS_FAULT_POINT("read");
+	if (saverr) {
+		reply_err(req, saverr);
+		return;
 	}
-	shmfs_fault_point("read");
-	if (saverr == 0 && shmfs_fault_take("reply_rejected"))
-		saverr = 600;
-	if (saverr)
-		goto reply;
+	count(&e->zone.meta->reads, 1);
+	count(&e->zone.meta->bytes_out, n);
+	count(&self->bytes_out, n);
+	SHMFS_FAULT_TAKE("reply_rejected", reply_err(req, 600); return );
 	/* Holes come from a zero buffer: reading them allocates nothing. */
 	pieces = shmfs_zone_pieces(&e->zone, p, n, iov, SHMFS_ZONE_PIECES_MAX);
 	if (pieces > 1) {
 		fuse_reply_iov(req, iov, pieces);
 		return;
 	}
-	p = pieces ? iov[0].iov_base : p;
-	if (n > 0 && shmfs_fault_take("reply_unmapped"))
-		p = shmfs_fault_unmapped();
-reply:
-	if (saverr)
-		reply_err(req, saverr);
-	else
-		fuse_reply_buf(req, p, n); /* one writev, no allocation */
+	if (pieces == 1)
+		p = iov[0].iov_base;
+	if (n > 0)
+		SHMFS_FAULT_TAKE("reply_unmapped", p = shmfs_fault_unmapped());
+	fuse_reply_buf(req, p, n); /* one writev, no allocation */
 }
 
 static void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			   size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct shmfs_fs *fs = fs_of(req);
-	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+	struct shmfs_zonetab_entry *e = entry_of(ino);
 	size_t written;
 	int saverr;
 
@@ -446,13 +444,13 @@ static void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	}
 	count(&e->zone.meta->writes, 1);
 	count(&e->zone.meta->bytes_in, written);
-	count(&fs->self->bytes_in, written);
+	count(&self->bytes_in, written);
 	fuse_reply_write(req, written);
 }
 
 static void shmfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	struct shmfs_zonetab *tab = fs_of(req)->tab;
+	const struct shmfs_zonetab *tab = cycle->tab;
 	unsigned long page = sysconf(_SC_PAGESIZE);
 	uint64_t used = 0;
 	struct statvfs sv;
@@ -468,9 +466,9 @@ static void shmfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_bfree = (tab->capacity - used) / page;
 	sv.f_bavail = sv.f_bfree;
 	/*
-	 * No inode accounting (as btrfs): a fixed set of files, none to
-	 * create. nzones with none free would read 100 % in "df -i" and set
-	 * off every monitoring alarm; 0 makes df print "-".
+	 * No inode accounting: a fixed set of files, none to create. nzones
+	 * with none free would read 100 % in "df -i" and set off every
+	 * monitoring alarm; 0 makes df print "-".
 	 */
 	sv.f_files = 0;
 	sv.f_ffree = 0;
@@ -482,11 +480,10 @@ static void shmfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 static void shmfs_op_release(fuse_req_t req, fuse_ino_t ino,
 			     struct fuse_file_info *fi)
 {
-	struct shmfs_fs *fs = fs_of(req);
 	uint64_t slot;
 
-	if (is_stats(ino) && stats_slot(fs, fi->fh, &slot) == 0)
-		shmfs_stats_release(fs->stats, slot);
+	if (is_stats(ino) && stats_slot(fi->fh, &slot) == 0)
+		shmfs_stats_release(&cycle->stats, slot);
 	fuse_reply_err(req, 0);
 }
 
@@ -497,7 +494,7 @@ static void shmfs_op_release(fuse_req_t req, fuse_ino_t ino,
 static void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 			   struct fuse_file_info *fi)
 {
-	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+	struct shmfs_zonetab_entry *e = entry_of(ino);
 	int saverr = 0;
 
 	(void)datasync;
@@ -517,7 +514,7 @@ static void shmfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 static void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 			       off_t off, off_t len, struct fuse_file_info *fi)
 {
-	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+	struct shmfs_zonetab_entry *e = entry_of(ino);
 
 	(void)fi;
 	if (e == NULL) {
@@ -535,7 +532,7 @@ static void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 static void shmfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off,
 			   int whence, struct fuse_file_info *fi)
 {
-	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+	struct shmfs_zonetab_entry *e = entry_of(ino);
 	off_t pos = 0;
 	int saverr;
 
@@ -564,9 +561,8 @@ static void shmfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 				     struct fuse_file_info *fi_out, size_t len,
 				     int flags)
 {
-	struct shmfs_fs *fs = fs_of(req);
-	struct shmfs_zonetab_entry *in = entry_of(req, ino_in);
-	struct shmfs_zonetab_entry *out = entry_of(req, ino_out);
+	struct shmfs_zonetab_entry *in = entry_of(ino_in);
+	struct shmfs_zonetab_entry *out = entry_of(ino_out);
 	size_t copied;
 	int saverr;
 
@@ -595,8 +591,8 @@ static void shmfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 	count(&in->zone.meta->bytes_out, copied);
 	count(&out->zone.meta->writes, 1);
 	count(&out->zone.meta->bytes_in, copied);
-	count(&fs->self->bytes_in, copied);
-	count(&fs->self->bytes_out, copied);
+	count(&self->bytes_in, copied);
+	count(&self->bytes_out, copied);
 	fuse_reply_write(req, copied);
 }
 

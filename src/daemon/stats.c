@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "shmfs/config.h"
+#include "shmfs/cycle.h"
 #include "shmfs/stats.h"
 
 struct slot {
@@ -218,30 +219,36 @@ static const struct worker_figure worker_figures[] = {
 
 struct zone_label {
 	const char *field;
-	const char *(*get)(struct shmfs_zonetab_entry *e, char *buf,
+	const char *(*get)(const struct shmfs_cycle *c,
+			   struct shmfs_zonetab_entry *e, char *buf,
 			   size_t cap);
 };
 
-static const char *zone_backend(struct shmfs_zonetab_entry *e, char *buf,
+static const char *zone_backend(const struct shmfs_cycle *c,
+				struct shmfs_zonetab_entry *e, char *buf,
 				size_t cap)
 {
-	(void)buf, (void)cap;
+	(void)c, (void)buf, (void)cap;
 	return shmfs_shm_backend_name(e->conf.backend);
 }
 
-static const char *zone_cache(struct shmfs_zonetab_entry *e, char *buf,
+/* The mode the zone runs in: page where passthrough could not be had. */
+static const char *zone_cache(const struct shmfs_cycle *c,
+			      struct shmfs_zonetab_entry *e, char *buf,
 			      size_t cap)
 {
 	(void)buf, (void)cap;
-	return shmfs_config_cache_name(e->cache);
+	return shmfs_config_cache_name(shmfs_cycle_zone(c, e)->cache);
 }
 
 /* The permission bits as chmod(1) takes them; they change at run time. */
-static const char *zone_mode(struct shmfs_zonetab_entry *e, char *buf,
+static const char *zone_mode(const struct shmfs_cycle *c,
+			     struct shmfs_zonetab_entry *e, char *buf,
 			     size_t cap)
 {
 	struct stat st;
 
+	(void)c;
 	if (shmfs_zone_stat(&e->zone, &st) < 0)
 		return "?";
 	snprintf(buf, cap, "%04o", (unsigned)(st.st_mode & 07777));
@@ -252,9 +259,11 @@ static const char *zone_mode(struct shmfs_zonetab_entry *e, char *buf,
  * What other programs know the zone's memory by: "/NAME", "key 0x2a",
  * "PATH", with " attach" and " keep"; "-" for private memory.
  */
-static const char *zone_object(struct shmfs_zonetab_entry *e, char *buf,
+static const char *zone_object(const struct shmfs_cycle *c,
+			       struct shmfs_zonetab_entry *e, char *buf,
 			       size_t cap)
 {
+	(void)c;
 	shmfs_shm_describe(&e->shm, buf, cap);
 	return buf;
 }
@@ -344,8 +353,9 @@ static unsigned count_workers(const struct shmfs_region *r)
 
 /* ------------------------------------------------------------ /.stats */
 
-static void render_text(const struct shmfs_zonetab *tab, struct out *o)
+static void render_text(const struct shmfs_cycle *c, struct out *o)
 {
+	const struct shmfs_zonetab *tab = c->tab;
 	const struct shmfs_region *r = tab->region;
 	struct timespec now;
 
@@ -374,7 +384,7 @@ static void render_text(const struct shmfs_zonetab *tab, struct out *o)
 		for (size_t k = 0; k < NZONE_LABELS; k++)
 			put(o, "zone.%s.%s %s\n", e->conf.name,
 			    zone_labels[k].field,
-			    zone_labels[k].get(e, buf, sizeof(buf)));
+			    zone_labels[k].get(c, e, buf, sizeof(buf)));
 		for (size_t k = 0; k < NZONE_FIGURES; k++)
 			put(o, "zone.%s.%s %" PRIu64 "\n", e->conf.name,
 			    zone_figures[k].f.field, zone_figures[k].get(e));
@@ -398,8 +408,9 @@ static void put_zone_sample(struct out *o, const char *metric,
 	put(o, "\"");
 }
 
-static void render_prometheus(const struct shmfs_zonetab *tab, struct out *o)
+static void render_prometheus(const struct shmfs_cycle *c, struct out *o)
 {
+	const struct shmfs_zonetab *tab = c->tab;
 	const struct shmfs_region *r = tab->region;
 	struct timespec now;
 
@@ -445,7 +456,8 @@ static void render_prometheus(const struct shmfs_zonetab *tab, struct out *o)
 		put_zone_sample(o, "shmfs_zone_info", e);
 		for (size_t k = 0; k < NZONE_LABELS; k++) {
 			put(o, ",%s=\"", zone_labels[k].field);
-			put_escaped(o, zone_labels[k].get(e, buf, sizeof(buf)));
+			put_escaped(o,
+				    zone_labels[k].get(c, e, buf, sizeof(buf)));
 			put(o, "\"");
 		}
 		put(o, "} 1\n");
@@ -520,7 +532,7 @@ static unsigned held_by(struct shmfs_stats *stats, uid_t uid)
 	return n;
 }
 
-int shmfs_stats_open(struct shmfs_stats *stats, const struct shmfs_zonetab *tab,
+int shmfs_stats_open(struct shmfs_stats *stats, const struct shmfs_cycle *cycle,
 		     enum shmfs_stats_format format, uid_t uid, uint64_t *fh)
 {
 	unsigned slots = uid == 0 ? SHMFS_STATS_SLOTS
@@ -539,9 +551,9 @@ int shmfs_stats_open(struct shmfs_stats *stats, const struct shmfs_zonetab *tab,
 			continue;
 		atomic_store(&s->uid, uid);
 		if (format == SHMFS_STATS_PROMETHEUS)
-			render_prometheus(tab, &o);
+			render_prometheus(cycle, &o);
 		else
-			render_text(tab, &o);
+			render_text(cycle, &o);
 		s->len = o.len;
 		*fh = i;
 		if (o.cut) { /* a cut text would be read as a whole one */

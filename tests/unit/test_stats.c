@@ -17,14 +17,16 @@
 #include <cmocka.h>
 
 #include "shmfs/config.h"
+#include "shmfs/cycle.h"
 #include "shmfs/stats.h"
 #include "shmfs/zonetab.h"
 
 struct fixture {
-	struct shmfs_config cfg;
-	struct shmfs_zonetab *tab;
-	struct shmfs_stats stats;
-	char text[8 << 20]; /* a snapshot of the largest test */
+	struct shmfs_config cfg; /* the cycle's once made */
+	struct shmfs_cycle *cycle;
+	struct shmfs_zonetab *tab; /* the cycle's */
+	struct shmfs_stats *stats; /* likewise */
+	char text[8 << 20];	   /* a snapshot of the largest test */
 };
 
 static struct fixture *make(const char *ini)
@@ -36,16 +38,15 @@ static struct fixture *make(const char *ini)
 	assert_int_equal(shmfs_config_parse_string(ini, "t.ini", &f->cfg, err,
 						   sizeof(err)),
 			 0);
-	assert_int_equal(shmfs_zonetab_create(&f->cfg, NULL, &f->tab), 0);
-	assert_int_equal(shmfs_stats_create(&f->stats, f->tab), 0);
+	assert_int_equal(shmfs_cycle_create(&f->cfg, NULL, &f->cycle), 0);
+	f->tab = f->cycle->tab;
+	f->stats = &f->cycle->stats;
 	return f;
 }
 
 static void unmake(struct fixture *f)
 {
-	shmfs_stats_destroy(&f->stats);
-	shmfs_zonetab_destroy(f->tab);
-	shmfs_config_free(&f->cfg);
+	shmfs_cycle_destroy(f->cycle);
 	free(f);
 }
 
@@ -55,20 +56,20 @@ static int snapshot(struct fixture *f, enum shmfs_stats_format format)
 	const void *p;
 	size_t n, len = 0;
 	uint64_t fh;
-	int res = shmfs_stats_open(&f->stats, f->tab, format, 0, &fh);
+	int res = shmfs_stats_open(f->stats, f->cycle, format, 0, &fh);
 
 	if (res < 0)
 		return res;
 	/* In small reads, as the kernel may ask. */
 	do {
 		assert_int_equal(
-			shmfs_stats_read(&f->stats, fh, len, 4096, &p, &n), 0);
+			shmfs_stats_read(f->stats, fh, len, 4096, &p, &n), 0);
 		assert_true(len + n < sizeof(f->text));
 		memcpy(f->text + len, p, n);
 		len += n;
 	} while (n > 0);
 	f->text[len] = '\0';
-	shmfs_stats_release(&f->stats, fh);
+	shmfs_stats_release(f->stats, fh);
 	return 0;
 }
 
@@ -286,26 +287,26 @@ static void stats_and_metrics_share_the_quota_of_a_user(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < SHMFS_STATS_PER_UID; i++)
-		assert_int_equal(shmfs_stats_open(&f->stats, f->tab,
+		assert_int_equal(shmfs_stats_open(f->stats, f->cycle,
 						  i % 2 ? SHMFS_STATS_PROMETHEUS
 							: SHMFS_STATS_TEXT,
 						  1000, &fh[i]),
 				 0);
-	assert_int_equal(shmfs_stats_open(&f->stats, f->tab,
+	assert_int_equal(shmfs_stats_open(f->stats, f->cycle,
 					  SHMFS_STATS_PROMETHEUS, 1000,
 					  &fh[SHMFS_STATS_PER_UID]),
 			 -EMFILE);
-	assert_int_equal(shmfs_stats_open(&f->stats, f->tab,
+	assert_int_equal(shmfs_stats_open(f->stats, f->cycle,
 					  SHMFS_STATS_PROMETHEUS, 1001,
 					  &fh[SHMFS_STATS_PER_UID]),
 			 0);
-	shmfs_stats_release(&f->stats, fh[SHMFS_STATS_PER_UID]);
-	shmfs_stats_release(&f->stats, fh[0]);
-	assert_int_equal(shmfs_stats_open(&f->stats, f->tab,
+	shmfs_stats_release(f->stats, fh[SHMFS_STATS_PER_UID]);
+	shmfs_stats_release(f->stats, fh[0]);
+	assert_int_equal(shmfs_stats_open(f->stats, f->cycle,
 					  SHMFS_STATS_PROMETHEUS, 1000, &fh[0]),
 			 0);
 	for (unsigned i = 0; i < SHMFS_STATS_PER_UID; i++)
-		shmfs_stats_release(&f->stats, fh[i]);
+		shmfs_stats_release(f->stats, fh[i]);
 	unmake(f);
 }
 
