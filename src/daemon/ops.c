@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * FUSE handlers: static functions, one const table, every request answered
- * exactly once. The root directory is read-only (EPERM for every namespace
- * change) and holds the zones and the daemon's /.stats and /.metrics; zone
- * semantics live in zone.c, the texts of the two in stats.c, the replies
+ * FUSE handlers: one const table, every request answered exactly once.
+ * Here the files: the zones and the daemon's /.stats and /.metrics; the
+ * root directory that holds them is ops_dir.c's. Zone semantics live in
+ * zone.c, the texts of /.stats and /.metrics in stats.c, the replies
  * libfuse 3.14 cannot build in kernel.c. Reads are answered straight from
  * the shared memory.
  */
@@ -21,13 +21,6 @@
 #include "shmfs/zone.h"
 #include "shmfs/zonetab.h"
 
-/*
- * Seconds the kernel may cache names and attributes. Every change goes
- * through this mount, and the kernel drops what a write or setattr changes,
- * so nothing it caches goes stale.
- */
-#define CACHE_TIMEOUT 3600.0
-
 /* What this worker serves, and where it counts (see shmfs_ops_serve). */
 static struct shmfs_cycle *cycle;
 static struct shmfs_worker_slot *self;
@@ -38,16 +31,10 @@ void shmfs_ops_serve(struct shmfs_cycle *c, struct shmfs_worker_slot *slot)
 	self = slot;
 }
 
-/* The daemon's own read-only files: one snapshot of the figures each. */
-static const struct {
-	const char *name;
-	fuse_ino_t ino;
-	enum shmfs_stats_format format;
-} stats_files[] = {
-	{".stats", SHMFS_INO_STATS, SHMFS_STATS_TEXT},
-	{".metrics", SHMFS_INO_METRICS, SHMFS_STATS_PROMETHEUS},
-};
-#define NSTATS_FILES (sizeof(stats_files) / sizeof(stats_files[0]))
+const struct shmfs_cycle *shmfs_ops_cycle(void)
+{
+	return cycle;
+}
 
 static bool is_stats(fuse_ino_t ino)
 {
@@ -143,37 +130,14 @@ static int stat_of(fuse_ino_t ino, struct stat *st)
 	return shmfs_zone_stat(&e->zone, st);
 }
 
-static void shmfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+void shmfs_ops_reply_err(fuse_req_t req, int err)
 {
-	struct fuse_entry_param e;
-	int saverr;
+	reply_err(req, err);
+}
 
-	if (parent != FUSE_ROOT_ID) {
-		saverr = ENOTDIR;
-		goto out;
-	}
-	memset(&e, 0, sizeof(e));
-	for (size_t k = 0; k < NSTATS_FILES; k++)
-		if (strcmp(name, stats_files[k].name) == 0)
-			e.ino = stats_files[k].ino;
-	if (e.ino == 0) {
-		long i = shmfs_zonetab_find(cycle->tab, name, strlen(name));
-		if (i < 0) {
-			saverr = -i;
-			goto out;
-		}
-		e.ino = cycle->tab->entries[i].ino;
-	}
-	e.generation = 1; /* inode numbers are never reused */
-	e.attr_timeout = CACHE_TIMEOUT;
-	e.entry_timeout = CACHE_TIMEOUT;
-	saverr = -stat_of(e.ino, &e.attr);
-	if (saverr)
-		goto out;
-	fuse_reply_entry(req, &e);
-	return;
-out:
-	reply_err(req, saverr);
+int shmfs_ops_stat(fuse_ino_t ino, struct stat *st)
+{
+	return stat_of(ino, st);
 }
 
 static void shmfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
@@ -187,7 +151,7 @@ static void shmfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
 	if (saverr)
 		reply_err(req, saverr);
 	else
-		fuse_reply_attr(req, &st, CACHE_TIMEOUT);
+		fuse_reply_attr(req, &st, SHMFS_CACHE_TIMEOUT);
 }
 
 static void now_if(int to_set, int flag, struct timespec *ts)
@@ -239,69 +203,21 @@ static void shmfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (saverr == 0)
 		saverr = -stat_of(ino, &st);
 	if (saverr == 0) {
-		fuse_reply_attr(req, &st, CACHE_TIMEOUT);
+		fuse_reply_attr(req, &st, SHMFS_CACHE_TIMEOUT);
 		return;
 	}
 out:
 	reply_err(req, saverr);
 }
 
-/*
- * Readdir offsets: 0 is the start, entry k (".", "..", ".stats",
- * ".metrics", then the zones in file order) carries k + 1 as the offset of
- * the next one.
- */
-#define DIR_FIXED (2 + NSTATS_FILES)
-
-static void shmfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-			     off_t off, struct fuse_file_info *fi)
-{
-	const struct shmfs_zonetab *tab = cycle->tab;
-	static char buf[64 * 1024]; /* a worker serves one request at a time */
-	size_t used = 0;
-
-	(void)fi;
-	if (ino != FUSE_ROOT_ID) {
-		reply_err(req, ENOTDIR);
-		return;
-	}
-	if (size > sizeof(buf))
-		size = sizeof(buf);
-
-	for (uint64_t k = off < 0 ? 0 : off; k < DIR_FIXED + tab->nzones; k++) {
-		struct stat st = {.st_mode = S_IFREG};
-		const char *name;
-
-		if (k < 2) {
-			name = k == 0 ? "." : "..";
-			st.st_ino = FUSE_ROOT_ID;
-			st.st_mode = S_IFDIR;
-		} else if (k < DIR_FIXED) {
-			name = stats_files[k - 2].name;
-			st.st_ino = stats_files[k - 2].ino;
-		} else {
-			name = tab->entries[k - DIR_FIXED].conf.name;
-			st.st_ino = tab->entries[k - DIR_FIXED].ino;
-		}
-		size_t n = fuse_add_direntry(req, buf + used, size - used, name,
-					     &st, k + 1);
-		if (n > size - used)
-			break;
-		used += n;
-	}
-	fuse_reply_buf(req, buf, used);
-}
-
 static void open_stats(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	enum shmfs_stats_format format = SHMFS_STATS_TEXT;
+	enum shmfs_stats_format format = ino == SHMFS_INO_METRICS
+						 ? SHMFS_STATS_PROMETHEUS
+						 : SHMFS_STATS_TEXT;
 	uint64_t slot;
 	int err;
-
-	for (size_t k = 0; k < NSTATS_FILES; k++)
-		if (stats_files[k].ino == ino)
-			format = stats_files[k].format;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		reply_err(req, EACCES);
@@ -448,35 +364,6 @@ static void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	fuse_reply_write(req, written);
 }
 
-static void shmfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
-{
-	const struct shmfs_zonetab *tab = cycle->tab;
-	unsigned long page = sysconf(_SC_PAGESIZE);
-	uint64_t used = 0;
-	struct statvfs sv;
-
-	(void)ino;
-	for (size_t i = 0; i < tab->nzones; i++)
-		used += shmfs_zone_used(&tab->entries[i].zone);
-
-	memset(&sv, 0, sizeof(sv));
-	sv.f_bsize = page;
-	sv.f_frsize = page;
-	sv.f_blocks = tab->capacity / page;
-	sv.f_bfree = (tab->capacity - used) / page;
-	sv.f_bavail = sv.f_bfree;
-	/*
-	 * No inode accounting: a fixed set of files, none to create. nzones
-	 * with none free would read 100 % in "df -i" and set off every
-	 * monitoring alarm; 0 makes df print "-".
-	 */
-	sv.f_files = 0;
-	sv.f_ffree = 0;
-	sv.f_favail = 0;
-	sv.f_namemax = SHMFS_NAME_MAX;
-	fuse_reply_statfs(req, &sv);
-}
-
 static void shmfs_op_release(fuse_req_t req, fuse_ino_t ino,
 			     struct fuse_file_info *fi)
 {
@@ -502,13 +389,6 @@ static void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	if (e != NULL && e->shm.backend == SHMFS_BACKEND_FILE)
 		saverr = -shmfs_zone_sync(&e->zone);
 	reply_err(req, saverr);
-}
-
-static void shmfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
-			      struct fuse_file_info *fi)
-{
-	(void)ino, (void)datasync, (void)fi;
-	fuse_reply_err(req, 0);
 }
 
 static void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
@@ -594,56 +474,6 @@ static void shmfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 	count(&self->bytes_in, copied);
 	count(&self->bytes_out, copied);
 	fuse_reply_write(req, copied);
-}
-
-/* The root directory is the configuration's: no namespace change. */
-static void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-			   mode_t mode, dev_t rdev)
-{
-	(void)parent, (void)name, (void)mode, (void)rdev;
-	reply_err(req, EPERM);
-}
-
-static void shmfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-			   mode_t mode)
-{
-	(void)parent, (void)name, (void)mode;
-	reply_err(req, EPERM);
-}
-
-static void shmfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	(void)parent, (void)name;
-	reply_err(req, EPERM);
-}
-
-static void shmfs_op_symlink(fuse_req_t req, const char *link,
-			     fuse_ino_t parent, const char *name)
-{
-	(void)link, (void)parent, (void)name;
-	reply_err(req, EPERM);
-}
-
-static void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-			    fuse_ino_t newparent, const char *newname,
-			    unsigned int flags)
-{
-	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
-	reply_err(req, EPERM);
-}
-
-static void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-			  const char *newname)
-{
-	(void)ino, (void)newparent, (void)newname;
-	reply_err(req, EPERM);
-}
-
-static void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-			    mode_t mode, struct fuse_file_info *fi)
-{
-	(void)parent, (void)name, (void)mode, (void)fi;
-	reply_err(req, EPERM);
 }
 
 const struct fuse_lowlevel_ops shmfs_ops = {
