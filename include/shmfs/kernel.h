@@ -47,16 +47,10 @@ const char *shmfs_kernel_passthrough_probe(void);
 int shmfs_kernel_init(struct fuse_session *se);
 
 /*
- * Why passthrough cannot be had on this connection, and the errno that
- * said so (0: none) in *err; NULL while it can. Set by shmfs_kernel_init
- * and by the first failing shmfs_kernel_backing_open.
- */
-const char *shmfs_kernel_no_passthrough(int *err);
-
-/*
  * Registers fd (a zone's memfd) as a backing file of the connection.
- * Returns the backing id (>= 1), or -errno; a failure becomes the reason
- * of shmfs_kernel_no_passthrough, and later calls fail at once with it.
+ * Returns the backing id (>= 1), or -errno. The first failure, or INIT
+ * without passthrough, is the reason the connection's no_passthrough
+ * (shmfs_kernel_cycle_conn) gives, and later calls fail at once.
  */
 int shmfs_kernel_backing_open(struct fuse_session *se, int fd);
 

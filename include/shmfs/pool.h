@@ -62,9 +62,6 @@ bool shmfs_pool_reap(struct shmfs_pool *pool, bool stopping);
  */
 long long shmfs_pool_respawn(struct shmfs_pool *pool);
 
-/* Sends sig to every live child. */
-void shmfs_pool_signal(struct shmfs_pool *pool, int sig);
-
 /*
  * Stops every child: SIGTERM, again every 10 ms until all are gone, and
  * SIGKILL once stop_timeout_ns passed (one line says so).

@@ -292,12 +292,6 @@ int shmfs_kernel_init(struct fuse_session *se)
 	return err;
 }
 
-const char *shmfs_kernel_no_passthrough(int *err)
-{
-	*err = conn.no_passthrough_err;
-	return conn.no_passthrough;
-}
-
 /* ------------------------------------------------------- backing files */
 
 static int backing_open_ioctl(struct fuse_session *se, int fd)
@@ -349,7 +343,8 @@ static void conn_close_backing(void *se, int id)
 static const char *conn_no_passthrough(void *se, int *err)
 {
 	(void)se;
-	return shmfs_kernel_no_passthrough(err);
+	*err = conn.no_passthrough_err;
+	return conn.no_passthrough;
 }
 
 void shmfs_kernel_cycle_conn(struct fuse_session *se,

@@ -147,6 +147,16 @@ static unsigned live_children(const struct shmfs_pool *pool)
 	return n;
 }
 
+/* Sends sig to every live child. */
+static void signal_all(struct shmfs_pool *pool, int sig)
+{
+	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++)
+		if (pool->pids[i] != 0 && kill(pool->pids[i], sig) < 0 &&
+		    errno != ESRCH) /* ESRCH: dead, not reaped yet */
+			shmfs_log_sys(LOG_WARNING, errno, "kill(%d, %d) failed",
+				      (int)pool->pids[i], sig);
+}
+
 /*
  * SIGTERM is sent again every tick because one that lands between a
  * worker's flag check and its read() is otherwise lost.
@@ -166,7 +176,7 @@ void shmfs_pool_stop(struct shmfs_pool *pool)
 				live_children(pool), timeout / 1000000);
 			killed = true;
 		}
-		shmfs_pool_signal(pool, killed ? SIGKILL : SIGTERM);
+		signal_all(pool, killed ? SIGKILL : SIGTERM);
 		struct timespec tick = {0, STOP_TICK_NS};
 		nanosleep(&tick, NULL);
 		shmfs_pool_reap(pool, true);
@@ -181,13 +191,4 @@ int shmfs_pool_start(struct shmfs_pool *pool)
 			return err;
 	}
 	return 0;
-}
-
-void shmfs_pool_signal(struct shmfs_pool *pool, int sig)
-{
-	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++)
-		if (pool->pids[i] != 0 && kill(pool->pids[i], sig) < 0 &&
-		    errno != ESRCH) /* ESRCH: dead, not reaped yet */
-			shmfs_log_sys(LOG_WARNING, errno, "kill(%d, %d) failed",
-				      (int)pool->pids[i], sig);
 }
