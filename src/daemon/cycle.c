@@ -152,7 +152,6 @@ void shmfs_cycle_bind(struct shmfs_cycle *c,
 		      const struct shmfs_cycle_conn *conn)
 {
 	size_t n = 0, fallback = 0;
-	const char *why = NULL;
 	int why_err = 0;
 
 	c->conn = conn;
@@ -171,15 +170,16 @@ void shmfs_cycle_bind(struct shmfs_cycle *c,
 		z->backing_id = id;
 		n++;
 	}
-	if (fallback > 0)
-		why = conn->no_passthrough(conn->arg, &why_err);
-	/* An errno of 0 adds nothing to the line. */
-	if (fallback > 0)
+	if (fallback > 0) {
+		const char *why = conn->no_passthrough(conn->arg, &why_err);
+
+		/* An errno of 0 adds nothing to the line. */
 		shmfs_log_sys(LOG_WARNING, why_err,
 			      "passthrough unavailable: %s: %zu zone%s served "
 			      "in page mode, fixed size kept",
 			      why ? why : "?", fallback,
 			      fallback == 1 ? "" : "s");
+	}
 	if (n > 0)
 		shmfs_log_info("passthrough: %zu zone%s served by the kernel",
 			       n, n == 1 ? "" : "s");
