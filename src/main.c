@@ -11,8 +11,8 @@
 #include "shmfs/cli.h"
 #include "shmfs/control.h"
 #include "shmfs/exit.h"
+#include "shmfs/kernel.h"
 #include "shmfs/log.h"
-#include "shmfs/passthrough.h"
 #include "shmfs/start.h"
 #include "shmfs/status.h"
 
@@ -53,7 +53,8 @@ int main(int argc, char **argv)
 		status = shmfs_control_signal(cli.pidfile, cli.config,
 					      cli.signal);
 	else if (cli.check)
-		status = shmfs_check_run(&cli, shmfs_passthrough_probe());
+		status =
+			shmfs_check_run(&cli, shmfs_kernel_passthrough_probe());
 	else
 		status = shmfs_start_daemon(&cli);
 	shmfs_cli_free(&cli);

@@ -17,14 +17,35 @@
  *   reply_rejected (not a death) a READ is answered with error 600, which
  *                 libfuse passes and the kernel refuses (EINVAL), keeping
  *                 the request
- * Without the option every call here compiles to nothing.
  */
 #ifndef SHMFS_FAULT_H
 #define SHMFS_FAULT_H
 
 #include <stdbool.h>
 
+/*
+ * The points are statements, never part of an expression, so that a
+ * normal build has no trace of them:
+ *   SHMFS_FAULT_POINT(point);           dies here (SIGKILL)
+ *   SHMFS_FAULT_RETURN(point, value);   a switch: returns value from the
+ *                                       calling function
+ *   SHMFS_FAULT_TAKE(point, action);    runs action, once per count: the
+ *                                       caller misbehaves
+ */
 #ifdef SHMFS_FAULT_INJECTION
+
+#define SHMFS_FAULT_POINT(point) shmfs_fault_point(point)
+#define SHMFS_FAULT_RETURN(point, value)                                       \
+	do {                                                                   \
+		if (shmfs_fault_is(point))                                     \
+			return (value);                                        \
+	} while (0)
+#define SHMFS_FAULT_TAKE(point, action)                                        \
+	do {                                                                   \
+		if (shmfs_fault_take(point)) {                                 \
+			action;                                                \
+		}                                                              \
+	} while (0)
 
 /* Reads SHMFS_FAULT; called by the master before any fork. */
 void shmfs_fault_init(void);
@@ -35,7 +56,7 @@ void shmfs_fault_point(const char *point);
 /* True if SHMFS_FAULT names point (for switches like no_clone). */
 bool shmfs_fault_is(const char *point);
 
-/* True, once per count, if SHMFS_FAULT names point: the caller misbehaves. */
+/* True, once per count, if SHMFS_FAULT names point. */
 bool shmfs_fault_take(const char *point);
 
 /* A page no access is allowed to (mapped PROT_NONE by shmfs_fault_init). */
@@ -43,30 +64,18 @@ const void *shmfs_fault_unmapped(void);
 
 #else
 
+#define SHMFS_FAULT_POINT(point)                                               \
+	do {                                                                   \
+	} while (0)
+#define SHMFS_FAULT_RETURN(point, value)                                       \
+	do {                                                                   \
+	} while (0)
+#define SHMFS_FAULT_TAKE(point, action)                                        \
+	do {                                                                   \
+	} while (0)
+
 static inline void shmfs_fault_init(void)
 {
-}
-
-static inline void shmfs_fault_point(const char *point)
-{
-	(void)point;
-}
-
-static inline bool shmfs_fault_is(const char *point)
-{
-	(void)point;
-	return false;
-}
-
-static inline bool shmfs_fault_take(const char *point)
-{
-	(void)point;
-	return false;
-}
-
-static inline const void *shmfs_fault_unmapped(void)
-{
-	return NULL;
 }
 
 #endif

@@ -64,7 +64,12 @@ struct shmfs_figure_at {
 	const struct shmfs_zonetab *tab;
 	const struct shmfs_worker_slot *worker; /* for a worker's figure */
 	struct shmfs_zonetab_entry *zone;	/* for a zone's */
-	struct timespec now;			/* CLOCK_REALTIME */
+	/*
+	 * For a zone's: the enum shmfs_cache it runs in, which only the
+	 * daemon knows (page where passthrough could not be had).
+	 */
+	unsigned cache;
+	struct timespec now; /* CLOCK_REALTIME */
 };
 
 struct shmfs_figure {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The parts of the kernel's FUSE protocol that shmfs speaks beyond libfuse
- * 3.14 and Debian's <linux/fuse.h> (7.38): passthrough, from protocol 7.40
- * (kernel 6.9). Names and layouts follow the kernel's uapi header; each
- * carries a SHMFS_ prefix so that a newer system header cannot clash.
+ * The kernel's FUSE constants that shmfs needs beyond libfuse 3.14 and
+ * Debian's <linux/fuse.h> (7.38): passthrough, from protocol 7.40 (kernel
+ * 6.9), and the unique bit of an interrupt's reply. Names and layouts
+ * follow the kernel's uapi header; each carries a SHMFS_ prefix so that a
+ * newer system header cannot clash. Only kernel.c speaks them.
  */
 #ifndef SHMFS_FUSE_KERNEL_H
 #define SHMFS_FUSE_KERNEL_H
@@ -11,6 +12,9 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <linux/fuse.h>
+
+/* The unique of an interrupt's reply (FUSE_INT_REQ_BIT, from 7.31 on). */
+#define SHMFS_FUSE_INT_REQ_BIT (1ULL << 63)
 
 /* INIT: FUSE_PASSTHROUGH is bit 37 of the flags, bit 5 of flags2. */
 #define SHMFS_FUSE_PASSTHROUGH_FLAGS2 (1u << 5)

@@ -1,31 +1,41 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The fork-pool as the master sees it: one slot per worker, forked,
- * reaped, replaced (at once, or at most once a second for a slot whose
- * workers keep dying right after their start), continued when a signal
- * stopped one, and stopped.
+ * A pool of forked children, one per slot: forked, reaped, replaced (at
+ * once, or at most once a second for a slot whose children keep dying
+ * right after their start), continued when a signal stopped one, and
+ * stopped. What a child runs and what its exit means are the owner's
+ * (callbacks), so the pool knows nothing of FUSE.
  */
 #ifndef SHMFS_POOL_H
 #define SHMFS_POOL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
-#include <fuse_lowlevel.h>
 
-#include "shmfs/config.h"
-#include "shmfs/ops.h"
+#include "shmfs/limits.h"
 
 struct shmfs_pool {
-	struct fuse_session *se;
-	struct shmfs_fs *fs; /* the session's userdata: what workers serve */
-	unsigned nworkers;
-	unsigned ncpus; /* cpu_affinity: worker i on cpus[i % ncpus] */
-	unsigned short cpus[SHMFS_CPUS_MAX];
-	int pidfd;     /* the master's locked pid file: closed in workers */
-	int sigfd;     /* the master's signalfd (-1: none): likewise */
-	bool user_set; /* user =: workers switch to uid and gid */
-	uid_t uid;
-	gid_t gid;
+	/*
+	 * In the child, right after the fork: its whole life. It must not
+	 * return; if it does, the child leaves with status 127.
+	 */
+	void (*body)(void *arg, unsigned slot);
+	/*
+	 * In the parent, for each child reaped (exited or killed, status as
+	 * waitpid gives it); stopping: the pool is being stopped. Returns
+	 * true if that exit ends the service (shmfs_pool_reap passes it on).
+	 */
+	bool (*reaped)(void *arg, unsigned slot, pid_t pid, int status,
+		       bool stopping);
+	void *arg;
+	unsigned nchildren; /* slots 0 .. nchildren - 1 are kept filled */
+	/* Counted where readers find them (NULL: not counted). */
+	_Atomic uint64_t *respawns; /* children forked to replace one */
+	_Atomic uint64_t *stops;    /* children found stopped, continued */
+	long long stop_timeout_ns;  /* before SIGKILL; 0: 5 s */
+
 	pid_t pids[SHMFS_WORKERS_MAX];	      /* 0: slot empty */
 	long long started[SHMFS_WORKERS_MAX]; /* monotonic ns of last fork */
 	/* Deaths in a row within a second of their start; 2+ throttles. */
@@ -35,27 +45,27 @@ struct shmfs_pool {
 /* Monotonic nanoseconds. */
 long long shmfs_pool_now(void);
 
-/* Forks a worker into every slot. Returns 0 or -errno (logged). */
+/* Forks a child into every slot. Returns 0 or -errno (logged). */
 int shmfs_pool_start(struct shmfs_pool *pool);
 
 /*
- * Reaps exited workers, logging deaths with their decoded status unless
- * stopping, and continues (SIGCONT, one line each) workers that a signal
- * stopped. Returns true if one left because the connection ended.
+ * Reaps every child that left (calling reaped for each) and continues
+ * (SIGCONT, one line each) those a signal stopped. Returns true if reaped
+ * returned true for one.
  */
 bool shmfs_pool_reap(struct shmfs_pool *pool, bool stopping);
 
 /*
- * Forks workers into empty slots, at once unless the slot's workers keep
+ * Forks children into empty slots, at once unless the slot's children keep
  * dying right after their start (then once its last start is a second
  * old); returns the nanoseconds until the next one may start, or -1.
  */
 long long shmfs_pool_respawn(struct shmfs_pool *pool);
 
-/* Sends sig to every live worker. */
-void shmfs_pool_signal(struct shmfs_pool *pool, int sig);
-
-/* Stops every worker (SIGTERM, again until gone, SIGKILL after 5 s). */
+/*
+ * Stops every child: SIGTERM, again every 10 ms until all are gone, and
+ * SIGKILL once stop_timeout_ns passed (one line says so).
+ */
 void shmfs_pool_stop(struct shmfs_pool *pool);
 
 #endif /* SHMFS_POOL_H */

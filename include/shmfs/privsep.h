@@ -3,8 +3,9 @@
  * Least privilege for workers. A worker only reads requests from a device it
  * already holds and copies bytes between it and memory it already maps, so
  * once it has cloned the device it gives up everything else: the ids of
- * "user =" (as nginx's user directive), every capability, the right to gain
- * any (PR_SET_NO_NEW_PRIVS), and every system call but the few it makes.
+ * "user =" (a worker that a request subverts then holds no more than that
+ * user's rights), every capability, the right to gain any
+ * (PR_SET_NO_NEW_PRIVS), and every system call but the few it makes.
  */
 #ifndef SHMFS_PRIVSEP_H
 #define SHMFS_PRIVSEP_H

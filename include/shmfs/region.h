@@ -2,10 +2,10 @@
 /*
  * The shared region: one anonymous shared mapping of fixed-size records
  * that every process sees at the same address: the daemon's counters, one
- * slot per worker, and the metadata record of every zone. Owned by the zone
- * table (zonetab.c), which makes one per configuration; the pool, the
- * workers and the FUSE handlers reach it through the session
- * (struct shmfs_fs's region), never through the table.
+ * slot per worker, and the metadata record of every zone. Made by the zone
+ * table (zonetab.c), one per configuration, and so owned by its cycle; the
+ * master, the workers and the FUSE handlers reach it through the cycle
+ * (shmfs_cycle_region).
  */
 #ifndef SHMFS_REGION_H
 #define SHMFS_REGION_H

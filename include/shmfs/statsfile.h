@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct shmfs_cycle;
 struct shmfs_zonetab;
 
 /* The text a snapshot is rendered in. */
@@ -47,14 +48,14 @@ int shmfs_statsfile_create(struct shmfs_statsfile *sf,
 void shmfs_statsfile_destroy(struct shmfs_statsfile *sf);
 
 /*
- * Renders a snapshot of tab in format into a free slot for uid; *fh names
- * it. -EMFILE if uid (not root) holds SHMFS_STATSFILE_PER_UID already,
- * -ENFILE if every slot uid may take is taken, -EOVERFLOW (slot freed) if
- * the text did not fit the slot, which shmfs_statsfile_create sizes so
- * that it does.
+ * Renders a snapshot of cycle (its table, and the mode each zone runs in)
+ * in format into a free slot for uid; *fh names it. -EMFILE if uid (not root)
+ * holds SHMFS_STATSFILE_PER_UID already, -ENFILE if every slot uid may take is
+ * taken, -EOVERFLOW (slot freed) if the text did not fit the slot, which
+ * shmfs_statsfile_create sizes so that it does.
  */
 int shmfs_statsfile_open(struct shmfs_statsfile *sf,
-			 const struct shmfs_zonetab *tab,
+			 const struct shmfs_cycle *cycle,
 			 enum shmfs_statsfile_format format, uid_t uid,
 			 uint64_t *fh);
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The zone table: every zone's mapping, plus one shared region that holds
- * the metadata records of all zones and one slot per worker. The master
- * builds it from the configuration before any fork; afterwards the table
- * itself is immutable, and everything that changes lives in the region.
+ * the metadata records of all zones and one slot per worker. A cycle
+ * (cycle.h) builds it from the configuration before any fork; afterwards
+ * the table itself is immutable, and everything that changes lives in the
+ * region. How a zone runs on the connection (its cache mode and backing
+ * id) is the cycle's.
  */
 #ifndef SHMFS_ZONETAB_H
 #define SHMFS_ZONETAB_H
@@ -41,12 +43,6 @@ struct shmfs_zonetab_entry {
 	 * shmfs_zonetab_check_files): a reload maps the new file.
 	 */
 	bool replaced;
-	/*
-	 * The cache mode the zone really runs in: conf.cache, or page where
-	 * passthrough could not be had (the master's fallback, before fork).
-	 */
-	enum shmfs_cache cache;
-	int backing_id; /* passthrough: the memfd's id on the connection */
 };
 
 struct shmfs_zonetab {

@@ -88,7 +88,7 @@ static const char *zone_cache(const struct shmfs_figure_at *at, char *buf,
 			      size_t cap)
 {
 	(void)buf, (void)cap;
-	return shmfs_config_cache_name(at->zone->cache);
+	return shmfs_config_cache_name((enum shmfs_cache)at->cache);
 }
 
 /* The permission bits as chmod(1) takes them; they change at run time. */

@@ -120,7 +120,7 @@ int shmfs_zone_read(const struct shmfs_zone *zone, off_t off, size_t size,
 static void copy_in(unsigned char *dst, const void *src, size_t n)
 {
 	memmove(dst, src, n / 2);
-	shmfs_fault_point("write_locked");
+	SHMFS_FAULT_POINT("write_locked");
 	memmove(dst + n / 2, (const char *)src + n / 2, n - n / 2);
 }
 #else
@@ -217,7 +217,7 @@ static void set_length(struct shmfs_zone *zone, uint64_t length)
 		atomic_store_explicit(&m->length, length, memory_order_release);
 		m->dirty_lo = length;
 		m->dirty_hi = old;
-		shmfs_fault_point("truncate_locked");
+		SHMFS_FAULT_POINT("truncate_locked");
 		shmfs_zone_zero_range(zone, length, tail_end(zone, old));
 		m->dirty_lo = m->dirty_hi = 0;
 	} else {

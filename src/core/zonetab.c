@@ -155,7 +155,6 @@ static int carry_over(struct shmfs_zonetab *tab, struct shmfs_zonetab_entry *e,
 		e->shm.label = e->conf.name;
 		e->shm.keep = keep;
 		e->borrowed = true;
-		e->backing_id = old->backing_id; /* 0 unless passthrough */
 	} else {
 		err = shmfs_shm_alloc(&e->shm);
 		if (err)
@@ -184,6 +183,24 @@ static int carry_over(struct shmfs_zonetab *tab, struct shmfs_zonetab_entry *e,
 	atomic_store(&m->bytes_in, atomic_load(&om->bytes_in));
 	atomic_store(&m->bytes_out, atomic_load(&om->bytes_out));
 	return 0;
+}
+
+/*
+ * How zone e gets its memory and inode number: prev's zone of the same
+ * name carried over, or a new mapping and the next number. The one step a
+ * master adopting a dead one's stored descriptors replaces (see cycle.h).
+ */
+static int obtain_memory(struct shmfs_zonetab *tab,
+			 struct shmfs_zonetab_entry *e,
+			 const struct shmfs_zonetab *prev)
+{
+	long old = prev ? shmfs_zonetab_find(prev, e->conf.name, e->namelen)
+			: -ENOENT;
+
+	if (old >= 0)
+		return carry_over(tab, e, &prev->entries[old]);
+	e->ino = tab->region->next_ino++;
+	return shmfs_shm_alloc(&e->shm);
 }
 
 int shmfs_zonetab_create(const struct shmfs_config *cfg,
@@ -216,9 +233,6 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 	for (size_t i = 0; i < tab->nzones; i++) {
 		struct shmfs_zonetab_entry *e = &tab->entries[i];
 		const struct shmfs_zone_config *zc = &cfg->zones[i];
-		long old = prev ? shmfs_zonetab_find(prev, zc->name,
-						     strlen(zc->name))
-				: -ENOENT;
 
 		e->conf = *zc;
 		e->conf.object = NULL;
@@ -240,13 +254,7 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 				      zc->name);
 			goto fail;
 		}
-		e->cache = zc->cache;
-		if (old >= 0) {
-			err = carry_over(tab, e, &prev->entries[old]);
-		} else {
-			e->ino = tab->region->next_ino++;
-			err = shmfs_shm_alloc(&e->shm);
-		}
+		err = obtain_memory(tab, e, prev);
 		if (err)
 			goto fail;
 		/* A shared object's size is known once it is open. */

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The master, in the manner of nginx's ngx_master_process_cycle: it blocks
- * the signals it cares about and takes them synchronously (from a
- * signalfd, polled with the workers' log pipe), so no state is touched
- * from a handler. It never serves a file request: it answers FUSE INIT
- * before forking (a worker that has not seen INIT answers everything with
- * EIO) and then only supervises the pool, reloads, and writes the workers'
- * log lines to the log file.
+ * The master. It takes the signals it cares about synchronously (blocked,
+ * read from a signalfd polled with the workers' log pipe), so no state is
+ * touched from a handler. It never serves a file request: it answers FUSE
+ * INIT before forking (a worker that has not seen INIT answers everything
+ * with EIO) and then only supervises the pool, reloads, and writes the
+ * workers' log lines to the log file. What it serves is one cycle
+ * (cycle.h) at a time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,29 +19,32 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-#include <linux/fuse.h>
 
-#include "shmfs/device.h"
+#include "shmfs/cycle.h"
+#include "shmfs/detach.h"
 #include "shmfs/exit.h"
 #include "shmfs/fault.h"
-#include "shmfs/safefile.h"
+#include "shmfs/kernel.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
 #include "shmfs/notify.h"
-#include "shmfs/passthrough.h"
+#include "shmfs/ops.h"
 #include "shmfs/pidfile.h"
 #include "shmfs/pool.h"
+#include "shmfs/region.h"
+#include "shmfs/safefile.h"
 #include "shmfs/uidscan.h"
+#include "shmfs/worker.h"
+#include "shmfs/zonetab.h"
 
 struct master {
 	const struct shmfs_master_opts *opts;
-	/* Why passthrough cannot be had (NULL: it can), and its errno. */
-	const char *no_passthrough;
-	int no_passthrough_err;
-	struct shmfs_config cfg; /* the running configuration, ours */
-	struct shmfs_fs fs;	 /* the session's userdata */
-	struct shmfs_statsfile stats;
+	struct fuse_session *se;
+	struct shmfs_cycle *cycle;    /* what is served now */
+	struct shmfs_cycle_conn conn; /* backing files on se's connection */
 	struct shmfs_pool pool;
+	int sigfd; /* the signalfd (-1: none yet): closed in workers */
+	pid_t pid; /* the master's, once detached: workers die with it */
 };
 
 /* Lines libfuse has logged: a failing call it explained needs no more. */
@@ -73,127 +76,10 @@ fuse_log_to_ours(enum fuse_log_level level, const char *fmt, va_list ap)
 }
 
 /*
- * Reads the first request, which must be INIT, and answers it here: the
- * negotiated connection then lives in the session every worker inherits.
- * Passthrough is asked for whenever the kernel offers it, so that a reload
- * can add passthrough zones to a mount that had none; otherwise
- * m->no_passthrough says why.
- */
-static int handle_init(struct master *m, struct fuse_session *se)
-{
-	struct fuse_buf buf = {.mem = NULL};
-	int res = fuse_session_receive_buf(se, &buf);
-	int err = 0;
-
-	if (res <= 0) {
-		shmfs_log_sys(LOG_ERR, res < 0 ? -res : EIO,
-			      "reading FUSE INIT failed");
-		err = res < 0 ? res : -EIO;
-		goto out;
-	}
-	const struct fuse_in_header *in = buf.mem;
-	if (in->opcode != FUSE_INIT) {
-		shmfs_log_error("first request is opcode %u, not FUSE_INIT",
-				in->opcode);
-		err = -EPROTO;
-		goto out;
-	}
-	shmfs_passthrough_prepare(buf.mem, res, true, &m->no_passthrough);
-	fuse_session_process_buf(se, &buf);
-	if (fuse_session_exited(se)) {
-		shmfs_log_error("FUSE INIT failed: the kernel refused the "
-				"connection");
-		err = -EPROTO;
-	}
-out:
-	free(buf.mem);
-	return err;
-}
-
-/*
- * A backing id for a zone's memfd, or -errno. The first failure becomes
- * the reason for every later zone (m->no_passthrough), so that one cause
- * is logged once, not once per zone.
- */
-static int open_backing(struct master *m, const struct shmfs_zone *zone)
-{
-	int id;
-
-	if (m->no_passthrough)
-		return -EPERM;
-	if (!shmfs_passthrough_negotiated()) {
-		m->no_passthrough = "the INIT reply could not ask for it";
-		return -EPROTO;
-	}
-	id = shmfs_fault_is("no_passthrough")
-		     ? -EPERM
-		     : shmfs_passthrough_open_backing(m->pool.se, zone->fd);
-	if (id < 0) {
-		m->no_passthrough = "ioctl(FUSE_DEV_IOC_BACKING_OPEN) failed; "
-				    "it needs CAP_SYS_ADMIN in the initial "
-				    "user namespace";
-		m->no_passthrough_err = -id;
-	}
-	return id;
-}
-
-/*
- * Registers the memfd of every passthrough zone of tab that has no backing
- * id yet. Where passthrough cannot be had, such zones run in page mode,
- * keeping their fixed size, and one line says why.
- */
-static void serve_passthrough(struct master *m, struct shmfs_zonetab *tab)
-{
-	size_t n = 0, fallback = 0;
-
-	for (size_t i = 0; i < tab->nzones; i++) {
-		struct shmfs_zonetab_entry *e = &tab->entries[i];
-
-		if (e->cache != SHMFS_CACHE_PASSTHROUGH || e->backing_id > 0)
-			continue;
-		int id = open_backing(m, &e->zone);
-		if (id < 0) {
-			e->cache = SHMFS_CACHE_PAGE;
-			fallback++;
-			continue;
-		}
-		e->backing_id = id;
-		n++;
-	}
-	/* An errno of 0 adds nothing to the line. */
-	if (fallback > 0)
-		shmfs_log_sys(LOG_WARNING, m->no_passthrough_err,
-			      "passthrough unavailable: %s: %zu zone%s served "
-			      "in page mode, fixed size kept",
-			      m->no_passthrough, fallback,
-			      fallback == 1 ? "" : "s");
-	if (n > 0)
-		shmfs_log_info("passthrough: %zu zone%s served by the kernel",
-			       n, n == 1 ? "" : "s");
-}
-
-/*
- * After a reload: the backing ids of old's zones whose memory tab did not
- * keep are closed (files open on them keep their memfd until closed).
- */
-static void close_backings(struct master *m, const struct shmfs_zonetab *old,
-			   const struct shmfs_zonetab *tab)
-{
-	for (size_t i = 0; i < old->nzones; i++) {
-		const struct shmfs_zonetab_entry *e = &old->entries[i];
-		long k = shmfs_zonetab_find(tab, e->conf.name, e->namelen);
-
-		if (e->backing_id > 0 &&
-		    (k < 0 || tab->entries[k].backing_id != e->backing_id))
-			shmfs_passthrough_close_backing(m->pool.se,
-							e->backing_id);
-	}
-}
-
-/*
  * Every zone keeps its memory's file open (holes, st_blocks, passthrough),
- * so the soft limit on descriptors rises to the hard one, as nginx's
- * worker_rlimit_nofile would; a zone past it just has no file (-1).
+ * so the soft limit on descriptors rises to the hard one: a configuration
+ * with thousands of zones must not fail on a default limit of 1024. A zone
+ * past the hard limit just has no file (-1).
  */
 static void raise_nofile(void)
 {
@@ -232,163 +118,195 @@ static int wait_event(int sigfd, long long timeout_ns)
 	return 0;
 }
 
-/* The pool's settings from the configuration (and -w). */
-static void configure_pool(struct master *m)
+/* Workers for the running configuration: -w, else workers =. */
+static unsigned workers_wanted(const struct master *m)
 {
-	const struct shmfs_config *cfg = &m->cfg;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned n = m->opts->workers_set ? m->opts->workers : cfg->workers;
+	unsigned n =
+		m->opts->workers_set ? m->opts->workers : m->cycle->cfg.workers;
 
 	if (n == 0) /* auto: one per online CPU */
 		n = cpus < 1		       ? 1
 		    : cpus > SHMFS_WORKERS_MAX ? SHMFS_WORKERS_MAX
 					       : (unsigned)cpus;
-	m->pool.nworkers = n;
-	m->pool.ncpus = cfg->ncpus;
-	memcpy(m->pool.cpus, cfg->cpus, sizeof(m->pool.cpus));
+	return n;
+}
 
-	/* As nginx: user = means something only to a master started as root. */
-	m->pool.user_set = cfg->user_set && geteuid() == 0;
-	m->pool.uid = cfg->user;
-	m->pool.gid = cfg->group;
+/*
+ * Only a master started as root can switch its workers to another user:
+ * anyone else keeps its own ids, and user = says nothing.
+ */
+static bool switch_user(const struct shmfs_config *cfg)
+{
+	return cfg->user_set && geteuid() == 0;
+}
+
+/* The pool's settings from the running configuration (and -w). */
+static void configure_pool(struct master *m)
+{
+	const struct shmfs_config *cfg = &m->cycle->cfg;
+	struct shmfs_region *region = shmfs_cycle_region(m->cycle);
+
+	m->pool.nchildren = workers_wanted(m);
+	m->pool.respawns = &region->respawns;
+	m->pool.stops = &region->stops;
 	if (cfg->user_line && geteuid() != 0)
 		shmfs_log_warn("%s: user = is ignored: the master does not run "
 			       "as root, and workers keep its ids",
 			       cfg->file);
-	if (m->pool.user_set)
+	if (switch_user(cfg))
 		shmfs_uidscan_warn(cfg);
 }
 
-/* Points the session at a zone table and its stats arena. */
-static void serve_table(struct master *m, struct shmfs_zonetab *tab,
-			const struct shmfs_statsfile *stats)
+/* In a new child of the pool: the worker of slot. */
+static void worker_body(void *arg, unsigned slot)
 {
-	m->fs.tab = tab;
-	m->fs.region = tab->region;
-	m->stats = *stats;
-	m->fs.stats = &m->stats;
-	m->fs.generation = atomic_load(&tab->region->reloads);
+	struct master *m = arg;
+	const struct shmfs_config *cfg = &m->cycle->cfg;
+	struct shmfs_worker_opts opts = {
+		.slot = slot,
+		.master = m->pid,
+		.cpu = cfg->ncpus ? cfg->cpus[slot % cfg->ncpus] : -1,
+		.user_set = switch_user(cfg),
+		.uid = cfg->user,
+		.gid = cfg->group,
+	};
+
+	if (m->opts->pidfd >= 0)
+		close(m->opts->pidfd);
+	if (m->sigfd >= 0)
+		close(m->sigfd);
+	shmfs_worker_run(m->se, m->cycle, &opts);
+}
+
+static bool worker_reaped(void *arg, unsigned slot, pid_t pid, int status,
+			  bool stopping)
+{
+	struct master *m = arg;
+
+	return shmfs_worker_reaped(m->se, m->cycle, slot, pid, status,
+				   stopping);
+}
+
+/* A failed notification only delays what the kernel shows; ENOENT: it
+ * held nothing of it. */
+static void inval_entry(struct fuse_session *se, const char *name, size_t len)
+{
+	int res = fuse_lowlevel_notify_inval_entry(se, FUSE_ROOT_ID, name, len);
+
+	if (res < 0 && res != -ENOENT)
+		shmfs_log_sys(LOG_WARNING, -res,
+			      "fuse_lowlevel_notify_inval_entry(\"%.*s\") "
+			      "failed",
+			      (int)len, name);
+}
+
+static void inval_inode(struct fuse_session *se, fuse_ino_t ino)
+{
+	int res = fuse_lowlevel_notify_inval_inode(se, ino, 0, 0);
+
+	if (res < 0 && res != -ENOENT)
+		shmfs_log_sys(LOG_WARNING, -res,
+			      "fuse_lowlevel_notify_inval_inode(%llu) failed",
+			      (unsigned long long)ino);
 }
 
 /*
- * After a reload the kernel still caches what the old table said: names
+ * After a reload the kernel still caches what the old cycle said: names
  * that are gone, and attributes and pages of zones that changed. The new
  * workers must be up: dropping pages may need them to write dirty ones.
  */
-static void invalidate(struct master *m, char **gone, size_t ngone,
-		       const struct shmfs_zonetab *tab)
+static void invalidate(struct master *m)
 {
-	struct fuse_session *se = m->pool.se;
+	const struct shmfs_cycle *c = m->cycle;
+	const struct shmfs_zonetab *tab = c->tab;
 
-	for (size_t i = 0; i < ngone; i++)
-		if (gone[i] != NULL) /* NULL: strdup failed; ls may lag */
-			fuse_lowlevel_notify_inval_entry(
-				se, FUSE_ROOT_ID, gone[i], strlen(gone[i]));
+	for (size_t i = 0; i < c->ngone; i++)
+		inval_entry(m->se, c->gone[i], strlen(c->gone[i]));
 	for (size_t i = 0; i < tab->nzones; i++) {
 		const struct shmfs_zonetab_entry *e = &tab->entries[i];
 
 		if (e->renumbered) /* the name now leads to a new inode */
-			fuse_lowlevel_notify_inval_entry(
-				se, FUSE_ROOT_ID, e->conf.name, e->namelen);
+			inval_entry(m->se, e->conf.name, e->namelen);
 		else if (e->changed)
-			fuse_lowlevel_notify_inval_inode(se, e->ino, 0, 0);
+			inval_inode(m->se, e->ino);
 	}
-	fuse_lowlevel_notify_inval_inode(se, FUSE_ROOT_ID, 0, 0);
+	inval_inode(m->se, FUSE_ROOT_ID);
 }
 
-/* Names of old's zones that tab does not have (malloc'd, NULL-free). */
-static char **gone_names(const struct shmfs_zonetab *old,
-			 const struct shmfs_zonetab *tab, size_t *n)
+/* The file to reload, read and checked; logged and -errno if invalid. */
+static int load_config(const struct master *m, struct shmfs_config *cfg)
 {
-	char **names = calloc(old->nzones + 1, sizeof(*names));
+	char err[1024];
+	int res = shmfs_config_load_default(m->opts->config, cfg, err,
+					    sizeof(err));
 
-	*n = 0;
-	for (size_t i = 0; names && i < old->nzones; i++) {
-		const struct shmfs_zonetab_entry *e = &old->entries[i];
+	if (res == 0 && geteuid() == 0 &&
+	    (res = shmfs_config_check_user(cfg, err, sizeof(err))) < 0)
+		shmfs_config_free(cfg);
+	if (res < 0)
+		shmfs_log_error("reload: %s; keeping the running configuration",
+				err);
+	return res;
+}
 
-		if (shmfs_zonetab_find(tab, e->conf.name, e->namelen) < 0)
-			names[(*n)++] = strdup(e->conf.name);
-	}
-	return names;
+/* The log as the new configuration says; the old one stays if it fails. */
+static void reopen_log_as(const struct master *m)
+{
+	const struct shmfs_config *cfg = &m->cycle->cfg;
+	int res = shmfs_log_open(cfg->log,
+				 m->opts->debug ? LOG_DEBUG : cfg->log_level,
+				 m->opts->foreground);
+
+	if (res < 0)
+		shmfs_log_error("reload: %s:%d: log: %s: %s; logging on where "
+				"it was",
+				cfg->file, cfg->log_line, cfg->log,
+				shmfs_file_strerror(res));
 }
 
 /*
  * SIGHUP. The new file is read and checked while the old pool serves; an
  * invalid one changes nothing. Then the pool stops (requests wait in the
- * kernel, none fails), the new table takes over unchanged zones and copies
- * resized ones (no worker can write to them meanwhile), the removed zones
- * are freed, and a new pool starts.
+ * kernel, none fails), the next cycle is built from the running one (it
+ * takes over unchanged zones and copies resized ones: no worker can write
+ * to them meanwhile), the old cycle is destroyed (removed zones freed), and
+ * a new pool starts.
  */
 static void reload(struct master *m)
 {
 	struct shmfs_config cfg;
-	struct shmfs_zonetab *old = m->fs.tab, *tab;
-	struct shmfs_statsfile stats = {0};
-	char err[1024];
-	size_t ngone, restored;
-	int res;
+	struct shmfs_cycle *next;
+	size_t restored;
 
-	res = shmfs_config_load_default(m->opts->config, &cfg, err,
-					sizeof(err));
-	if (res == 0 && geteuid() == 0 &&
-	    (res = shmfs_config_check_user(&cfg, err, sizeof(err))) < 0)
-		shmfs_config_free(&cfg);
-	if (res < 0) {
-		shmfs_log_error("reload: %s; keeping the running configuration",
-				err);
+	if (load_config(m, &cfg) < 0)
 		return;
-	}
 	shmfs_pool_stop(&m->pool);
-	restored = shmfs_zonetab_check_files(old, false);
-	res = shmfs_zonetab_create(&cfg, old, &tab);
-	if (res == 0) {
-		res = shmfs_statsfile_create(&stats, tab);
-		if (res < 0)
-			shmfs_zonetab_destroy(tab);
-	}
-	if (res < 0) {
-		shmfs_log_sys(LOG_ERR, -res,
-			      "reload: zones not allocated; "
-			      "keeping the running configuration");
-		shmfs_config_free(&cfg);
+	restored = shmfs_zonetab_check_files(m->cycle->tab, false);
+	if (shmfs_cycle_create(&cfg, m->cycle, &next) < 0) {
+		/* The cause is logged where it failed. */
+		shmfs_log_notice("reload failed: keeping the running "
+				 "configuration");
 		shmfs_pool_start(&m->pool);
 		return;
 	}
-
-	shmfs_zonetab_adopt(tab, old);
-	serve_passthrough(m, tab);
-	close_backings(m, old, tab);
-	atomic_fetch_add(&tab->region->reloads, 1);
-	char **gone = gone_names(old, tab, &ngone);
-	shmfs_statsfile_destroy(&m->stats);
-	shmfs_zonetab_destroy(old);
-	serve_table(m, tab, &stats);
-	shmfs_config_free(&m->cfg);
-	m->cfg = cfg;
-	res = shmfs_log_open(m->cfg.log,
-			     m->opts->debug ? LOG_DEBUG : m->cfg.log_level,
-			     m->opts->foreground);
-	if (res < 0) /* the previous destination is kept */
-		shmfs_log_error("reload: %s:%d: log: %s: %s; logging on where "
-				"it was",
-				m->cfg.file, m->cfg.log_line, m->cfg.log,
-				shmfs_file_strerror(res));
+	shmfs_cycle_destroy(m->cycle);
+	m->cycle = next;
+	reopen_log_as(m);
 	configure_pool(m);
 	shmfs_pool_start(&m->pool);
-	invalidate(m, gone, gone ? ngone : 0, tab);
+	invalidate(m);
 	if (restored > 0)
 		shmfs_log_notice("reloaded %s: %zu zones, %zu removed, %zu "
 				 "file%s written back, %u workers",
-				 m->cfg.file, tab->nzones, ngone, restored,
-				 restored == 1 ? "" : "s", m->pool.nworkers);
+				 next->cfg.file, next->tab->nzones, next->ngone,
+				 restored, restored == 1 ? "" : "s",
+				 m->pool.nchildren);
 	else
 		shmfs_log_notice("reloaded %s: %zu zones, %zu removed, %u "
 				 "workers",
-				 m->cfg.file, tab->nzones, ngone,
-				 m->pool.nworkers);
-	for (size_t i = 0; gone && i < ngone; i++)
-		free(gone[i]);
-	free(gone);
+				 next->cfg.file, next->tab->nzones, next->ngone,
+				 m->pool.nchildren);
 }
 
 /*
@@ -416,9 +334,9 @@ static void notify_ready(const struct master *m)
 {
 	shmfs_notify("READY=1\nMAINPID=%d\nSTATUS=Serving %zu zone%s on %s "
 		     "with %u workers",
-		     (int)getpid(), m->fs.tab->nzones,
-		     m->fs.tab->nzones == 1 ? "" : "s", m->opts->mountpoint,
-		     m->pool.nworkers);
+		     (int)getpid(), m->cycle->tab->nzones,
+		     m->cycle->tab->nzones == 1 ? "" : "s", m->opts->mountpoint,
+		     m->pool.nchildren);
 }
 
 static void supervise(struct master *m, int sigfd)
@@ -454,106 +372,47 @@ static void supervise(struct master *m, int sigfd)
 	}
 }
 
-/*
- * Detaches before the mount, so that the pid in the pid file, which must be
- * there before the mount appears (an early "shmfs -s stop" reads it), is
- * the master's. The parent waits for the child to say the mount is live
- * (tell_ready) and exits 0, or 2 if the child died first; the child carries
- * on as the master, its messages still on the terminal until then.
- */
-static int daemonize(int *ready)
+/* After INIT, before the pool: the detached master's log and stdio. */
+static void leave_terminal(const struct master *m)
 {
-	int fds[2];
-	pid_t pid;
+	const struct shmfs_config *cfg = &m->cycle->cfg;
 
-	if (pipe2(fds, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-		int err = errno;
-		shmfs_log_sys(LOG_ERR, err, "detaching failed");
-		return -err;
-	}
-	if (pid > 0) {
-		char c;
-
-		close(fds[1]);
-		_exit(read(fds[0], &c, 1) == 1 ? SHMFS_EXIT_OK
-					       : SHMFS_EXIT_MOUNT);
-	}
-	close(fds[0]);
-	*ready = fds[1];
-
-	if (setsid() < 0)
-		shmfs_log_sys(LOG_WARNING, errno, "setsid() failed");
-	if (chdir("/") < 0)
-		shmfs_log_sys(LOG_WARNING, errno, "chdir(\"/\") failed");
-	return 0;
-}
-
-/* The detached master lets go of the terminal: /dev/null for stdio. */
-static void detach_stdio(void)
-{
-	int fd = open("/dev/null", O_RDWR);
-
-	if (fd < 0) {
-		shmfs_log_sys(LOG_WARNING, errno, "open(\"/dev/null\") failed");
+	if (m->opts->foreground)
 		return;
-	}
-	for (int std = STDIN_FILENO; std <= STDERR_FILENO; std++)
-		if (dup2(fd, std) < 0)
-			shmfs_log_sys(LOG_WARNING, errno, "dup2(%d, %d) failed",
-				      fd, std);
-	if (fd > STDERR_FILENO)
-		close(fd);
-}
-
-/* Lets the waiting parent of daemonize() return to the shell. */
-static void tell_ready(int ready)
-{
-	if (ready < 0)
-		return;
-	ssize_t unused = write(ready, "", 1);
-	(void)unused;
-	close(ready);
+	/* A log file is open already (see main); syslog starts now. */
+	if (cfg->log == NULL || cfg->log[0] != '/')
+		shmfs_log_open(cfg->log, cfg->log_level, false);
+	/* (only syslog is opened here, and openlog cannot fail) */
+	shmfs_detach_stdio();
 }
 
 static int serve(struct master *m, const sigset_t *set, int ready)
 {
-	const struct shmfs_master_opts *opts = m->opts;
+	const struct shmfs_zonetab *tab = m->cycle->tab;
 
-	if (handle_init(m, m->pool.se) < 0)
+	if (shmfs_kernel_init(m->se) < 0)
 		return SHMFS_EXIT_MOUNT;
-	serve_passthrough(m, m->fs.tab);
-	if (!opts->foreground) {
-		/* A log file is open already (see main); syslog starts now. */
-		if (m->cfg.log == NULL || m->cfg.log[0] != '/')
-			shmfs_log_open(m->cfg.log, m->cfg.log_level, false);
-		/* (only syslog is opened here, and openlog cannot fail) */
-		detach_stdio();
-	}
-	tell_ready(ready);
+	shmfs_kernel_cycle_conn(m->se, &m->conn);
+	shmfs_cycle_bind(m->cycle, &m->conn);
+	leave_terminal(m);
+	shmfs_detach_ready(ready);
 
-	int sigfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sigfd < 0) {
+	m->pid = getpid();
+	m->sigfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m->sigfd < 0) {
 		shmfs_log_sys(LOG_ERR, errno, "signalfd() failed");
 		return SHMFS_EXIT_MOUNT;
 	}
-	m->pool.sigfd = sigfd; /* closed in workers */
-
-	if (shmfs_pool_start(&m->pool) < 0) {
-		m->pool.sigfd = -1;
-		close(sigfd);
+	if (shmfs_pool_start(&m->pool) < 0)
 		return SHMFS_EXIT_MOUNT;
-	}
 	shmfs_log_notice("mounted on %s: %zu zone%s, %llu bytes, %u workers; "
 			 "shared metadata %zu bytes",
-			 opts->mountpoint, m->fs.tab->nzones,
-			 m->fs.tab->nzones == 1 ? "" : "s",
-			 (unsigned long long)m->fs.tab->capacity,
-			 m->pool.nworkers, m->fs.tab->region_shm.size);
+			 m->opts->mountpoint, tab->nzones,
+			 tab->nzones == 1 ? "" : "s",
+			 (unsigned long long)tab->capacity, m->pool.nchildren,
+			 tab->region_shm.size);
 	notify_ready(m);
-
-	supervise(m, sigfd);
-	m->pool.sigfd = -1;
-	close(sigfd);
+	supervise(m, m->sigfd);
 	return SHMFS_EXIT_OK;
 }
 
@@ -563,7 +422,7 @@ static int serve(struct master *m, const sigset_t *set, int ready)
  * "shmfs -s stop" sends waits for supervise() instead of killing a master
  * that is mounting (which would leave a dead mount behind).
  */
-static void block_signals(sigset_t *set)
+static int block_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
@@ -571,7 +430,14 @@ static void block_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGUSR1);
 	sigaddset(set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, set, NULL);
+	if (sigprocmask(SIG_BLOCK, set, NULL) < 0) {
+		int err = errno;
+		shmfs_log_sys(LOG_ERR, err,
+			      "sigprocmask(SIG_BLOCK, {TERM, INT, HUP, USR1, "
+			      "CHLD}) failed");
+		return -err;
+	}
+	return 0;
 }
 
 /*
@@ -581,13 +447,31 @@ static void block_signals(sigset_t *set)
 static int publish_pid(struct master *m, int *ready)
 {
 	const struct shmfs_master_opts *opts = m->opts;
+	int res;
 
-	if (!opts->foreground && daemonize(ready) < 0)
-		return -1;
-	if (opts->pidfd >= 0 && shmfs_pidfile_write(opts->pidfd) < 0) {
-		shmfs_log_sys(LOG_ERR, errno, "%s: cannot write the pid",
+	if (!opts->foreground && (res = shmfs_detach(ready)) < 0)
+		return res;
+	if (opts->pidfd >= 0 && (res = shmfs_pidfile_write(opts->pidfd)) < 0) {
+		shmfs_log_sys(LOG_ERR, -res, "%s: cannot write the pid",
 			      opts->pidfile);
-		return -1;
+		return res;
+	}
+	return 0;
+}
+
+/* The session, not mounted yet (logged unless libfuse said why). */
+static int new_session(struct master *m, int *status)
+{
+	unsigned before = fuse_lines;
+
+	/* No userdata: each worker serves one cycle (see ops.h). */
+	m->se = fuse_session_new(m->opts->fuse_args, &shmfs_ops,
+				 sizeof(shmfs_ops), NULL);
+	if (m->se == NULL) {
+		if (fuse_lines == before)
+			shmfs_log_error("bad mount options (see shmfs --help)");
+		*status = SHMFS_EXIT_USAGE;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -597,68 +481,44 @@ int shmfs_master_run(struct shmfs_config *cfg,
 {
 	struct master m = {
 		.opts = opts,
-		.cfg = *cfg,
-		.fs =
-			{
-				.uid = geteuid(),
-				.gid = getegid(),
-				.timeout = SHMFS_CACHE_TIMEOUT,
-			},
-		.pool = {.pidfd = opts->pidfd, .sigfd = -1, .fs = &m.fs},
+		.sigfd = -1,
+		.pool = {.body = worker_body, .reaped = worker_reaped},
 	};
-	struct shmfs_zonetab *tab;
-	struct shmfs_statsfile stats;
 	int status = SHMFS_EXIT_MOUNT, ready = -1;
+	unsigned before;
 	sigset_t set;
 
-	memset(cfg, 0, sizeof(*cfg)); /* ours now */
+	m.pool.arg = &m;
 	shmfs_notify_init(); /* before any fork: workers never see it */
 	fuse_set_log_func(fuse_log_to_ours);
 	shmfs_fault_init();
-	configure_pool(&m);
 	raise_nofile();
-	if (shmfs_zonetab_create(&m.cfg, NULL, &tab) < 0)
-		goto out_config;
-	if (shmfs_statsfile_create(&stats, tab) < 0) {
-		shmfs_zonetab_destroy(tab);
-		goto out_config;
-	}
-	serve_table(&m, tab, &stats);
-
-	unsigned before = fuse_lines;
-	m.pool.se = fuse_session_new(opts->fuse_args, &shmfs_ops,
-				     sizeof(shmfs_ops), &m.fs);
-	if (m.pool.se == NULL) {
-		if (fuse_lines == before)
-			shmfs_log_error("bad mount options (see shmfs --help)");
-		status = SHMFS_EXIT_USAGE;
-		goto out_zones;
-	}
-	block_signals(&set);
-	if (publish_pid(&m, &ready) < 0)
+	if (shmfs_cycle_create(cfg, NULL, &m.cycle) < 0)
+		return status;
+	configure_pool(&m);
+	if (new_session(&m, &status) < 0)
+		goto out_cycle;
+	if (block_signals(&set) < 0 || publish_pid(&m, &ready) < 0)
 		goto out_session;
 	before = fuse_lines;
-	if (fuse_session_mount(m.pool.se, opts->mountpoint) != 0) {
+	if (fuse_session_mount(m.se, opts->mountpoint) != 0) {
 		if (fuse_lines == before)
 			shmfs_log_error("cannot mount on %s", opts->mountpoint);
 		goto out_session;
 	}
-	if (shmfs_device_install(m.pool.se) < 0)
-		m.no_passthrough = "fuse_session_custom_io failed";
 
 	status = serve(&m, &set, ready);
 	/* Unmount first so that nothing new arrives, then let workers go. */
-	fuse_session_unmount(m.pool.se);
+	fuse_session_unmount(m.se);
 	shmfs_pool_stop(&m.pool);
 	/* Nothing written to a file deleted behind us is lost at the stop. */
-	shmfs_zonetab_check_files(m.fs.tab, true);
+	shmfs_zonetab_check_files(m.cycle->tab, true);
+	if (m.sigfd >= 0)
+		close(m.sigfd);
 out_session:
-	fuse_session_destroy(m.pool.se);
-out_zones:
-	shmfs_statsfile_destroy(&m.stats);
-	shmfs_zonetab_destroy(m.fs.tab);
-out_config:
-	shmfs_config_free(&m.cfg);
+	fuse_session_destroy(m.se);
+out_cycle:
+	shmfs_cycle_destroy(m.cycle);
 	if (status == SHMFS_EXIT_OK)
 		shmfs_log_notice("stopped");
 	return status;

@@ -78,8 +78,13 @@ int shmfs_notify(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(msg))
+	if (n < 0 || (size_t)n >= sizeof(msg)) {
+		shmfs_log_sys(LOG_WARNING, EMSGSIZE,
+			      "notifying the service manager: a message of "
+			      "%d bytes does not fit %zu",
+			      n, sizeof(msg));
 		return -EMSGSIZE;
+	}
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		err = errno;

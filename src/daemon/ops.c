@@ -1,34 +1,40 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * FUSE handlers in the style of libfuse's hello_ll.c: static functions, one
- * const table, every request answered exactly once. The root directory is
- * read-only (EPERM for every namespace change) and holds the zones and the
- * daemon's /.stats and /.metrics; zone semantics live in zone.c, the texts
- * of the two in statsfile.c. Reads are answered straight from the shared
- * memory.
+ * FUSE handlers: one const table, every request answered exactly once.
+ * Here the files: the zones and the daemon's /.stats and /.metrics; the
+ * root directory that holds them is ops_dir.c's. Zone semantics live in
+ * zone.c, the texts of /.stats and /.metrics in stats.c, the replies
+ * libfuse 3.14 cannot build in kernel.c. Reads are answered straight from
+ * the shared memory.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/fuse.h>
 
+#include "shmfs/cycle.h"
 #include "shmfs/fault.h"
+#include "shmfs/kernel.h"
 #include "shmfs/ops.h"
-#include "shmfs/passthrough.h"
+#include "shmfs/region.h"
 #include "shmfs/zone.h"
+#include "shmfs/zonetab.h"
 
-/* The daemon's own read-only files: one snapshot of the figures each. */
-static const struct {
-	const char *name;
-	fuse_ino_t ino;
-	enum shmfs_statsfile_format format;
-} stats_files[] = {
-	{".stats", SHMFS_INO_STATS, SHMFS_STATSFILE_TEXT},
-	{".metrics", SHMFS_INO_METRICS, SHMFS_STATSFILE_PROMETHEUS},
-};
-#define NSTATS_FILES (sizeof(stats_files) / sizeof(stats_files[0]))
+/* What this worker serves, and where it counts (see shmfs_ops_serve). */
+static struct shmfs_cycle *cycle;
+static struct shmfs_worker_slot *self;
+
+void shmfs_ops_serve(struct shmfs_cycle *c, struct shmfs_worker_slot *slot)
+{
+	cycle = c;
+	self = slot;
+}
+
+const struct shmfs_cycle *shmfs_ops_cycle(void)
+{
+	return cycle;
+}
 
 static bool is_stats(fuse_ino_t ino)
 {
@@ -53,11 +59,6 @@ static void shmfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }
 
-static struct shmfs_fs *fs_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
-
 static void count(_Atomic uint64_t *counter, uint64_t n)
 {
 	atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
@@ -66,41 +67,40 @@ static void count(_Atomic uint64_t *counter, uint64_t n)
 /* Every error reply goes through here, so /.stats counts them. */
 static void reply_err(fuse_req_t req, int err)
 {
-	struct shmfs_fs *fs = fs_of(req);
-
-	if (err != 0 && fs->self != NULL)
-		count(&fs->self->errors, 1);
+	if (err != 0 && self != NULL) /* NULL in the master */
+		count(&self->errors, 1);
 	fuse_reply_err(req, err);
 }
 
 /* The zone behind an inode number, or NULL (the root, /.stats, stale). */
-static struct shmfs_zonetab_entry *entry_of(fuse_req_t req, fuse_ino_t ino)
+static struct shmfs_zonetab_entry *entry_of(fuse_ino_t ino)
 {
-	return shmfs_zonetab_by_ino(fs_of(req)->tab, ino);
+	return shmfs_zonetab_by_ino(cycle->tab, ino);
 }
 
-/* Stats snapshots carry the table's generation: one from before a reload
+/* Stats snapshots carry the cycle's generation: one from before a reload
  * names a slot of an arena that is gone. */
-static uint64_t stats_fh(const struct shmfs_fs *fs, uint64_t slot)
+static uint64_t stats_fh(uint64_t slot)
 {
-	return fs->generation << 16 | slot;
+	return cycle->generation << 16 | slot;
 }
 
-static int stats_slot(const struct shmfs_fs *fs, uint64_t fh, uint64_t *slot)
+static int stats_slot(uint64_t fh, uint64_t *slot)
 {
-	if (fh >> 16 != fs->generation)
+	if (fh >> 16 != cycle->generation)
 		return -ESTALE;
 	*slot = fh & 0xffff;
 	return 0;
 }
 
-static void dir_stat(const struct shmfs_fs *fs, fuse_ino_t ino, struct stat *st)
+static void dir_stat(fuse_ino_t ino, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
-	st->st_uid = fs->uid;
-	st->st_gid = fs->gid;
-	st->st_atim = st->st_mtim = st->st_ctim = fs->region->started;
+	st->st_uid = cycle->uid;
+	st->st_gid = cycle->gid;
+	st->st_atim = st->st_mtim = st->st_ctim =
+		shmfs_cycle_region(cycle)->started;
 	st->st_blksize = sysconf(_SC_PAGESIZE);
 	if (ino == FUSE_ROOT_ID) {
 		st->st_mode = S_IFDIR | 0755;
@@ -114,15 +114,15 @@ static void dir_stat(const struct shmfs_fs *fs, fuse_ino_t ino, struct stat *st)
 }
 
 /* Attributes of any inode: -ENOENT for a stale one. */
-static int stat_of(fuse_req_t req, fuse_ino_t ino, struct stat *st)
+static int stat_of(fuse_ino_t ino, struct stat *st)
 {
 	struct shmfs_zonetab_entry *e;
 
 	if (ino == FUSE_ROOT_ID || is_stats(ino)) {
-		dir_stat(fs_of(req), ino, st);
+		dir_stat(ino, st);
 		return 0;
 	}
-	e = entry_of(req, ino);
+	e = entry_of(ino);
 	if (e == NULL)
 		return -ENOENT;
 	memset(st, 0, sizeof(*st));
@@ -130,38 +130,14 @@ static int stat_of(fuse_req_t req, fuse_ino_t ino, struct stat *st)
 	return shmfs_zone_stat(&e->zone, st);
 }
 
-static void shmfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+void shmfs_ops_reply_err(fuse_req_t req, int err)
 {
-	struct shmfs_fs *fs = fs_of(req);
-	struct fuse_entry_param e;
-	int saverr;
+	reply_err(req, err);
+}
 
-	if (parent != FUSE_ROOT_ID) {
-		saverr = ENOTDIR;
-		goto out;
-	}
-	memset(&e, 0, sizeof(e));
-	for (size_t k = 0; k < NSTATS_FILES; k++)
-		if (strcmp(name, stats_files[k].name) == 0)
-			e.ino = stats_files[k].ino;
-	if (e.ino == 0) {
-		long i = shmfs_zonetab_find(fs->tab, name, strlen(name));
-		if (i < 0) {
-			saverr = -i;
-			goto out;
-		}
-		e.ino = fs->tab->entries[i].ino;
-	}
-	e.generation = 1; /* inode numbers are never reused */
-	e.attr_timeout = fs->timeout;
-	e.entry_timeout = fs->timeout;
-	saverr = -stat_of(req, e.ino, &e.attr);
-	if (saverr)
-		goto out;
-	fuse_reply_entry(req, &e);
-	return;
-out:
-	reply_err(req, saverr);
+int shmfs_ops_stat(fuse_ino_t ino, struct stat *st)
+{
+	return stat_of(ino, st);
 }
 
 static void shmfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
@@ -171,11 +147,11 @@ static void shmfs_op_getattr(fuse_req_t req, fuse_ino_t ino,
 	int saverr;
 
 	(void)fi;
-	saverr = -stat_of(req, ino, &st);
+	saverr = -stat_of(ino, &st);
 	if (saverr)
 		reply_err(req, saverr);
 	else
-		fuse_reply_attr(req, &st, fs_of(req)->timeout);
+		fuse_reply_attr(req, &st, SHMFS_CACHE_TIMEOUT);
 }
 
 static void now_if(int to_set, int flag, struct timespec *ts)
@@ -187,7 +163,7 @@ static void now_if(int to_set, int flag, struct timespec *ts)
 static void shmfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			     int to_set, struct fuse_file_info *fi)
 {
-	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+	struct shmfs_zonetab_entry *e = entry_of(ino);
 	struct shmfs_zone_attr za = {0};
 	struct stat st;
 	int saverr;
@@ -225,101 +201,35 @@ static void shmfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 	saverr = -shmfs_zone_setattr(&e->zone, &za);
 	if (saverr == 0)
-		saverr = -stat_of(req, ino, &st);
+		saverr = -stat_of(ino, &st);
 	if (saverr == 0) {
-		fuse_reply_attr(req, &st, fs_of(req)->timeout);
+		fuse_reply_attr(req, &st, SHMFS_CACHE_TIMEOUT);
 		return;
 	}
 out:
 	reply_err(req, saverr);
 }
 
-/*
- * Readdir offsets: 0 is the start, entry k (".", "..", ".stats",
- * ".metrics", then the zones in file order) carries k + 1 as the offset of
- * the next one.
- */
-#define DIR_FIXED (2 + NSTATS_FILES)
-
-static void shmfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-			     off_t off, struct fuse_file_info *fi)
-{
-	struct shmfs_zonetab *tab = fs_of(req)->tab;
-	static char buf[64 * 1024]; /* a worker serves one request at a time */
-	size_t used = 0;
-
-	(void)fi;
-	if (ino != FUSE_ROOT_ID) {
-		reply_err(req, ENOTDIR);
-		return;
-	}
-	if (size > sizeof(buf))
-		size = sizeof(buf);
-
-	for (uint64_t k = off < 0 ? 0 : off; k < DIR_FIXED + tab->nzones; k++) {
-		struct stat st = {.st_mode = S_IFREG};
-		const char *name;
-
-		if (k < 2) {
-			name = k == 0 ? "." : "..";
-			st.st_ino = FUSE_ROOT_ID;
-			st.st_mode = S_IFDIR;
-		} else if (k < DIR_FIXED) {
-			name = stats_files[k - 2].name;
-			st.st_ino = stats_files[k - 2].ino;
-		} else {
-			name = tab->entries[k - DIR_FIXED].conf.name;
-			st.st_ino = tab->entries[k - DIR_FIXED].ino;
-		}
-		size_t n = fuse_add_direntry(req, buf + used, size - used, name,
-					     &st, k + 1);
-		if (n > size - used)
-			break;
-		used += n;
-	}
-	fuse_reply_buf(req, buf, used);
-}
-
-/*
- * Direct I/O with parallel writes to one file: libfuse 3.14.0's
- * fuse_file_info has no parallel_direct_writes bit, so the reply is built by
- * hand (the layout is the kernel's, from <linux/fuse.h>). Writes that extend
- * the file stay serialized by the kernel; the others only meet at the zone's
- * mutex, held for the copy alone.
- */
-static void reply_open_direct(fuse_req_t req, uint64_t fh)
-{
-	struct fuse_open_out out = {
-		.fh = fh,
-		.open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES,
-	};
-
-	fuse_reply_buf(req, (const char *)&out, sizeof(out));
-}
-
 static void open_stats(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct shmfs_fs *fs = fs_of(req);
-	enum shmfs_statsfile_format format = SHMFS_STATSFILE_TEXT;
+	enum shmfs_statsfile_format format =
+		ino == SHMFS_INO_METRICS ? SHMFS_STATSFILE_PROMETHEUS
+					 : SHMFS_STATSFILE_TEXT;
 	uint64_t slot;
 	int err;
-
-	for (size_t k = 0; k < NSTATS_FILES; k++)
-		if (stats_files[k].ino == ino)
-			format = stats_files[k].format;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		reply_err(req, EACCES);
 		return;
 	}
-	err = shmfs_statsfile_open(fs->stats, fs->tab, format,
+	err = shmfs_statsfile_open(&cycle->stats, cycle, format,
 				   fuse_req_ctx(req)->uid, &slot);
 	if (err) {
 		reply_err(req, -err);
 		return;
 	}
-	fi->fh = stats_fh(fs, slot);
+	fi->fh = stats_fh(slot);
 	fi->direct_io = 1;
 	fuse_reply_open(req, fi);
 }
@@ -327,6 +237,7 @@ static void open_stats(fuse_req_t req, fuse_ino_t ino,
 static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 			  struct fuse_file_info *fi)
 {
+	const struct shmfs_cycle_zone *z;
 	struct shmfs_zonetab_entry *e;
 	int saverr = 0;
 
@@ -334,7 +245,7 @@ static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 		open_stats(req, ino, fi);
 		return;
 	}
-	e = entry_of(req, ino);
+	e = entry_of(ino);
 	if (e == NULL) {
 		saverr = ino == FUSE_ROOT_ID ? EISDIR : ENOENT;
 		goto out;
@@ -346,16 +257,13 @@ static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 		goto out;
 
 	fi->fh = ino;
-	if (e->cache == SHMFS_CACHE_PASSTHROUGH) {
-		/* Always passthrough: the kernel never mixes modes on an inode.
-		 */
-		struct shmfs_fuse_open_out out;
-
-		shmfs_passthrough_open_out(&out, fi->fh, e->backing_id);
-		fuse_reply_buf(req, (const char *)&out, sizeof(out));
+	z = shmfs_cycle_zone(cycle, e);
+	if (z->cache == SHMFS_CACHE_PASSTHROUGH) {
+		/* Always: the kernel never mixes modes on an inode. */
+		shmfs_kernel_reply_open_passthrough(req, fi->fh, z->backing_id);
 		return;
 	}
-	if (e->cache == SHMFS_CACHE_PAGE) {
+	if (z->cache == SHMFS_CACHE_PAGE) {
 		/*
 		 * Every change goes through this mount, so the kernel's cache
 		 * is never stale: keep it across opens.
@@ -364,17 +272,32 @@ static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_open(req, fi);
 		return;
 	}
-	reply_open_direct(req, fi->fh);
+	shmfs_kernel_reply_open_direct(req, fi->fh);
 	return;
 
 out:
 	reply_err(req, saverr);
 }
 
+static void read_stats(fuse_req_t req, uint64_t fh, off_t off, size_t size)
+{
+	const void *p;
+	size_t n;
+	uint64_t slot;
+	int saverr = -stats_slot(fh, &slot);
+
+	if (saverr == 0)
+		saverr = -shmfs_statsfile_read(&cycle->stats, slot, off, size,
+					       &p, &n);
+	if (saverr)
+		reply_err(req, saverr);
+	else
+		fuse_reply_buf(req, p, n);
+}
+
 static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 			  off_t off, struct fuse_file_info *fi)
 {
-	struct shmfs_fs *fs = fs_of(req);
 	struct shmfs_zonetab_entry *e;
 	struct iovec iov[SHMFS_ZONE_PIECES_MAX];
 	const void *p;
@@ -382,15 +305,10 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	int saverr, pieces;
 
 	if (is_stats(ino)) {
-		uint64_t slot;
-
-		saverr = -stats_slot(fs, fi->fh, &slot);
-		if (saverr == 0)
-			saverr = -shmfs_statsfile_read(fs->stats, slot, off,
-						       size, &p, &n);
-		goto reply;
+		read_stats(req, fi->fh, off, size);
+		return;
 	}
-	e = entry_of(req, ino);
+	e = entry_of(ino);
 	if (e == NULL) {
 		reply_err(req, ESTALE);
 		return;
@@ -398,37 +316,32 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	saverr = -shmfs_zone_check(&e->zone);
 	if (saverr == 0)
 		saverr = -shmfs_zone_read(&e->zone, off, size, &p, &n);
-	if (saverr == 0) {
-		count(&e->zone.meta->reads, 1);
-		count(&e->zone.meta->bytes_out, n);
-		count(&fs->self->bytes_out, n);
+	SHMFS_FAULT_POINT("read");
+	if (saverr) {
+		reply_err(req, saverr);
+		return;
 	}
-	shmfs_fault_point("read");
-	if (saverr == 0 && shmfs_fault_take("reply_rejected"))
-		saverr = 600;
-	if (saverr)
-		goto reply;
+	count(&e->zone.meta->reads, 1);
+	count(&e->zone.meta->bytes_out, n);
+	count(&self->bytes_out, n);
+	SHMFS_FAULT_TAKE("reply_rejected", reply_err(req, 600); return );
 	/* Holes come from a zero buffer: reading them allocates nothing. */
 	pieces = shmfs_zone_pieces(&e->zone, p, n, iov, SHMFS_ZONE_PIECES_MAX);
 	if (pieces > 1) {
 		fuse_reply_iov(req, iov, pieces);
 		return;
 	}
-	p = pieces ? iov[0].iov_base : p;
-	if (n > 0 && shmfs_fault_take("reply_unmapped"))
-		p = shmfs_fault_unmapped();
-reply:
-	if (saverr)
-		reply_err(req, saverr);
-	else
-		fuse_reply_buf(req, p, n); /* one writev, no allocation */
+	if (pieces == 1)
+		p = iov[0].iov_base;
+	if (n > 0)
+		SHMFS_FAULT_TAKE("reply_unmapped", p = shmfs_fault_unmapped());
+	fuse_reply_buf(req, p, n); /* one writev, no allocation */
 }
 
 static void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			   size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct shmfs_fs *fs = fs_of(req);
-	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+	struct shmfs_zonetab_entry *e = entry_of(ino);
 	size_t written;
 	int saverr;
 
@@ -447,47 +360,17 @@ static void shmfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	}
 	count(&e->zone.meta->writes, 1);
 	count(&e->zone.meta->bytes_in, written);
-	count(&fs->self->bytes_in, written);
+	count(&self->bytes_in, written);
 	fuse_reply_write(req, written);
-}
-
-static void shmfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
-{
-	struct shmfs_zonetab *tab = fs_of(req)->tab;
-	unsigned long page = sysconf(_SC_PAGESIZE);
-	uint64_t used = 0;
-	struct statvfs sv;
-
-	(void)ino;
-	for (size_t i = 0; i < tab->nzones; i++)
-		used += shmfs_zone_used(&tab->entries[i].zone);
-
-	memset(&sv, 0, sizeof(sv));
-	sv.f_bsize = page;
-	sv.f_frsize = page;
-	sv.f_blocks = tab->capacity / page;
-	sv.f_bfree = (tab->capacity - used) / page;
-	sv.f_bavail = sv.f_bfree;
-	/*
-	 * No inode accounting (as btrfs): a fixed set of files, none to
-	 * create. nzones with none free would read 100 % in "df -i" and set
-	 * off every monitoring alarm; 0 makes df print "-".
-	 */
-	sv.f_files = 0;
-	sv.f_ffree = 0;
-	sv.f_favail = 0;
-	sv.f_namemax = SHMFS_NAME_MAX;
-	fuse_reply_statfs(req, &sv);
 }
 
 static void shmfs_op_release(fuse_req_t req, fuse_ino_t ino,
 			     struct fuse_file_info *fi)
 {
-	struct shmfs_fs *fs = fs_of(req);
 	uint64_t slot;
 
-	if (is_stats(ino) && stats_slot(fs, fi->fh, &slot) == 0)
-		shmfs_statsfile_release(fs->stats, slot);
+	if (is_stats(ino) && stats_slot(fi->fh, &slot) == 0)
+		shmfs_statsfile_release(&cycle->stats, slot);
 	fuse_reply_err(req, 0);
 }
 
@@ -498,7 +381,7 @@ static void shmfs_op_release(fuse_req_t req, fuse_ino_t ino,
 static void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 			   struct fuse_file_info *fi)
 {
-	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+	struct shmfs_zonetab_entry *e = entry_of(ino);
 	int saverr = 0;
 
 	(void)datasync;
@@ -508,17 +391,10 @@ static void shmfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	reply_err(req, saverr);
 }
 
-static void shmfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
-			      struct fuse_file_info *fi)
-{
-	(void)ino, (void)datasync, (void)fi;
-	fuse_reply_err(req, 0);
-}
-
 static void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 			       off_t off, off_t len, struct fuse_file_info *fi)
 {
-	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+	struct shmfs_zonetab_entry *e = entry_of(ino);
 
 	(void)fi;
 	if (e == NULL) {
@@ -536,7 +412,7 @@ static void shmfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 static void shmfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off,
 			   int whence, struct fuse_file_info *fi)
 {
-	struct shmfs_zonetab_entry *e = entry_of(req, ino);
+	struct shmfs_zonetab_entry *e = entry_of(ino);
 	off_t pos = 0;
 	int saverr;
 
@@ -565,9 +441,8 @@ static void shmfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 				     struct fuse_file_info *fi_out, size_t len,
 				     int flags)
 {
-	struct shmfs_fs *fs = fs_of(req);
-	struct shmfs_zonetab_entry *in = entry_of(req, ino_in);
-	struct shmfs_zonetab_entry *out = entry_of(req, ino_out);
+	struct shmfs_zonetab_entry *in = entry_of(ino_in);
+	struct shmfs_zonetab_entry *out = entry_of(ino_out);
 	size_t copied;
 	int saverr;
 
@@ -596,59 +471,9 @@ static void shmfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 	count(&in->zone.meta->bytes_out, copied);
 	count(&out->zone.meta->writes, 1);
 	count(&out->zone.meta->bytes_in, copied);
-	count(&fs->self->bytes_in, copied);
-	count(&fs->self->bytes_out, copied);
+	count(&self->bytes_in, copied);
+	count(&self->bytes_out, copied);
 	fuse_reply_write(req, copied);
-}
-
-/* The root directory is the configuration's: no namespace change. */
-static void shmfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-			   mode_t mode, dev_t rdev)
-{
-	(void)parent, (void)name, (void)mode, (void)rdev;
-	reply_err(req, EPERM);
-}
-
-static void shmfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-			   mode_t mode)
-{
-	(void)parent, (void)name, (void)mode;
-	reply_err(req, EPERM);
-}
-
-static void shmfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	(void)parent, (void)name;
-	reply_err(req, EPERM);
-}
-
-static void shmfs_op_symlink(fuse_req_t req, const char *link,
-			     fuse_ino_t parent, const char *name)
-{
-	(void)link, (void)parent, (void)name;
-	reply_err(req, EPERM);
-}
-
-static void shmfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-			    fuse_ino_t newparent, const char *newname,
-			    unsigned int flags)
-{
-	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
-	reply_err(req, EPERM);
-}
-
-static void shmfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-			  const char *newname)
-{
-	(void)ino, (void)newparent, (void)newname;
-	reply_err(req, EPERM);
-}
-
-static void shmfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-			    mode_t mode, struct fuse_file_info *fi)
-{
-	(void)parent, (void)name, (void)mode, (void)fi;
-	reply_err(req, EPERM);
 }
 
 const struct fuse_lowlevel_ops shmfs_ops = {

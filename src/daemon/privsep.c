@@ -104,7 +104,7 @@ int shmfs_privsep_drop(bool user_set, uid_t uid, gid_t gid)
  * What a worker calls, found by running the whole test suite under the
  * filter (the master logs any call it denies) and by reading what
  * libfuse 3.14's lowlevel loop can reach: the request loop and replies
- * (read, writev: splice is off, see device.c), the zone code (madvise,
+ * (read, writev: splice is off, see kernel.c), the zone code (madvise,
  * mincore, fallocate, lseek and fstat of a zone's file), malloc, the
  * robust locks, signals, the clock, and logging (the pipe to the master,
  * stderr, or syslog's socket). Nothing opens a file: a log file is the

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "shmfs/cycle.h"
 #include "shmfs/figures.h"
 #include "shmfs/log.h"
 #include "shmfs/region.h"
@@ -133,16 +134,24 @@ static size_t records(const struct shmfs_zonetab *tab,
 					      : tab->nzones;
 }
 
-/* Points at at record i of scope; false for a free worker slot. */
+/*
+ * Points at at record i of scope; false for a free worker slot. A zone's
+ * cache mode is the one it runs in under cycle, or (sizing the slots, no
+ * cycle yet) the one its configuration asks for.
+ */
 static bool select_record(struct shmfs_figure_at *at,
+			  const struct shmfs_cycle *cycle,
 			  enum shmfs_figure_scope scope, size_t i)
 {
 	if (scope == SHMFS_FIGURE_WORKER) {
 		at->worker = &at->tab->region->workers[i];
 		return atomic_load(&at->worker->pid) != 0;
 	}
-	if (scope == SHMFS_FIGURE_ZONE)
+	if (scope == SHMFS_FIGURE_ZONE) {
 		at->zone = &at->tab->entries[i];
+		at->cache = cycle ? shmfs_cycle_zone(cycle, at->zone)->cache
+				  : at->zone->conf.cache;
+	}
 	return true;
 }
 
@@ -181,8 +190,9 @@ static void put_lines(struct out *o, const struct shmfs_figure_at *at, size_t i,
 }
 
 /* Record by record: all the lines of a worker or a zone are together. */
-static void render_text(const struct shmfs_zonetab *tab, struct out *o)
+static void render_text(const struct shmfs_cycle *cycle, struct out *o)
 {
+	const struct shmfs_zonetab *tab = cycle->tab;
 	struct shmfs_figure_at at = {.tab = tab};
 
 	clock_gettime(CLOCK_REALTIME, &at.now);
@@ -191,7 +201,7 @@ static void render_text(const struct shmfs_zonetab *tab, struct out *o)
 
 		end = shmfs_figure_run_end(k);
 		for (size_t i = 0; i < records(tab, scope); i++)
-			if (select_record(&at, scope, i))
+			if (select_record(&at, cycle, scope, i))
 				put_lines(o, &at, i, k, end);
 	}
 }
@@ -251,8 +261,9 @@ static void put_sample(struct out *o, const struct shmfs_figure_at *at,
 }
 
 /* Family by family: each announced once, then its sample of each record. */
-static void render_prometheus(const struct shmfs_zonetab *tab, struct out *o)
+static void render_prometheus(const struct shmfs_cycle *cycle, struct out *o)
 {
+	const struct shmfs_zonetab *tab = cycle->tab;
 	struct shmfs_figure_at at = {.tab = tab};
 
 	clock_gettime(CLOCK_REALTIME, &at.now);
@@ -264,7 +275,7 @@ static void render_prometheus(const struct shmfs_zonetab *tab, struct out *o)
 			continue; /* in its info's samples */
 		put_family(o, f);
 		for (size_t i = 0; i < records(tab, f->scope); i++)
-			if (select_record(&at, f->scope, i))
+			if (select_record(&at, cycle, f->scope, i))
 				put_sample(o, &at, i, k, end);
 	}
 }
@@ -336,7 +347,7 @@ static size_t snapshot_bound(const struct shmfs_zonetab *tab)
 
 		end = shmfs_figure_run_end(k);
 		for (size_t i = 0; i < records(tab, scope); i++) {
-			select_record(&at, scope, i);
+			select_record(&at, NULL, scope, i);
 			b.prefix = b.label = 0;
 			if (scope == SHMFS_FIGURE_WORKER) {
 				b.prefix = sizeof("worker.255.") - 1;
@@ -405,7 +416,7 @@ static unsigned held_by(struct shmfs_statsfile *sf, uid_t uid)
 }
 
 int shmfs_statsfile_open(struct shmfs_statsfile *sf,
-			 const struct shmfs_zonetab *tab,
+			 const struct shmfs_cycle *cycle,
 			 enum shmfs_statsfile_format format, uid_t uid,
 			 uint64_t *fh)
 {
@@ -425,9 +436,9 @@ int shmfs_statsfile_open(struct shmfs_statsfile *sf,
 			continue;
 		atomic_store(&s->uid, uid);
 		if (format == SHMFS_STATSFILE_PROMETHEUS)
-			render_prometheus(tab, &o);
+			render_prometheus(cycle, &o);
 		else
-			render_text(tab, &o);
+			render_text(cycle, &o);
 		s->len = o.len;
 		*fh = i;
 		if (o.cut) { /* a cut text would be read as a whole one */

@@ -10,17 +10,23 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/fuse.h>
 
+#include "shmfs/cycle.h"
 #include "shmfs/exit.h"
 #include "shmfs/fault.h"
+#include "shmfs/kernel.h"
 #include "shmfs/log.h"
+#include "shmfs/ops.h"
 #include "shmfs/privsep.h"
+#include "shmfs/region.h"
 #include "shmfs/worker.h"
 
 static volatile sig_atomic_t stop;
@@ -64,7 +70,21 @@ static void setup_signals(void)
 	set(SIGPIPE, SIG_IGN);
 	set(SIGCHLD, SIG_DFL);
 	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) {
+		shmfs_log_sys(LOG_ERR, errno,
+			      "sigprocmask(SIG_SETMASK, {}) failed");
+		_exit(SHMFS_WORKER_FAILED);
+	}
+}
+
+/* A descriptor of /dev/fuse of our own, or -errno. */
+static int open_device(void)
+{
+	int fd;
+
+	SHMFS_FAULT_RETURN("no_clone", -EACCES);
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 /*
@@ -78,13 +98,11 @@ static bool clone_device(struct fuse_session *se, unsigned slot)
 {
 	int sessfd = fuse_session_fd(se);
 	uint32_t master_fd = sessfd;
-	int fd = shmfs_fault_is("no_clone")
-			 ? (errno = EACCES, -1)
-			 : open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	int fd = open_device();
 
 	if (fd < 0) {
 		if (slot == 0)
-			shmfs_log_sys(LOG_WARNING, errno,
+			shmfs_log_sys(LOG_WARNING, -fd,
 				      "open(\"/dev/fuse\") failed: workers "
 				      "share one descriptor");
 		return false;
@@ -105,7 +123,7 @@ static bool clone_device(struct fuse_session *se, unsigned slot)
 	return cloned;
 }
 
-/* cpu_affinity, as nginx's worker_cpu_affinity. */
+/* cpu_affinity: a worker per CPU keeps its caches warm. */
 static void pin(unsigned slot, int cpu)
 {
 	cpu_set_t set;
@@ -123,7 +141,11 @@ static void pin(unsigned slot, int cpu)
 /* If the master dies outright, no worker serves on alone. */
 static void die_with(pid_t master)
 {
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) {
+		shmfs_log_sys(LOG_ERR, errno,
+			      "prctl(PR_SET_PDEATHSIG, SIGTERM) failed");
+		_exit(SHMFS_WORKER_FAILED);
+	}
 	if (getppid() != master)
 		_exit(SHMFS_WORKER_STOPPED);
 }
@@ -142,27 +164,12 @@ static void drop_privileges(struct shmfs_worker_slot *ws,
 	die_with(opts->master);
 	if (shmfs_privsep_seccomp(&ws->violation, SHMFS_WORKER_SECCOMP) < 0)
 		_exit(SHMFS_WORKER_FAILED);
-	if (shmfs_fault_take("forbidden_syscall"))
-		(void)getpgrp();
+	SHMFS_FAULT_TAKE("forbidden_syscall", (void)getpgrp());
 }
 
-_Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
-				const struct shmfs_worker_opts *opts)
+/* A new worker's slot: its counters start at 0. */
+static void take_slot(struct shmfs_worker_slot *ws, bool shared)
 {
-	unsigned slot = opts->slot;
-	struct shmfs_worker_slot *ws = shmfs_region_worker(fs->region, slot);
-	struct fuse_buf buf = {.mem = NULL};
-	int status = SHMFS_WORKER_STOPPED;
-
-	prctl(PR_SET_NAME, "shmfs-worker");
-	/* Before any line: a log file is the master's (see log.c). */
-	shmfs_log_to_master(&fs->region->log_dropped);
-	setup_signals();
-	die_with(opts->master);
-
-	pin(slot, opts->cpu);
-	bool shared = !clone_device(se, slot);
-	drop_privileges(ws, opts);
 	atomic_store(&ws->unique, 0);
 	atomic_store(&ws->shared_fd, shared);
 	atomic_store(&ws->errors, 0);
@@ -170,10 +177,18 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
 	atomic_store(&ws->bytes_out, 0);
 	atomic_store(&ws->requests, 0);
 	atomic_store(&ws->pid, getpid());
-	fs->self = ws; /* this process's copy of the userdata */
-	shmfs_log_debug("worker %u (pid %d) serving on %s", slot, (int)getpid(),
-			shared ? "the shared descriptor"
-			       : "its own clone of the descriptor");
+}
+
+/*
+ * Serves until asked to stop or the connection ends; returns the exit
+ * status. On the shared descriptor the request held is recorded, for the
+ * master to answer if this worker dies holding it.
+ */
+static int serve(struct fuse_session *se, struct shmfs_worker_slot *ws,
+		 unsigned slot, bool shared)
+{
+	struct fuse_buf buf = {.mem = NULL};
+	int status = SHMFS_WORKER_STOPPED;
 
 	while (!stop) {
 		int res = fuse_session_receive_buf(se, &buf);
@@ -192,21 +207,111 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se, struct shmfs_fs *fs,
 			break;
 		}
 		if (shared)
-			atomic_store(
-				&ws->unique,
-				((struct fuse_in_header *)buf.mem)->unique);
+			atomic_store(&ws->unique, shmfs_kernel_unique(buf.mem));
 		fuse_session_process_buf(se, &buf);
 		if (shared)
 			atomic_store(&ws->unique, 0);
 		atomic_fetch_add_explicit(&ws->requests, 1,
 					  memory_order_relaxed);
 	}
-	if (stop)
-		status = SHMFS_WORKER_STOPPED;
+	free(buf.mem);
+	return stop ? SHMFS_WORKER_STOPPED : status;
+}
 
+_Noreturn void shmfs_worker_run(struct fuse_session *se,
+				struct shmfs_cycle *cycle,
+				const struct shmfs_worker_opts *opts)
+{
+	unsigned slot = opts->slot;
+	struct shmfs_region *region = shmfs_cycle_region(cycle);
+	struct shmfs_worker_slot *ws = shmfs_region_worker(region, slot);
+	int status;
+
+	if (prctl(PR_SET_NAME, "shmfs-worker") < 0)
+		shmfs_log_sys(LOG_WARNING, errno,
+			      "prctl(PR_SET_NAME, \"shmfs-worker\") failed");
+	/* Before any line: a log file is the master's (see log.c). */
+	shmfs_log_to_master(&region->log_dropped);
+	setup_signals();
+	die_with(opts->master);
+
+	pin(slot, opts->cpu);
+	bool shared = !clone_device(se, slot);
+	drop_privileges(ws, opts);
+	take_slot(ws, shared);
+	shmfs_ops_serve(cycle, ws);
+	shmfs_log_debug("worker %u (pid %d) serving on %s", slot, (int)getpid(),
+			shared ? "the shared descriptor"
+			       : "its own clone of the descriptor");
+
+	status = serve(se, ws, slot, shared);
 	shmfs_log_info("worker %u (pid %d) exiting: %llu requests served", slot,
 		       (int)getpid(),
 		       (unsigned long long)atomic_load(&ws->requests));
-	free(buf.mem);
 	_exit(status);
+}
+
+/* ------------------------------------------------ the master's side */
+
+/*
+ * A worker on the shared descriptor died holding a request: the kernel
+ * cannot tell, so the master answers it with EIO. (Cloned workers need
+ * none of this: the kernel fails the requests of a closed clone at once.)
+ */
+static void answer_orphan(struct fuse_session *se, struct shmfs_worker_slot *ws,
+			  unsigned slot)
+{
+	uint64_t unique = atomic_exchange(&ws->unique, 0);
+	int res;
+
+	if (!atomic_load(&ws->shared_fd) || unique == 0)
+		return;
+	res = shmfs_kernel_answer(fuse_session_fd(se), unique, EIO);
+	if (res == 0)
+		shmfs_log_notice("request %llu of worker %u answered with EIO",
+				 (unsigned long long)unique, slot);
+	else if (res == -ENOENT) /* the kernel has it no more */
+		shmfs_log_info("request %llu of worker %u was answered already",
+			       (unsigned long long)unique, slot);
+	else
+		shmfs_log_sys(LOG_WARNING, -res,
+			      "answering request %llu of worker %u failed",
+			      (unsigned long long)unique, slot);
+}
+
+static void log_death(const struct shmfs_worker_slot *ws, unsigned slot,
+		      pid_t pid, int status)
+{
+	char name[64];
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SHMFS_WORKER_SECCOMP) {
+		int nr = atomic_load(&ws->violation);
+
+		shmfs_log_error(
+			"worker %u (pid %d) made system call %d (%s), "
+			"which the seccomp filter denies: replaced",
+			slot, (int)pid, nr,
+			shmfs_privsep_syscall_name(nr, name, sizeof(name)));
+	} else if (WIFSIGNALED(status))
+		shmfs_log_error("worker %u (pid %d) killed by signal %d%s",
+				slot, (int)pid, WTERMSIG(status),
+				WCOREDUMP(status) ? " (core dumped)" : "");
+	else
+		shmfs_log_error("worker %u (pid %d) exited with status %d",
+				slot, (int)pid, WEXITSTATUS(status));
+}
+
+bool shmfs_worker_reaped(struct fuse_session *se, struct shmfs_cycle *cycle,
+			 unsigned slot, pid_t pid, int status, bool stopping)
+{
+	struct shmfs_worker_slot *ws =
+		shmfs_region_worker(shmfs_cycle_region(cycle), slot);
+
+	answer_orphan(se, ws, slot);
+	atomic_store(&ws->pid, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SHMFS_WORKER_UNMOUNTED)
+		return true;
+	if (!stopping && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		log_death(ws, slot, pid, status);
+	return false;
 }

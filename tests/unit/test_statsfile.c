@@ -18,14 +18,16 @@
 #include <cmocka.h>
 
 #include "shmfs/config.h"
+#include "shmfs/cycle.h"
 #include "shmfs/statsfile.h"
 #include "shmfs/zonetab.h"
 
 struct fixture {
-	struct shmfs_config cfg;
-	struct shmfs_zonetab *tab;
-	struct shmfs_statsfile stats;
-	char text[8 << 20]; /* a snapshot of the largest test */
+	struct shmfs_config cfg; /* the cycle's once made */
+	struct shmfs_cycle *cycle;
+	struct shmfs_zonetab *tab;     /* the cycle's */
+	struct shmfs_statsfile *stats; /* likewise */
+	char text[8 << 20];	       /* a snapshot of the largest test */
 };
 
 static struct fixture *make(const char *ini)
@@ -37,16 +39,15 @@ static struct fixture *make(const char *ini)
 	assert_int_equal(shmfs_config_parse_string(ini, "t.ini", &f->cfg, err,
 						   sizeof(err)),
 			 0);
-	assert_int_equal(shmfs_zonetab_create(&f->cfg, NULL, &f->tab), 0);
-	assert_int_equal(shmfs_statsfile_create(&f->stats, f->tab), 0);
+	assert_int_equal(shmfs_cycle_create(&f->cfg, NULL, &f->cycle), 0);
+	f->tab = f->cycle->tab;
+	f->stats = &f->cycle->stats;
 	return f;
 }
 
 static void unmake(struct fixture *f)
 {
-	shmfs_statsfile_destroy(&f->stats);
-	shmfs_zonetab_destroy(f->tab);
-	shmfs_config_free(&f->cfg);
+	shmfs_cycle_destroy(f->cycle);
 	free(f);
 }
 
@@ -56,21 +57,21 @@ static int snapshot(struct fixture *f, enum shmfs_statsfile_format format)
 	const void *p;
 	size_t n, len = 0;
 	uint64_t fh;
-	int res = shmfs_statsfile_open(&f->stats, f->tab, format, 0, &fh);
+	int res = shmfs_statsfile_open(f->stats, f->cycle, format, 0, &fh);
 
 	if (res < 0)
 		return res;
 	/* In small reads, as the kernel may ask. */
 	do {
 		assert_int_equal(
-			shmfs_statsfile_read(&f->stats, fh, len, 4096, &p, &n),
+			shmfs_statsfile_read(f->stats, fh, len, 4096, &p, &n),
 			0);
 		assert_true(len + n < sizeof(f->text));
 		memcpy(f->text + len, p, n);
 		len += n;
 	} while (n > 0);
 	f->text[len] = '\0';
-	shmfs_statsfile_release(&f->stats, fh);
+	shmfs_statsfile_release(f->stats, fh);
 	return 0;
 }
 
@@ -308,27 +309,27 @@ static void stats_and_metrics_share_the_quota_of_a_user(void **state)
 	(void)state;
 	for (unsigned i = 0; i < SHMFS_STATSFILE_PER_UID; i++)
 		assert_int_equal(
-			shmfs_statsfile_open(&f->stats, f->tab,
+			shmfs_statsfile_open(f->stats, f->cycle,
 					     i % 2 ? SHMFS_STATSFILE_PROMETHEUS
 						   : SHMFS_STATSFILE_TEXT,
 					     1000, &fh[i]),
 			0);
-	assert_int_equal(shmfs_statsfile_open(&f->stats, f->tab,
+	assert_int_equal(shmfs_statsfile_open(f->stats, f->cycle,
 					      SHMFS_STATSFILE_PROMETHEUS, 1000,
 					      &fh[SHMFS_STATSFILE_PER_UID]),
 			 -EMFILE);
-	assert_int_equal(shmfs_statsfile_open(&f->stats, f->tab,
+	assert_int_equal(shmfs_statsfile_open(f->stats, f->cycle,
 					      SHMFS_STATSFILE_PROMETHEUS, 1001,
 					      &fh[SHMFS_STATSFILE_PER_UID]),
 			 0);
-	shmfs_statsfile_release(&f->stats, fh[SHMFS_STATSFILE_PER_UID]);
-	shmfs_statsfile_release(&f->stats, fh[0]);
-	assert_int_equal(shmfs_statsfile_open(&f->stats, f->tab,
+	shmfs_statsfile_release(f->stats, fh[SHMFS_STATSFILE_PER_UID]);
+	shmfs_statsfile_release(f->stats, fh[0]);
+	assert_int_equal(shmfs_statsfile_open(f->stats, f->cycle,
 					      SHMFS_STATSFILE_PROMETHEUS, 1000,
 					      &fh[0]),
 			 0);
 	for (unsigned i = 0; i < SHMFS_STATSFILE_PER_UID; i++)
-		shmfs_statsfile_release(&f->stats, fh[i]);
+		shmfs_statsfile_release(f->stats, fh[i]);
 	unmake(f);
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the passthrough protocol pieces that need no kernel: the
- * INIT patch on a captured INIT reply, the decision taken from the kernel's
- * INIT request, and the OPEN reply's bytes.
+ * Unit tests of the protocol pieces beyond libfuse 3.14 that need no
+ * kernel: the INIT patch on a captured INIT reply, the decision taken from
+ * the kernel's INIT request, and the passthrough OPEN reply's bytes.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "shmfs/passthrough.h"
+#include "shmfs/kernel.h"
 
 /*
  * The 64-byte fuse_init_out that libfuse 3.14 wrote to /dev/fuse on this
@@ -42,7 +42,7 @@ static void the_init_patch_asks_for_passthrough_and_nothing_else(void **s)
 	(void)s;
 	memcpy(out, captured, sizeof(out));
 	memcpy(before, out, sizeof(out));
-	assert_int_equal(shmfs_passthrough_patch_init(out, sizeof(out)), 0);
+	assert_int_equal(shmfs_kernel_patch_init(out, sizeof(out)), 0);
 	assert_int_equal(word(out, 12), 0x40408029); /* INIT_EXT was set */
 	assert_int_equal(word(out, 32), SHMFS_FUSE_PASSTHROUGH_FLAGS2);
 	assert_int_equal(word(out, 36), 1); /* max_stack_depth */
@@ -60,7 +60,7 @@ static void the_init_patch_drops_the_writeback_cache(void **s)
 	memcpy(out, captured, sizeof(out));
 	out[14] |= FUSE_WRITEBACK_CACHE >> 16; /* flags, byte 12, bit 16 */
 	assert_true(word(out, 12) & FUSE_WRITEBACK_CACHE);
-	assert_int_equal(shmfs_passthrough_patch_init(out, sizeof(out)), 0);
+	assert_int_equal(shmfs_kernel_patch_init(out, sizeof(out)), 0);
 	assert_false(word(out, 12) & FUSE_WRITEBACK_CACHE);
 }
 
@@ -69,8 +69,7 @@ static void a_short_init_reply_is_not_patched(void **s)
 	unsigned char out[24] = {0};
 
 	(void)s;
-	assert_int_equal(shmfs_passthrough_patch_init(out, sizeof(out)),
-			 -EINVAL);
+	assert_int_equal(shmfs_kernel_patch_init(out, sizeof(out)), -EINVAL);
 }
 
 /* An INIT request: header, then fuse_init_in. */
@@ -79,7 +78,7 @@ struct init_request {
 	struct fuse_init_in init;
 };
 
-static void passthrough_is_asked_for_only_when_wanted_and_offered(void **s)
+static void passthrough_is_asked_for_only_when_offered(void **s)
 {
 	struct init_request r = {
 		.in = {.opcode = FUSE_INIT, .unique = 2},
@@ -88,20 +87,17 @@ static void passthrough_is_asked_for_only_when_wanted_and_offered(void **s)
 			 .flags = FUSE_INIT_EXT,
 			 .flags2 = SHMFS_FUSE_PASSTHROUGH_FLAGS2},
 	};
-	const char *why;
 
 	(void)s;
-	assert_false(shmfs_passthrough_prepare(&r, sizeof(r), false, &why));
-	assert_null(why);
-	assert_true(shmfs_passthrough_prepare(&r, sizeof(r), true, &why));
-	assert_null(why);
+	assert_null(shmfs_kernel_init_no_passthrough(&r, sizeof(r)));
 	r.init.flags2 = 0; /* a kernel without CONFIG_FUSE_PASSTHROUGH */
-	assert_false(shmfs_passthrough_prepare(&r, sizeof(r), true, &why));
-	assert_string_equal(why, "the kernel does not offer FUSE passthrough");
+	assert_string_equal(shmfs_kernel_init_no_passthrough(&r, sizeof(r)),
+			    "the kernel does not offer FUSE passthrough");
 	r.init.flags2 = SHMFS_FUSE_PASSTHROUGH_FLAGS2;
 	r.init.flags = 0; /* no extended flags: flags2 is not there */
-	assert_false(shmfs_passthrough_prepare(&r, sizeof(r), true, &why));
-	assert_false(shmfs_passthrough_prepare(&r, 20, true, &why));
+	assert_non_null(shmfs_kernel_init_no_passthrough(&r, sizeof(r)));
+	r.init.flags = FUSE_INIT_EXT; /* a request cut short */
+	assert_non_null(shmfs_kernel_init_no_passthrough(&r, 20));
 }
 
 static void the_open_reply_carries_the_backing_id(void **s)
@@ -110,7 +106,7 @@ static void the_open_reply_carries_the_backing_id(void **s)
 	unsigned char bytes[16];
 
 	(void)s;
-	shmfs_passthrough_open_out(&out, 42, 7);
+	shmfs_kernel_passthrough_open_out(&out, 42, 7);
 	memcpy(bytes, &out, sizeof(bytes));
 	assert_int_equal(sizeof(out), 16);
 	assert_int_equal(out.fh, 42);
@@ -126,8 +122,7 @@ int main(void)
 			the_init_patch_asks_for_passthrough_and_nothing_else),
 		cmocka_unit_test(the_init_patch_drops_the_writeback_cache),
 		cmocka_unit_test(a_short_init_reply_is_not_patched),
-		cmocka_unit_test(
-			passthrough_is_asked_for_only_when_wanted_and_offered),
+		cmocka_unit_test(passthrough_is_asked_for_only_when_offered),
 		cmocka_unit_test(the_open_reply_carries_the_backing_id),
 	};
 

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The protocol beyond libfuse 3.14 (see kernel.h).
+ *
+ * A reply the kernel refuses must not be left to libfuse 3.14: its
+ * fuse_send_msg() perror()s it, and glibc's perror() dup()s stderr and
+ * fdopen()s the copy, calls a worker's seccomp filter denies (so the worker
+ * died of the failed reply), and then nobody answers the request. What the
+ * kernel does with it depends on where the write failed (fuse_dev_do_write):
+ * a bad payload (EFAULT) ends the request with EIO; a header it rejects
+ * (EINVAL: a length or an error value out of range) leaves the request
+ * waiting, and its caller with it, for as long as the mount lives. So every
+ * refused reply is followed by a header-only EIO reply of our own: it ends
+ * a request still waiting, or meets ENOENT if the kernel ended it already.
+ * libfuse is then told ENOENT, its "the request is gone" case, which it
+ * does not report.
+ *
+ * The hooks have no splice functions, so libfuse never negotiates splice:
+ * requests are read and replies written with read and writev alone (no
+ * pipes, which the workers' filter does not allow).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#include "shmfs/cycle.h"
+#include "shmfs/fault.h"
+#include "shmfs/kernel.h"
+#include "shmfs/log.h"
+
+/* The connection, as INIT and the backing files left it. */
+static struct {
+	uint64_t init_unique; /* INIT's request, while its reply is awaited */
+	bool catching;	      /* the INIT hook patches that reply */
+	bool negotiated; /* the INIT reply went out asking for passthrough */
+	const char *no_passthrough; /* why not; NULL: it can be had */
+	int no_passthrough_err;
+} conn;
+
+static void refuse_passthrough(const char *why, int err)
+{
+	if (conn.no_passthrough == NULL) {
+		conn.no_passthrough = why;
+		conn.no_passthrough_err = err;
+	}
+}
+
+/* ------------------------------------------------------------ probe */
+
+/* True if this process has CAP_SYS_ADMIN in its effective set. */
+static bool has_sys_admin(void)
+{
+	struct __user_cap_header_struct head = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &head, data) < 0)
+		return false;
+	return data[CAP_SYS_ADMIN / 32].effective & (1u << CAP_SYS_ADMIN % 32);
+}
+
+/* True in the initial user namespace (its uid_map is the identity). */
+static bool initial_user_ns(void)
+{
+	unsigned inner, outer, count;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	bool initial = false;
+
+	if (f == NULL)
+		return true; /* no /proc: let INIT tell */
+	if (fscanf(f, "%u %u %u", &inner, &outer, &count) == 3)
+		initial = inner == 0 && outer == 0 && count == UINT32_MAX;
+	fclose(f);
+	return initial;
+}
+
+const char *shmfs_kernel_passthrough_probe(void)
+{
+	struct utsname u;
+	unsigned major, minor;
+
+	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	    (major < 6 || (major == 6 && minor < 9)))
+		return "the kernel is older than 6.9";
+	if (!has_sys_admin())
+		return "no CAP_SYS_ADMIN";
+	if (!initial_user_ns())
+		return "a user namespace (CAP_SYS_ADMIN must be in the "
+		       "initial one)";
+	return NULL;
+}
+
+/* ------------------------------------------------------------ the hooks */
+
+static ssize_t read_request(int fd, void *buf, size_t len, void *userdata)
+{
+	(void)userdata;
+	return read(fd, buf, len);
+}
+
+int shmfs_kernel_answer(int fd, uint64_t unique, int err)
+{
+	struct fuse_out_header out = {
+		.len = sizeof(out),
+		.error = -err,
+		.unique = unique,
+	};
+	ssize_t n = write(fd, &out, sizeof(out));
+
+	if (n == (ssize_t)sizeof(out))
+		return 0;
+	return n < 0 ? -errno : -EIO;
+}
+
+/* After a reply to request unique failed with err: make sure it ends. */
+static void answer_again(int fd, uint64_t unique, int err)
+{
+	int res = shmfs_kernel_answer(fd, unique, EIO);
+
+	if (res == 0)
+		shmfs_log_sys(LOG_ERR, err,
+			      "the reply to request %llu was refused; "
+			      "answered with EIO",
+			      (unsigned long long)unique);
+	else if (res == -ENOENT)
+		shmfs_log_sys(LOG_ERR, err,
+			      "the reply to request %llu failed; "
+			      "the kernel answered it with EIO",
+			      (unsigned long long)unique);
+	else
+		shmfs_log_sys(LOG_ERR, -res,
+			      "the reply to request %llu failed (%d: %s), and "
+			      "so did answering it with EIO",
+			      (unsigned long long)unique, err, strerror(err));
+}
+
+/* Every reply after INIT: one writev; a refused one is answered again. */
+static ssize_t write_reply(int fd, struct iovec *iov, int count, void *userdata)
+{
+	const struct fuse_out_header *out = iov[0].iov_base;
+	ssize_t n = writev(fd, iov, count);
+	int err;
+
+	(void)userdata;
+	if (n >= 0 || errno == ENOENT)
+		return n;
+	err = errno;
+	/* Notifications (unique 0) and interrupts' replies have no caller. */
+	if (iov[0].iov_len < sizeof(*out) || out->unique == 0 ||
+	    (out->unique & SHMFS_FUSE_INT_REQ_BIT)) {
+		errno = err;
+		return n;
+	}
+	answer_again(fd, out->unique, err);
+	errno = ENOENT;
+	return -1;
+}
+
+/* The master's, until INIT is answered: patches INIT's reply. */
+static ssize_t write_init_reply(int fd, struct iovec *iov, int count,
+				void *userdata)
+{
+	if (conn.catching && count >= 2 &&
+	    iov[0].iov_len == sizeof(struct fuse_out_header)) {
+		const struct fuse_out_header *out = iov[0].iov_base;
+
+		if (out->unique == conn.init_unique) {
+			conn.catching = false;
+			conn.negotiated =
+				out->error == 0 &&
+				shmfs_kernel_patch_init(iov[1].iov_base,
+							iov[1].iov_len) == 0;
+		}
+	}
+	return write_reply(fd, iov, count, userdata);
+}
+
+/*
+ * libfuse 3.14 copies the io into a struct of its own and frees only the
+ * last one it was given: the INIT hook's copy stays allocated (32 bytes,
+ * once per mount). That is the price of a worker hook with no INIT check.
+ */
+static int install(struct fuse_session *se, const struct fuse_custom_io *io)
+{
+	int res = fuse_session_custom_io(se, io, fuse_session_fd(se));
+
+	if (res < 0)
+		shmfs_log_sys(LOG_ERR, -res, "fuse_session_custom_io failed");
+	return res;
+}
+
+/* ------------------------------------------------------------ INIT */
+
+const char *shmfs_kernel_init_no_passthrough(const void *request, size_t len)
+{
+	const struct fuse_in_header *in = request;
+	const struct fuse_init_in *init = (const void *)(in + 1);
+
+	if (len < sizeof(*in) + offsetof(struct fuse_init_in, flags2) +
+			    sizeof(init->flags2) ||
+	    !(init->flags & FUSE_INIT_EXT) ||
+	    !(init->flags2 & SHMFS_FUSE_PASSTHROUGH_FLAGS2))
+		return "the kernel does not offer FUSE passthrough";
+	return NULL;
+}
+
+int shmfs_kernel_patch_init(void *init_out, size_t len)
+{
+	unsigned char *p = init_out;
+	uint32_t flags, flags2, depth = 1;
+
+	if (len < SHMFS_INIT_OUT_MAX_STACK_DEPTH + sizeof(depth))
+		return -EINVAL;
+	memcpy(&flags, p + SHMFS_INIT_OUT_FLAGS, sizeof(flags));
+	memcpy(&flags2, p + SHMFS_INIT_OUT_FLAGS2, sizeof(flags2));
+	flags |= FUSE_INIT_EXT;
+	flags &= ~FUSE_WRITEBACK_CACHE;
+	flags2 |= SHMFS_FUSE_PASSTHROUGH_FLAGS2;
+	memcpy(p + SHMFS_INIT_OUT_FLAGS, &flags, sizeof(flags));
+	memcpy(p + SHMFS_INIT_OUT_FLAGS2, &flags2, sizeof(flags2));
+	memcpy(p + SHMFS_INIT_OUT_MAX_STACK_DEPTH, &depth, sizeof(depth));
+	return 0;
+}
+
+/* Reads INIT and has libfuse answer it (through the INIT hook, if set). */
+static int answer_init(struct fuse_session *se)
+{
+	struct fuse_buf buf = {.mem = NULL};
+	int res = fuse_session_receive_buf(se, &buf);
+	int err = 0;
+
+	if (res <= 0) {
+		err = res < 0 ? res : -EIO;
+		shmfs_log_sys(LOG_ERR, -err, "reading FUSE INIT failed");
+		goto out;
+	}
+	const struct fuse_in_header *in = buf.mem;
+	if (in->opcode != FUSE_INIT) {
+		shmfs_log_error("first request is opcode %u, not FUSE_INIT",
+				in->opcode);
+		err = -EPROTO;
+		goto out;
+	}
+	const char *why = shmfs_kernel_init_no_passthrough(buf.mem, res);
+	if (why == NULL) {
+		conn.init_unique = in->unique;
+		conn.catching = true;
+	} else {
+		refuse_passthrough(why, 0);
+	}
+	fuse_session_process_buf(se, &buf);
+	if (fuse_session_exited(se)) {
+		shmfs_log_error("FUSE INIT failed: the kernel refused the "
+				"connection");
+		err = -EPROTO;
+	}
+	conn.catching = false;
+	if (!conn.negotiated)
+		refuse_passthrough("the INIT reply could not ask for it", 0);
+out:
+	free(buf.mem);
+	return err;
+}
+
+int shmfs_kernel_init(struct fuse_session *se)
+{
+	static const struct fuse_custom_io init_io = {
+		.read = read_request,
+		.writev = write_init_reply,
+	};
+	static const struct fuse_custom_io worker_io = {
+		.read = read_request,
+		.writev = write_reply,
+	};
+	int err;
+
+	if (install(se, &init_io) < 0) {
+		refuse_passthrough("fuse_session_custom_io failed", 0);
+		return answer_init(se);
+	}
+	err = answer_init(se);
+	if (err == 0)
+		install(se, &worker_io); /* else replies keep the INIT check */
+	return err;
+}
+
+/* ------------------------------------------------------- backing files */
+
+static int backing_open_ioctl(struct fuse_session *se, int fd)
+{
+	struct shmfs_fuse_backing_map map = {.fd = fd};
+	int id;
+
+	SHMFS_FAULT_RETURN("no_passthrough", -EPERM);
+	id = ioctl(fuse_session_fd(se), SHMFS_FUSE_DEV_IOC_BACKING_OPEN, &map);
+	return id < 0 ? -errno : id;
+}
+
+int shmfs_kernel_backing_open(struct fuse_session *se, int fd)
+{
+	int id;
+
+	if (conn.no_passthrough)
+		return -EPERM;
+	id = backing_open_ioctl(se, fd);
+	if (id < 0)
+		refuse_passthrough("ioctl(FUSE_DEV_IOC_BACKING_OPEN) failed; "
+				   "it needs CAP_SYS_ADMIN in the initial "
+				   "user namespace",
+				   -id);
+	return id;
+}
+
+void shmfs_kernel_backing_close(struct fuse_session *se, int id)
+{
+	uint32_t backing_id = (uint32_t)id;
+
+	if (id > 0 && ioctl(fuse_session_fd(se),
+			    SHMFS_FUSE_DEV_IOC_BACKING_CLOSE, &backing_id) < 0)
+		shmfs_log_sys(LOG_WARNING, errno,
+			      "ioctl(FUSE_DEV_IOC_BACKING_CLOSE, %d) failed",
+			      id);
+}
+
+static int conn_open_backing(void *se, int fd)
+{
+	return shmfs_kernel_backing_open(se, fd);
+}
+
+static void conn_close_backing(void *se, int id)
+{
+	shmfs_kernel_backing_close(se, id);
+}
+
+static const char *conn_no_passthrough(void *se, int *err)
+{
+	(void)se;
+	*err = conn.no_passthrough_err;
+	return conn.no_passthrough;
+}
+
+void shmfs_kernel_cycle_conn(struct fuse_session *se,
+			     struct shmfs_cycle_conn *c)
+{
+	c->open_backing = conn_open_backing;
+	c->close_backing = conn_close_backing;
+	c->no_passthrough = conn_no_passthrough;
+	c->arg = se;
+}
+
+/* ------------------------------------------------------------ replies */
+
+void shmfs_kernel_passthrough_open_out(struct shmfs_fuse_open_out *out,
+				       uint64_t fh, int backing_id)
+{
+	memset(out, 0, sizeof(*out));
+	out->fh = fh;
+	/* No FLUSH on close: nothing is cached in the daemon to flush. */
+	out->open_flags = SHMFS_FOPEN_PASSTHROUGH | FOPEN_NOFLUSH;
+	out->backing_id = backing_id;
+}
+
+void shmfs_kernel_reply_open_passthrough(fuse_req_t req, uint64_t fh,
+					 int backing_id)
+{
+	struct shmfs_fuse_open_out out;
+
+	shmfs_kernel_passthrough_open_out(&out, fh, backing_id);
+	fuse_reply_buf(req, (const char *)&out, sizeof(out));
+}
+
+void shmfs_kernel_reply_open_direct(fuse_req_t req, uint64_t fh)
+{
+	struct fuse_open_out out = {
+		.fh = fh,
+		.open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES,
+	};
+
+	fuse_reply_buf(req, (const char *)&out, sizeof(out));
+}
+
+uint64_t shmfs_kernel_unique(const void *request)
+{
+	return ((const struct fuse_in_header *)request)->unique;
+}
