@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <fuse_lowlevel.h>
 
-#include "shmfs/config.h"
+struct shmfs_config;
 
 struct shmfs_master_opts {
 	const char *mountpoint; /* absolute: the daemon leaves its cwd */
