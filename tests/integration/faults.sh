@@ -53,7 +53,7 @@ fails_within_a_second() {
 pool_is_whole_and_serves() {
 	wait_for_workers "$DAEMON_PID" 2
 	track_pid $(worker_pids "$DAEMON_PID")
-	grep -q "killed by signal 9" "$DAEMON_LOG" || fail "no death was logged"
+	wait_for_line "$DAEMON_LOG" "killed by signal 9"
 }
 
 a_read_held_by_a_dying_worker_fails_at_once() {
@@ -67,10 +67,11 @@ a_read_held_by_a_dying_worker_fails_at_once() {
 
 a_read_held_on_the_shared_descriptor_is_answered_by_the_master() {
 	with_fault no_clone,read:1 shared
-	grep -q "share one descriptor" "$DAEMON_LOG" || fail "workers cloned"
+	wait_for_line "$DAEMON_LOG" "share one descriptor"
 	echo hello >"$MNT/d"
 	fails_within_a_second cat "$MNT/d"
-	grep -q "answered with EIO" "$DAEMON_LOG" || fail "master did not answer"
+	# The master writes the answer, then logs it: wait for the line.
+	wait_for_line "$DAEMON_LOG" "answered with EIO"
 	pool_is_whole_and_serves
 	assert_eq hello "$(cat "$MNT/d")" "the next read"
 	stop_daemon "$MNT" "$DAEMON_PID"
@@ -87,7 +88,7 @@ os.pwrite(fd, b"x" * 8192, 4)' "$MNT/d"
 	# The write never happened: the length is 0 and the half-copied
 	# bytes past it were zeroed again by the next locker (stat here).
 	assert_eq 0 "$(file_size "$MNT/d")" "length after the dead write"
-	grep -q "lock recovered" "$DAEMON_LOG" || fail "no EOWNERDEAD recovery"
+	wait_for_line "$DAEMON_LOG" "lock recovered"
 	timeout 5 truncate -s 64K "$MNT/d" || fail "truncate after the death"
 	python3 - "$MNT/d" <<'PY' || fail "stray bytes past the length"
 import sys
