@@ -15,6 +15,8 @@
 # except when CI is set, where a missing prerequisite is a failure.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tests/package/lib.sh
+. "$src/tests/package/lib.sh"
 out=${1:-}
 
 skip_or_fail() {
@@ -36,9 +38,6 @@ mkdir "$work/shmfs"
 (cd "$src" && git ls-files -z --cached --others --exclude-standard |
 	xargs -0 tar -cf - --) | tar -xf - -C "$work/shmfs"
 
-passed=0 failed=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
 
 t0=$(date +%s)
 if (cd "$work/shmfs" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1; then

@@ -17,8 +17,9 @@
 # debootstrap's tarball between runs.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-mirror=${MIRROR:-$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
-mirror=${mirror:-http://deb.debian.org/debian}
+# shellcheck source=tests/package/lib.sh
+. "$src/tests/package/lib.sh"
+mirror=$(package_mirror)
 
 ((EUID == 0)) || { echo "chroot.sh: needs root" >&2; exit 1; }
 command -v debootstrap >/dev/null ||
@@ -31,21 +32,14 @@ daemon=""
 # Unmounts what we mounted under $root, innermost first; never removes the
 # tree while anything is still mounted in it (a bind mount of /dev is there).
 cleanup() {
-	local st=$? m
+	local st=$?
 	set +e
 	if [[ -n $daemon ]] && kill -0 "$daemon" 2>/dev/null; then
 		umount -l "$root/mnt/shm" 2>/dev/null
 		kill "$daemon"
 		wait "$daemon"
 	fi
-	for m in $(awk -v r="$root" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
-		umount "$m" 2>/dev/null || umount -l "$m"
-	done
-	if awk -v r="$root" 'index($5, r) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
-		echo "chroot.sh: something is still mounted under $root; not removing $work" >&2
-	else
-		rm -rf --one-file-system "$work"
-	fi
+	remove_root "$work" "$root" chroot.sh
 	exit "$st"
 }
 trap cleanup EXIT
@@ -59,23 +53,10 @@ if [[ -z $deb ]]; then
 	deb=$(ls "$work"/deb/shmfs_*.deb)
 fi
 
-passed=0 failed=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 
 t0=$(date +%s)
-tarball=()
-if [[ -n ${SHMFS_CHROOT_CACHE:-} ]]; then
-	mkdir -p "$SHMFS_CHROOT_CACHE"
-	cache=$(realpath "$SHMFS_CHROOT_CACHE")/bookworm-minbase.tgz
-	[[ -s $cache ]] || debootstrap --variant=minbase --make-tarball="$cache" \
-		bookworm "$work/tarball" "$mirror" >"$work/debootstrap.log" 2>&1 ||
-		{ tail -n 20 "$work/debootstrap.log"; exit 1; }
-	tarball=(--unpack-tarball="$cache")
-fi
-debootstrap --variant=minbase "${tarball[@]}" bookworm "$root" "$mirror" \
-	>"$work/debootstrap.log" 2>&1 || { tail -n 20 "$work/debootstrap.log"; exit 1; }
+bootstrap "$work" "$root" "$mirror"
 echo "# debootstrap bookworm minbase from $mirror: $(($(date +%s) - t0)) s"
 
 mount -t proc proc "$root/proc"

@@ -15,8 +15,9 @@
 # 300 MB), which CI installs on the host anyway (scripts/deps.sh --all).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-mirror=${MIRROR:-$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
-mirror=${mirror:-http://deb.debian.org/debian}
+# shellcheck source=tests/package/lib.sh
+. "$src/tests/package/lib.sh"
+mirror=$(package_mirror)
 
 ((EUID == 0)) || { echo "deps.sh: needs root" >&2; exit 1; }
 command -v debootstrap >/dev/null ||
@@ -25,16 +26,9 @@ command -v debootstrap >/dev/null ||
 work=$(mktemp -d "${TMPDIR:-/tmp}/shmfs-deps.XXXXXX")
 root=$work/root
 cleanup() {
-	local st=$? m
+	local st=$?
 	set +e
-	for m in $(awk -v r="$root" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
-		umount "$m" 2>/dev/null || umount -l "$m"
-	done
-	if awk -v r="$root" 'index($5, r) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
-		echo "deps.sh: something is still mounted under $root; not removing $work" >&2
-	else
-		rm -rf --one-file-system "$work"
-	fi
+	remove_root "$work" "$root" deps.sh
 	exit "$st"
 }
 trap cleanup EXIT
@@ -44,17 +38,7 @@ trap 'exit 143' TERM
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root "$@"; }
 installed() { in_root dpkg-query -W -f='${Package}\n' | sort; }
 
-tarball=()
-if [[ -n ${SHMFS_CHROOT_CACHE:-} ]]; then
-	mkdir -p "$SHMFS_CHROOT_CACHE"
-	cache=$(realpath "$SHMFS_CHROOT_CACHE")/bookworm-minbase.tgz
-	[[ -s $cache ]] || debootstrap --variant=minbase --make-tarball="$cache" \
-		bookworm "$work/tarball" "$mirror" >"$work/debootstrap.log" 2>&1 ||
-		{ tail -n 20 "$work/debootstrap.log"; exit 1; }
-	tarball=(--unpack-tarball="$cache")
-fi
-debootstrap --variant=minbase "${tarball[@]}" bookworm "$root" "$mirror" \
-	>"$work/debootstrap.log" 2>&1 || { tail -n 20 "$work/debootstrap.log"; exit 1; }
+bootstrap "$work" "$root" "$mirror"
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
 mount -t sysfs sysfs "$root/sys"
@@ -63,9 +47,6 @@ mkdir "$root/src"
 tar -C "$src" --exclude=./.git --exclude='./build*' --exclude=./debs -cf - . |
 	tar -C "$root/src" -xf -
 
-passed=0 failed=0
-ok() { echo "ok - $*"; passed=$((passed + 1)); }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
 added() { # BEFORE-FILE AFTER-FILE LABEL
 	local n
 	n=$(comm -13 "$1" "$2" | wc -l)

@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: MIT
+# What the package tests share (sourced): the TAP-like counters, and for
+# the two that debootstrap a clean bookworm (chroot.sh, deps.sh) the mirror,
+# the bootstrap itself and a cleanup that never removes a tree while
+# anything is still mounted in it.
+
+passed=0 failed=0
+ok() { echo "ok - $*"; passed=$((passed + 1)); }
+not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+
+# The host's Debian mirror (deb822 sources), or Debian's own; MIRROR wins.
+package_mirror() {
+	local m=${MIRROR:-$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
+	echo "${m:-http://deb.debian.org/debian}"
+}
+
+# remove_root WORK ROOT NAME: unmounts what is mounted under ROOT, innermost
+# first (a bind mount of /dev is there), then removes WORK, unless something
+# is still mounted (NAME says who refused).
+remove_root() {
+	local work=$1 root=$2 name=$3 m
+	for m in $(awk -v r="$root" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
+		umount "$m" 2>/dev/null || umount -l "$m"
+	done
+	if awk -v r="$root" 'index($5, r) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+		echo "$name: something is still mounted under $root; not removing $work" >&2
+	else
+		rm -rf --one-file-system "$work"
+	fi
+}
+
+# bootstrap WORK ROOT MIRROR: a minimal bookworm in ROOT (log in WORK);
+# SHMFS_CHROOT_CACHE=DIR keeps debootstrap's tarball for the next run.
+# Exits (with the log's tail) if debootstrap fails.
+bootstrap() {
+	local work=$1 root=$2 mirror=$3 cache tarball=()
+	if [[ -n ${SHMFS_CHROOT_CACHE:-} ]]; then
+		mkdir -p "$SHMFS_CHROOT_CACHE"
+		cache=$(realpath "$SHMFS_CHROOT_CACHE")/bookworm-minbase.tgz
+		[[ -s $cache ]] || debootstrap --variant=minbase --make-tarball="$cache" \
+			bookworm "$work/tarball" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+			{ tail -n 20 "$work/debootstrap.log"; exit 1; }
+		tarball=(--unpack-tarball="$cache")
+	fi
+	debootstrap --variant=minbase "${tarball[@]}" bookworm "$root" "$mirror" \
+		>"$work/debootstrap.log" 2>&1 || { tail -n 20 "$work/debootstrap.log"; exit 1; }
+}
