@@ -496,13 +496,9 @@ static void unknown_user_is_an_error_for_a_root_master_only(void **state)
 static void default_ini_names_the_workers_own_user(void **state)
 {
 	struct shmfs_config cfg;
-	char err[512] = "";
 
 	(void)state;
-	assert_int_equal(shmfs_config_parse_string(shmfs_default_ini,
-						   "<built-in>", &cfg, err,
-						   sizeof(err)),
-			 0);
+	parse_ok(shmfs_default_ini, &cfg);
 	assert_int_not_equal(cfg.user_line, 0);
 	assert_string_equal(cfg.user_name, SHMFS_DEFAULT_USER);
 	shmfs_config_free(&cfg);
@@ -619,14 +615,9 @@ static void long_comments_are_not_limited(void **state)
 static void default_ini_is_valid_and_has_zones(void **state)
 {
 	struct shmfs_config cfg;
-	char err[512] = "";
 
 	(void)state;
-	assert_int_equal(shmfs_config_parse_string(shmfs_default_ini,
-						   "<built-in>", &cfg, err,
-						   sizeof(err)),
-			 0);
-	assert_string_equal(err, "");
+	parse_ok(shmfs_default_ini, &cfg);
 	assert_true(cfg.nzones > 0);
 	shmfs_config_free(&cfg);
 }
