@@ -135,9 +135,10 @@ static void copy_in(unsigned char *dst, const void *src, size_t n)
  * The blocks under [off, off + n) of a zone that allocates, before the
  * copy: a write fault on a page its filesystem cannot hold is SIGBUS, a
  * failed fallocate an error to answer. A filesystem without fallocate
- * leaves the fault as the only way (said once per process).
+ * leaves the fault as the only way (said once per process); this process
+ * stops asking for the zone, rather than pay a failing call per write.
  */
-static int reserve(const struct shmfs_zone *zone, uint64_t off, size_t n)
+static int reserve(struct shmfs_zone *zone, uint64_t off, size_t n)
 {
 	static bool said;
 
@@ -154,6 +155,7 @@ static int reserve(const struct shmfs_zone *zone, uint64_t off, size_t n)
 				       "a write it cannot hold kills the "
 				       "worker (SIGBUS)");
 		said = true;
+		zone->allocate = false;
 		break;
 	}
 	return 0;

@@ -836,6 +836,10 @@ a_write_its_filesystem_cannot_hold_is_enospc_and_stores_nothing(void **state)
 	fallocate_errno = EOPNOTSUPP; /* no fallocate: the fault must do */
 	write_ok(f, 8192, 10, false, 10);
 	assert_memory_equal(f->zone.data + 8192, f->buf, 10);
+	/* ... and the next writes do not pay a failing call each. */
+	fallocate_calls = 0;
+	write_ok(f, 8192 + 10, 10, false, 10);
+	assert_int_equal(fallocate_calls, 0);
 }
 
 static void zeroing_part_of_a_hole_allocates_nothing(void **state)
