@@ -49,6 +49,15 @@ struct shmfs_region {
 	_Atomic uint64_t stops;	      /* workers found stopped, continued */
 	_Atomic uint64_t log_dropped; /* workers' lines lost to a full pipe */
 	uint64_t next_ino;	      /* inode numbers are never reused */
+	/*
+	 * Masters that served this mount: 1 + restarts + upgrades. A restart
+	 * is a master that adopted what a dead one stored (a crash, kill -9,
+	 * systemctl restart); an upgrade, one that re-executed itself
+	 * (shmfs -s upgrade). Both keep the mount, its inodes and its bytes.
+	 */
+	_Atomic uint64_t generation;
+	_Atomic uint64_t restarts;
+	_Atomic uint64_t upgrades;
 	struct shmfs_worker_slot workers[SHMFS_WORKERS_MAX];
 	struct shmfs_zone_meta zones[]; /* one per zone of the table */
 };

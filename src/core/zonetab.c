@@ -94,6 +94,7 @@ static int alloc_region(struct shmfs_zonetab *tab,
 	if (prev == NULL) {
 		clock_gettime(CLOCK_REALTIME, &r->started);
 		r->next_ino = SHMFS_INO_ZONE0;
+		atomic_store(&r->generation, 1);
 		return 0;
 	}
 	/* What outlives a reload: the clock, the counters, the inode numbers.
@@ -103,6 +104,9 @@ static int alloc_region(struct shmfs_zonetab *tab,
 	atomic_store(&r->respawns, atomic_load(&prev->region->respawns));
 	atomic_store(&r->stops, atomic_load(&prev->region->stops));
 	atomic_store(&r->log_dropped, atomic_load(&prev->region->log_dropped));
+	atomic_store(&r->generation, atomic_load(&prev->region->generation));
+	atomic_store(&r->restarts, atomic_load(&prev->region->restarts));
+	atomic_store(&r->upgrades, atomic_load(&prev->region->upgrades));
 	r->next_ino = prev->region->next_ino;
 	return 0;
 }
