@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 		status =
 			shmfs_check_run(&cli, shmfs_kernel_passthrough_probe());
 	else
-		status = shmfs_start_daemon(&cli);
+		status = shmfs_start_daemon(&cli, argv);
 	shmfs_cli_free(&cli);
 	return status;
 }

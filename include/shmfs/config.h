@@ -159,6 +159,13 @@ struct shmfs_config {
 	char *user_name; /* as written, for messages */
 	size_t nzones;
 	struct shmfs_zone_config *zones;
+	/*
+	 * The text parsed, as loaded (NULL from shmfs_config_parse_string):
+	 * a restarted master rebuilds the dead one's configuration from it,
+	 * and tells by it whether the file changed since.
+	 */
+	char *text;
+	size_t text_len;
 };
 
 /*

@@ -35,10 +35,9 @@
 
 #include "shmfs/config.h"
 #include "shmfs/statsfile.h"
+#include "shmfs/zonetab.h"
 
 struct shmfs_region;
-struct shmfs_zonetab;
-struct shmfs_zonetab_entry;
 
 /* What a zone runs as on the cycle's connection. */
 struct shmfs_cycle_zone {
@@ -94,6 +93,28 @@ struct shmfs_cycle {
  */
 int shmfs_cycle_create(struct shmfs_config *cfg, struct shmfs_cycle *old,
 		       struct shmfs_cycle **out);
+
+/* What a restarted master found of the cycle a dead master served. */
+struct shmfs_cycle_stored {
+	struct shmfs_zonetab_stored tab;
+	int stats_fd; /* the /.stats arena's memory; -1: none */
+	uint64_t generation;
+	/* How each zone ran (cfg's order): its backing id is still live. */
+	const struct shmfs_cycle_zone *zones;
+};
+
+/*
+ * The cycle a dead master served, rebuilt from cfg (the configuration it
+ * ran) and what it stored: the table as shmfs_zonetab_restore maps it,
+ * its /.stats arena (open snapshots read on; a new one, and a new
+ * generation that makes them stale, if it cannot be had), its generation,
+ * and each zone's run mode and backing id. Bind it to the connection
+ * (shmfs_cycle_bind), then apply the current configuration to it as a
+ * reload does. Takes cfg and every fd of st. Returns 0 or -errno.
+ */
+int shmfs_cycle_restore(struct shmfs_config *cfg,
+			const struct shmfs_cycle_stored *st,
+			struct shmfs_cycle **out);
 
 /*
  * Binds c to its connection, once INIT is answered: registers the memfd of

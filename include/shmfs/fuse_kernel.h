@@ -25,6 +25,14 @@
 #define SHMFS_INIT_OUT_MAX_STACK_DEPTH 36
 #define SHMFS_INIT_OUT_SIZE 64
 
+/*
+ * INIT: the kernel can resend the requests a dead daemon had read
+ * (FUSE_HAS_RESEND, bit 39 of the flags: bit 7 of flags2, 6.9), when told
+ * with the notification FUSE_NOTIFY_RESEND (a header, unique 0).
+ */
+#define SHMFS_FUSE_HAS_RESEND_FLAGS2 (1u << 7)
+#define SHMFS_FUSE_NOTIFY_RESEND 7
+
 /* OPEN: the kernel serves the file's I/O and mmap from the backing file. */
 #define SHMFS_FOPEN_PASSTHROUGH (1u << 7)
 

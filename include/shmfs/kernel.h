@@ -47,6 +47,57 @@ const char *shmfs_kernel_passthrough_probe(void);
 int shmfs_kernel_init(struct fuse_session *se);
 
 /*
+ * The FUSE_INIT exchange as the kernel took it, recorded by
+ * shmfs_kernel_init: what a master adopting a live connection replays
+ * into libfuse 3.14, which has no other way to learn a connection it did
+ * not open (NOTES-restart.md, "Replaying INIT").
+ */
+#define SHMFS_KERNEL_INIT_MAX 256
+struct shmfs_kernel_init {
+	uint32_t in_len, out_len;
+	unsigned char in[SHMFS_KERNEL_INIT_MAX];  /* header + fuse_init_in */
+	unsigned char out[SHMFS_KERNEL_INIT_MAX]; /* fuse_init_out, accepted */
+};
+
+/* The exchange shmfs_kernel_init recorded, or NULL (INIT failed). */
+const struct shmfs_kernel_init *shmfs_kernel_init_recorded(void);
+
+/*
+ * In place of shmfs_kernel_init, in a master adopting a connection whose
+ * INIT a dead master answered (se mounted on the stored descriptor, no
+ * worker yet): libfuse reads rec's request through the read hook, answers
+ * it, and the answer is swallowed, the kernel having taken rec's. The
+ * session is then as the dead master's was (got_init, bufsize, the
+ * capabilities); passthrough can be had if rec's reply asked for it. A
+ * reply that differs from rec's is logged: the recorded one rules.
+ * Returns 0 or -errno (logged).
+ */
+int shmfs_kernel_replay_init(struct fuse_session *se,
+			     const struct shmfs_kernel_init *rec);
+
+/* Whether the kernel resends requests on FUSE_NOTIFY_RESEND (6.9+). */
+bool shmfs_kernel_can_resend(void);
+
+/*
+ * Puts every request that was read from any descriptor of the connection
+ * and not answered back in the queue, to be read again: once no process
+ * that read one can still answer it (else it is done twice). Returns 0,
+ * -ENOSYS if the kernel cannot, or -errno.
+ */
+int shmfs_kernel_resend(int fd);
+
+/* Whether fd's connection is gone (aborted, or its mount unmounted). */
+bool shmfs_kernel_aborted(int fd);
+
+/*
+ * A new descriptor of /dev/fuse bound to fd's connection
+ * (FUSE_DEV_IOC_CLONE), or -errno: the master makes one per worker slot
+ * and keeps it, so that requests a dead worker read stay on the
+ * connection for a resend rather than failing with it.
+ */
+int shmfs_kernel_clone(int fd);
+
+/*
  * Registers fd (a zone's memfd) as a backing file of the connection.
  * Returns the backing id (>= 1), or -errno. The first failure, or INIT
  * without passthrough, is the reason the connection's no_passthrough

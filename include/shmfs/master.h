@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <fuse_lowlevel.h>
 
+struct shmfs_adopt;
 struct shmfs_config;
 
 struct shmfs_master_opts {
@@ -22,6 +23,8 @@ struct shmfs_master_opts {
 	struct fuse_args *fuse_args; /* mount options, for fuse_session_new */
 	const char *pidfile;	     /* for messages */
 	int pidfd; /* the locked pid file to write the master's pid in, or -1 */
+	/* The service manager's store, and what a dead master left in it. */
+	struct shmfs_adopt *adopt;
 };
 
 /*

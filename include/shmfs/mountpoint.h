@@ -15,4 +15,12 @@
  */
 int shmfs_mountpoint_check(const char *path, char **abs);
 
+/*
+ * Detaches the shmfs mounted at path (absolute), if one is: a master
+ * that adopted its connection (libfuse does not know it mounted it), or
+ * one that found a dead one there. umount2(MNT_DETACH) as root, else
+ * fusermount3 -u -z. Returns 0 or -errno (logged).
+ */
+int shmfs_mountpoint_release(const char *path);
+
 #endif /* SHMFS_MOUNTPOINT_H */

@@ -26,6 +26,8 @@
  */
 struct shmfs_worker_slot {
 	_Alignas(64) _Atomic pid_t pid;
+	/* Its start time (/proc/PID/stat), to tell it from a reused pid. */
+	_Atomic uint64_t start;
 	_Atomic uint64_t requests; /* requests served */
 	/*
 	 * A worker on the shared descriptor (no clone) records the request it

@@ -44,6 +44,12 @@ struct shmfs_shm {
 	 */
 	uid_t object_owner;
 	bool created; /* shmfs made the object: free removes it (not keep) */
+	/*
+	 * Mapped from a descriptor a dead master stored (a restart): the
+	 * mapping is undone with munmap whatever the backend (a sysv
+	 * segment's too: it was never attached here).
+	 */
+	bool mapped;
 	int id;	      /* sysv: the segment's id */
 	/*
 	 * The memory's own file, set by shmfs_shm_alloc and kept open while
@@ -93,6 +99,23 @@ int shmfs_shm_file_check(struct shmfs_shm *shm, bool stopping);
  * errno. Returns 0 or -errno.
  */
 int shmfs_shm_alloc(struct shmfs_shm *shm);
+
+/*
+ * In place of shmfs_shm_alloc, for a restarted master: maps size bytes of
+ * fd, the memory's file a dead master stored (its memfd, the shmem file
+ * behind an anonymous, /dev/zero or sysv mapping, a posix object's or a
+ * file's descriptor), MAP_SHARED: the same pages. shm takes fd (closed on
+ * failure too). -EIO (logged) if the file is shorter than size.
+ * Returns 0 or -errno.
+ */
+int shmfs_shm_map_stored(struct shmfs_shm *shm, int fd, size_t size);
+
+/*
+ * The shmem file behind the mapping of a zone without one (sysv, or
+ * where shmfs_shm_alloc found none), for a successor to map: a new
+ * descriptor (the caller's), or -errno. Needs /proc/self/map_files (root).
+ */
+int shmfs_shm_memory_file(const struct shmfs_shm *shm);
 
 /*
  * Unmaps a zone made by shmfs_shm_alloc and closes its fd; a NULL addr is

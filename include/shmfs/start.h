@@ -15,6 +15,6 @@ struct shmfs_cli;
  * file refused: nothing mounted), SHMFS_EXIT_MOUNT (the zones or the mount
  * could not be had), each with its reason logged.
  */
-int shmfs_start_daemon(struct shmfs_cli *cli);
+int shmfs_start_daemon(struct shmfs_cli *cli, char **argv);
 
 #endif /* SHMFS_START_H */

@@ -45,6 +45,15 @@ struct shmfs_statsfile {
 int shmfs_statsfile_create(struct shmfs_statsfile *sf,
 			   const struct shmfs_zonetab *tab);
 
+/*
+ * For a restarted master: maps the arena a dead master stored (fd, its
+ * shmem file; taken and closed), so that snapshots open across the
+ * restart read on. -ESTALE if it is not the arena tab's figures need
+ * (then create one: open snapshots are lost).
+ */
+int shmfs_statsfile_restore(struct shmfs_statsfile *sf,
+			    const struct shmfs_zonetab *tab, int fd);
+
 void shmfs_statsfile_destroy(struct shmfs_statsfile *sf);
 
 /*

@@ -21,11 +21,19 @@ struct shmfs_worker_opts {
 	bool user_set; /* user =: switch to uid and gid */
 	uid_t uid;
 	gid_t gid;
+	/*
+	 * The slot's clone of the session's device, which the master made
+	 * and keeps (so that the requests a dead worker read stay on the
+	 * connection, to be resent); -1: the shared descriptor.
+	 */
+	int device;
+	/* On a death: the master resends what the worker read (see below). */
+	bool resend;
 };
 
 /*
  * Runs in a freshly forked child of opts->master: names the process
- * "shmfs-worker", takes its own /dev/fuse clone, drops its privileges (see
+ * "shmfs-worker", reads the slot's clone (opts->device), drops its privileges (see
  * privsep.h) and serves cycle until the end. The signal mask on entry is
  * the master's (all blocked); the worker sets its own. Never returns.
  */
@@ -35,12 +43,16 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se,
 
 /*
  * In the master, once the worker of slot (pid) was reaped with status:
- * answers the request it held on the shared descriptor, if any, with EIO
- * (or its caller would wait for as long as the mount lives), empties its
- * slot, and logs its death with the decoded status unless stopping or it
- * left cleanly. Returns true if it left because the connection ended.
+ * empties its slot and logs its death with the decoded status unless
+ * stopping or it left cleanly. Unless resend (the master will have the
+ * kernel resend what it read), the request it held on the shared
+ * descriptor, if any, is answered with EIO (or its caller would wait for
+ * as long as the mount lives). Returns true if it left because the
+ * connection ended; *died: it did not leave cleanly, and what it had read
+ * waits for a resend.
  */
 bool shmfs_worker_reaped(struct fuse_session *se, struct shmfs_cycle *cycle,
-			 unsigned slot, pid_t pid, int status, bool stopping);
+			 unsigned slot, pid_t pid, int status, bool stopping,
+			 bool resend, bool *died);
 
 #endif /* SHMFS_WORKER_H */

@@ -81,6 +81,38 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 			 const struct shmfs_zonetab *prev,
 			 struct shmfs_zonetab **tabp);
 
+/*
+ * What a restarted master found of one zone of a dead master's table
+ * (see cycle.h): its memory's file, the bytes to map, its inode number
+ * and what names its object.
+ */
+struct shmfs_zonetab_stored_zone {
+	int fd;	      /* -1: none stored (allocated again, as at a start) */
+	uint64_t size;
+	uint64_t ino;
+	int sysv_id;
+	bool created; /* shmfs made the object: removed at the clean stop */
+};
+
+/* A dead master's table: its shared region and its zones, cfg's order. */
+struct shmfs_zonetab_stored {
+	int region_fd;
+	size_t region_size;
+	const struct shmfs_zonetab_stored_zone *zones; /* cfg->nzones */
+};
+
+/*
+ * The table a dead master served, from cfg (the configuration it ran,
+ * rebuilt from its text) and what it stored: each zone maps its stored
+ * file at its recorded inode number, and the stored region (the records,
+ * the counters, next_ino) is mapped as it was, not initialised. The table
+ * takes every fd of st, closing them on failure too. Returns 0 or -errno
+ * (logged).
+ */
+int shmfs_zonetab_restore(const struct shmfs_config *cfg,
+			  const struct shmfs_zonetab_stored *st,
+			  struct shmfs_zonetab **tabp);
+
 /* Takes over the mappings tab borrowed from prev, so that destroying prev
  * frees only what tab did not keep. */
 void shmfs_zonetab_adopt(struct shmfs_zonetab *tab, struct shmfs_zonetab *prev);

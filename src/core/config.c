@@ -143,7 +143,12 @@ static int load(const char *path, struct shmfs_config *cfg, char *err,
 		return ret;
 	}
 	ret = parse(text ? text : "", len, path, cfg, err, errlen, pid);
-	free(text);
+	if (ret == 0) {
+		cfg->text = text;
+		cfg->text_len = len;
+	} else {
+		free(text);
+	}
 	return ret;
 }
 
@@ -171,8 +176,15 @@ static int load_default(const char *path, struct shmfs_config *cfg, char *err,
 		return load(path, cfg, err, errlen, pid);
 	if (access(def, F_OK) == 0)
 		return load(def, cfg, err, errlen, pid);
-	return parse(shmfs_default_ini, strlen(shmfs_default_ini), "<built-in>",
-		     cfg, err, errlen, pid);
+	int ret = parse(shmfs_default_ini, strlen(shmfs_default_ini),
+			"<built-in>", cfg, err, errlen, pid);
+
+	if (ret == 0 && (cfg->text = strdup(shmfs_default_ini)) == NULL) {
+		shmfs_config_free(cfg);
+		return -ENOMEM;
+	}
+	cfg->text_len = ret == 0 ? strlen(shmfs_default_ini) : 0;
+	return ret;
 }
 
 int shmfs_config_load_default(const char *path, struct shmfs_config *cfg,
@@ -216,6 +228,7 @@ void shmfs_config_free(struct shmfs_config *cfg)
 	free(cfg->pid);
 	free(cfg->user_name);
 	free(cfg->zones);
+	free(cfg->text);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -8,11 +8,13 @@
  * all workers; each failing call is logged once, where it fails.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shm_backend.h"
@@ -42,18 +44,64 @@ void shmfs_shm_close(const struct shmfs_shm *shm, int fd, const char *what)
  */
 static int memory_file(const struct shmfs_shm *shm)
 {
+	int fd = shmfs_shm_memory_file(shm);
+
+	if (fd >= 0 && lseek(fd, 0, SEEK_END) != (off_t)shm->size) {
+		shmfs_shm_close(shm, fd, "the mapping's file");
+		fd = -1;
+	}
+	return fd < 0 ? -1 : fd;
+}
+
+int shmfs_shm_memory_file(const struct shmfs_shm *shm)
+{
+	unsigned long page = (unsigned long)sysconf(_SC_PAGESIZE);
+	unsigned long end = (unsigned long)shm->addr + shm->size;
 	char path[64];
 	int fd;
 
+	/* The mapping ends on a page, whatever size it was asked for. */
+	end = (end + page - 1) / page * page;
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
-		 (unsigned long)shm->addr,
-		 (unsigned long)shm->addr + shm->size);
-	fd = open(path, O_RDWR | O_CLOEXEC); /* RDWR: for fallocate */
-	if (fd >= 0 && lseek(fd, 0, SEEK_END) != (off_t)shm->size) {
-		shmfs_shm_close(shm, fd, path);
-		fd = -1;
+		 (unsigned long)shm->addr, end);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int shmfs_shm_map_stored(struct shmfs_shm *shm, int fd, size_t size)
+{
+	struct stat st;
+	void *p;
+	int err;
+
+	if (fstat(fd, &st) < 0) {
+		err = errno;
+		shm_fail(shm, err, "fstat of its stored descriptor failed%s",
+			 "");
+		goto fail;
 	}
-	return fd;
+	if (st.st_size < 0 || (uint64_t)st.st_size < size) {
+		err = EIO;
+		shm_fail(shm, err,
+			 "its stored memory is %lld bytes, %zu expected",
+			 (long long)st.st_size, size);
+		goto fail;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		err = errno;
+		shm_fail(shm, err, "mmap(stored, MAP_SHARED, %zu) failed",
+			 size);
+		goto fail;
+	}
+	shm->addr = p;
+	shm->size = size;
+	shm->fd = fd;
+	shm->mapped = true;
+	return 0;
+fail:
+	close(fd);
+	return -err;
 }
 
 static int anon_alloc(struct shmfs_shm *shm)

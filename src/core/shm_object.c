@@ -263,7 +263,9 @@ int shmfs_shm_sysv_alloc(struct shmfs_shm *shm)
 
 void shmfs_shm_sysv_free(struct shmfs_shm *shm)
 {
-	if (shmdt(shm->addr) < 0)
+	if (shm->mapped) /* a restart mapped it from its file */
+		shmfs_shm_unmap(shm);
+	else if (shmdt(shm->addr) < 0)
 		shmfs_log_sys(LOG_ALERT, errno, "shmdt(%p) failed", shm->addr);
 	if (shm->created && !shm->keep && shmctl(shm->id, IPC_RMID, NULL) < 0)
 		shmfs_log_sys(LOG_ALERT, errno, "shmctl(IPC_RMID, %d) failed",

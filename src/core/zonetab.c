@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shmfs/hash.h"
 #include "shmfs/log.h"
@@ -78,19 +79,32 @@ long shmfs_zonetab_find(const struct shmfs_zonetab *tab, const char *name,
 }
 
 static int alloc_region(struct shmfs_zonetab *tab,
-			const struct shmfs_zonetab *prev)
+			const struct shmfs_zonetab *prev,
+			const struct shmfs_zonetab_stored *st)
 {
 	struct shmfs_region *r;
 	int err;
 
 	tab->region_shm.backend = SHMFS_BACKEND_ANON;
+	tab->region_shm.label = "the shared region";
 	tab->region_shm.size =
 		sizeof(*r) + tab->nzones * sizeof(struct shmfs_zone_meta);
-	err = shmfs_shm_alloc(&tab->region_shm);
+	if (st && st->region_size != tab->region_shm.size) {
+		shmfs_log_error("the stored shared region is %zu bytes, not "
+				"%zu: another build's",
+				st->region_size, tab->region_shm.size);
+		close(st->region_fd);
+		return -EPROTO;
+	}
+	err = st ? shmfs_shm_map_stored(&tab->region_shm, st->region_fd,
+					st->region_size)
+		 : shmfs_shm_alloc(&tab->region_shm);
 	if (err)
 		return err;
 
 	r = tab->region = tab->region_shm.addr;
+	if (st) /* the dead master's, as it left it */
+		return 0;
 	if (prev == NULL) {
 		clock_gettime(CLOCK_REALTIME, &r->started);
 		r->next_ino = SHMFS_INO_ZONE0;
@@ -196,22 +210,47 @@ static int carry_over(struct shmfs_zonetab *tab, struct shmfs_zonetab_entry *e,
  */
 static int obtain_memory(struct shmfs_zonetab *tab,
 			 struct shmfs_zonetab_entry *e,
-			 const struct shmfs_zonetab *prev)
+			 const struct shmfs_zonetab *prev,
+			 const struct shmfs_zonetab_stored_zone *stored)
 {
 	long old = prev ? shmfs_zonetab_find(prev, e->conf.name, e->namelen)
 			: -ENOENT;
 
+	if (stored) {
+		e->ino = stored->ino;
+		e->shm.id = stored->sysv_id;
+		if (stored->fd < 0) /* not stored: as at a start */
+			return shmfs_shm_alloc(&e->shm);
+		e->shm.created = stored->created;
+		return shmfs_shm_map_stored(&e->shm, stored->fd, stored->size);
+	}
 	if (old >= 0)
 		return carry_over(tab, e, &prev->entries[old]);
 	e->ino = tab->region->next_ino++;
 	return shmfs_shm_alloc(&e->shm);
 }
 
-int shmfs_zonetab_create(const struct shmfs_config *cfg,
-			 const struct shmfs_zonetab *prev,
-			 struct shmfs_zonetab **tabp)
+/* The stored fds that create did not take yet (on its failure). */
+static void close_stored(const struct shmfs_zonetab_stored *st, size_t from,
+			 size_t n, bool region)
+{
+	if (st == NULL)
+		return;
+	if (region && st->region_fd >= 0)
+		close(st->region_fd);
+	for (size_t i = from; i < n; i++)
+		if (st->zones[i].fd >= 0)
+			close(st->zones[i].fd);
+}
+
+static int create(const struct shmfs_config *cfg,
+		  const struct shmfs_zonetab *prev,
+		  const struct shmfs_zonetab_stored *st,
+		  struct shmfs_zonetab **tabp)
 {
 	struct shmfs_zonetab *tab;
+	size_t i = 0;
+	bool region_taken = false;
 	int err;
 
 	tab = calloc(1, sizeof(*tab));
@@ -230,13 +269,16 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = alloc_region(tab, prev); /* logged by shmfs_shm_alloc */
+	region_taken = true;
+	err = alloc_region(tab, prev, st); /* logged where it failed */
 	if (err)
 		goto fail;
 
-	for (size_t i = 0; i < tab->nzones; i++) {
+	for (i = 0; i < tab->nzones; i++) {
 		struct shmfs_zonetab_entry *e = &tab->entries[i];
 		const struct shmfs_zone_config *zc = &cfg->zones[i];
+		const struct shmfs_zonetab_stored_zone *sz =
+			st ? &st->zones[i] : NULL;
 
 		e->conf = *zc;
 		e->conf.object = NULL;
@@ -249,8 +291,9 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 		e->namelen = strlen(zc->name);
 		shmfs_zone_config_shm(&e->conf, &e->shm);
 		e->zone.meta = &tab->region->zones[i];
-		err = shmfs_zone_meta_init(e->zone.meta, zc->mode, zc->uid,
-					   zc->gid);
+		err = st ? 0 /* the record as the dead master left it */
+			 : shmfs_zone_meta_init(e->zone.meta, zc->mode, zc->uid,
+						zc->gid);
 		if (err) {
 			shmfs_log_sys(LOG_ERR, -err,
 				      "zone \"%s\": initialising its robust "
@@ -258,9 +301,11 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 				      zc->name);
 			goto fail;
 		}
-		err = obtain_memory(tab, e, prev);
-		if (err)
+		err = obtain_memory(tab, e, prev, sz);
+		if (err) {
+			i++; /* its fd is taken (closed) */
 			goto fail;
+		}
 		/* A shared object's size is known once it is open. */
 		e->zone.data = e->shm.addr;
 		e->zone.capacity = e->shm.size;
@@ -280,8 +325,23 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
 	return 0;
 
 fail:
+	close_stored(st, i, cfg->nzones, !region_taken);
 	shmfs_zonetab_destroy(tab);
 	return err;
+}
+
+int shmfs_zonetab_create(const struct shmfs_config *cfg,
+			 const struct shmfs_zonetab *prev,
+			 struct shmfs_zonetab **tabp)
+{
+	return create(cfg, prev, NULL, tabp);
+}
+
+int shmfs_zonetab_restore(const struct shmfs_config *cfg,
+			  const struct shmfs_zonetab_stored *st,
+			  struct shmfs_zonetab **tabp)
+{
+	return create(cfg, NULL, st, tabp);
 }
 
 void shmfs_zonetab_adopt(struct shmfs_zonetab *tab, struct shmfs_zonetab *prev)

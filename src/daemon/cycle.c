@@ -111,21 +111,76 @@ static void take_over(struct shmfs_cycle *c, struct shmfs_cycle *old)
 	shmfs_zonetab_adopt(c->tab, old->tab);
 }
 
-int shmfs_cycle_create(struct shmfs_config *cfg, struct shmfs_cycle *old,
-		       struct shmfs_cycle **out)
+/* A cycle holding cfg (taken), nothing built yet; NULL if out of memory. */
+static struct shmfs_cycle *new_cycle(struct shmfs_config *cfg)
 {
 	struct shmfs_cycle *c = calloc(1, sizeof(*c));
-	int err;
 
 	if (c == NULL) {
 		shmfs_log_sys(LOG_ERR, ENOMEM, "calloc of a cycle failed");
 		shmfs_config_free(cfg);
-		return -ENOMEM;
+		return NULL;
 	}
 	c->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	c->uid = geteuid();
 	c->gid = getegid();
+	return c;
+}
+
+int shmfs_cycle_restore(struct shmfs_config *cfg,
+			const struct shmfs_cycle_stored *st,
+			struct shmfs_cycle **out)
+{
+	struct shmfs_cycle *c = new_cycle(cfg);
+	int err;
+
+	if (c == NULL) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = shmfs_zonetab_restore(&c->cfg, &st->tab, &c->tab);
+	c->generation = st->generation;
+	if (err && st->stats_fd >= 0)
+		close(st->stats_fd);
+	if (err == 0 && st->stats_fd >= 0 &&
+	    shmfs_statsfile_restore(&c->stats, c->tab, st->stats_fd) < 0) {
+		shmfs_log_warn("the /.stats arena could not be adopted: "
+			       "snapshots open before the restart are stale");
+		c->generation =
+			atomic_fetch_add(&c->tab->region->reloads, 1) + 1;
+	}
+	if (err == 0 && c->stats.addr == NULL)
+		err = shmfs_statsfile_create(&c->stats, c->tab);
+	if (err == 0)
+		err = init_zones(c, NULL);
+	if (err) {
+		shmfs_cycle_destroy(c);
+		return err;
+	}
+	for (size_t i = 0; i < c->tab->nzones; i++)
+		c->zones[i] = st->zones[i];
+	*out = c;
+	return 0;
+fail:
+	if (st->stats_fd >= 0)
+		close(st->stats_fd);
+	if (st->tab.region_fd >= 0)
+		close(st->tab.region_fd);
+	for (size_t i = 0; st->tab.zones && i < cfg->nzones; i++)
+		if (st->tab.zones[i].fd >= 0)
+			close(st->tab.zones[i].fd);
+	return err;
+}
+
+int shmfs_cycle_create(struct shmfs_config *cfg, struct shmfs_cycle *old,
+		       struct shmfs_cycle **out)
+{
+	struct shmfs_cycle *c = new_cycle(cfg);
+	int err;
+
+	if (c == NULL)
+		return -ENOMEM;
 	/* Each step logs its own failure. */
 	err = shmfs_zonetab_create(&c->cfg, old ? old->tab : NULL, &c->tab);
 	if (err == 0)

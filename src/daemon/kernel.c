@@ -20,6 +20,8 @@
  * pipes, which the workers' filter does not allow).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +40,16 @@
 /* The connection, as INIT and the backing files left it. */
 static struct {
 	uint64_t init_unique; /* INIT's request, while its reply is awaited */
-	bool catching;	      /* the INIT hook patches that reply */
+	bool catching;	      /* the INIT hook sees that reply */
+	bool patching;	      /* ... and asks for passthrough in it */
 	bool negotiated; /* the INIT reply went out asking for passthrough */
 	const char *no_passthrough; /* why not; NULL: it can be had */
 	int no_passthrough_err;
+	/* The exchange as the kernel took it; replaying: fed to libfuse. */
+	struct shmfs_kernel_init init;
+	bool recorded;
+	bool replaying;	   /* the read hook returns init.in, once */
+	bool replay_match; /* libfuse's new reply is the recorded one */
 } conn;
 
 static void refuse_passthrough(const char *why, int err)
@@ -103,6 +111,15 @@ const char *shmfs_kernel_passthrough_probe(void)
 static ssize_t read_request(int fd, void *buf, size_t len, void *userdata)
 {
 	(void)userdata;
+	if (conn.replaying) {
+		conn.replaying = false;
+		if (len < conn.init.in_len) {
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(buf, conn.init.in, conn.init.in_len);
+		return conn.init.in_len;
+	}
 	return read(fd, buf, len);
 }
 
@@ -164,23 +181,60 @@ static ssize_t write_reply(int fd, struct iovec *iov, int count, void *userdata)
 	return -1;
 }
 
-/* The master's, until INIT is answered: patches INIT's reply. */
+static size_t iov_bytes(const struct iovec *iov, int count)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < count; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+/*
+ * A replayed INIT's reply is libfuse's to make and ours to swallow: the
+ * kernel took the recorded one already and takes no second. It must say
+ * what the recorded one said (the same binary and libfuse want the same
+ * contract); a reply that does not is logged, and the connection serves
+ * under the recorded contract, the kernel's.
+ */
+static ssize_t swallow_replayed(struct iovec *iov, int count)
+{
+	const struct fuse_out_header *out = iov[0].iov_base;
+
+	conn.replay_match = out->error == 0 && count >= 2 &&
+			    iov[1].iov_len == conn.init.out_len &&
+			    memcmp(iov[1].iov_base, conn.init.out,
+				   conn.init.out_len) == 0;
+	return (ssize_t)iov_bytes(iov, count);
+}
+
+/* The master's, until INIT is answered: patches and records its reply. */
 static ssize_t write_init_reply(int fd, struct iovec *iov, int count,
 				void *userdata)
 {
-	if (conn.catching && count >= 2 &&
-	    iov[0].iov_len == sizeof(struct fuse_out_header)) {
-		const struct fuse_out_header *out = iov[0].iov_base;
+	const struct fuse_out_header *out = iov[0].iov_base;
+	bool init = conn.catching && count >= 2 &&
+		    iov[0].iov_len == sizeof(*out) &&
+		    out->unique == conn.init_unique;
+	ssize_t n;
 
-		if (out->unique == conn.init_unique) {
-			conn.catching = false;
-			conn.negotiated =
-				out->error == 0 &&
-				shmfs_kernel_patch_init(iov[1].iov_base,
-							iov[1].iov_len) == 0;
-		}
+	if (!init)
+		return write_reply(fd, iov, count, userdata);
+	conn.catching = false;
+	if (conn.patching)
+		conn.negotiated = out->error == 0 &&
+				  shmfs_kernel_patch_init(iov[1].iov_base,
+							  iov[1].iov_len) == 0;
+	if (conn.recorded) /* a replay: the kernel has its reply */
+		return swallow_replayed(iov, count);
+	n = write_reply(fd, iov, count, userdata);
+	if (n >= 0 && out->error == 0 &&
+	    iov[1].iov_len <= sizeof(conn.init.out)) {
+		memcpy(conn.init.out, iov[1].iov_base, iov[1].iov_len);
+		conn.init.out_len = iov[1].iov_len;
+		conn.recorded = true;
 	}
-	return write_reply(fd, iov, count, userdata);
+	return n;
 }
 
 /*
@@ -250,11 +304,14 @@ static int answer_init(struct fuse_session *se)
 		goto out;
 	}
 	const char *why = shmfs_kernel_init_no_passthrough(buf.mem, res);
-	if (why == NULL) {
-		conn.init_unique = in->unique;
-		conn.catching = true;
-	} else {
+	conn.init_unique = in->unique;
+	conn.catching = true;
+	conn.patching = why == NULL;
+	if (why != NULL)
 		refuse_passthrough(why, 0);
+	if (!conn.recorded && (size_t)res <= sizeof(conn.init.in)) {
+		memcpy(conn.init.in, buf.mem, res);
+		conn.init.in_len = res;
 	}
 	fuse_session_process_buf(se, &buf);
 	if (fuse_session_exited(se)) {
@@ -263,7 +320,7 @@ static int answer_init(struct fuse_session *se)
 		err = -EPROTO;
 	}
 	conn.catching = false;
-	if (!conn.negotiated)
+	if (!conn.negotiated && why == NULL)
 		refuse_passthrough("the INIT reply could not ask for it", 0);
 out:
 	free(buf.mem);
@@ -284,12 +341,120 @@ int shmfs_kernel_init(struct fuse_session *se)
 
 	if (install(se, &init_io) < 0) {
 		refuse_passthrough("fuse_session_custom_io failed", 0);
+		if (conn.replaying) /* without the hook, INIT would be read */
+			return -EIO;
+		conn.recorded = false;
 		return answer_init(se);
 	}
 	err = answer_init(se);
 	if (err == 0)
 		install(se, &worker_io); /* else replies keep the INIT check */
 	return err;
+}
+
+const struct shmfs_kernel_init *shmfs_kernel_init_recorded(void)
+{
+	return conn.recorded && !conn.replaying ? &conn.init : NULL;
+}
+
+/* The flags2 of the recorded reply (0 if it is too short to have them). */
+static uint32_t recorded_flags2(void)
+{
+	uint32_t flags2 = 0;
+
+	if (conn.init.out_len >= SHMFS_INIT_OUT_FLAGS2 + sizeof(flags2))
+		memcpy(&flags2, conn.init.out + SHMFS_INIT_OUT_FLAGS2,
+		       sizeof(flags2));
+	return flags2;
+}
+
+int shmfs_kernel_replay_init(struct fuse_session *se,
+			     const struct shmfs_kernel_init *rec)
+{
+	int err;
+
+	if (rec->in_len < sizeof(struct fuse_in_header) ||
+	    rec->in_len > sizeof(conn.init.in) ||
+	    rec->out_len > sizeof(conn.init.out)) {
+		shmfs_log_error("the recorded FUSE INIT is %u bytes, and its "
+				"reply %u: not a record of ours",
+				rec->in_len, rec->out_len);
+		return -EPROTO;
+	}
+	conn.init = *rec;
+	conn.recorded = true;
+	conn.replaying = true;
+	err = shmfs_kernel_init(se);
+	conn.replaying = false;
+	if (err < 0)
+		return err;
+	/* The kernel's contract is the recorded reply's, whatever we said. */
+	conn.negotiated =
+		(recorded_flags2() & SHMFS_FUSE_PASSTHROUGH_FLAGS2) != 0;
+	if (conn.negotiated)
+		conn.no_passthrough = NULL;
+	else
+		refuse_passthrough("the recorded INIT reply did not ask for "
+				   "it",
+				   0);
+	if (!conn.replay_match)
+		shmfs_log_warn("FUSE INIT replayed: libfuse's reply differs "
+			       "from the one the kernel took (another "
+			       "build?); serving under the recorded one");
+	return 0;
+}
+
+bool shmfs_kernel_can_resend(void)
+{
+	const struct fuse_init_in *init =
+		(const void *)(conn.init.in + sizeof(struct fuse_in_header));
+
+	return conn.recorded &&
+	       conn.init.in_len >= sizeof(struct fuse_in_header) +
+					   offsetof(struct fuse_init_in,
+						    flags2) +
+					   sizeof(init->flags2) &&
+	       (init->flags & FUSE_INIT_EXT) &&
+	       (init->flags2 & SHMFS_FUSE_HAS_RESEND_FLAGS2);
+}
+
+int shmfs_kernel_resend(int fd)
+{
+	struct fuse_out_header out = {
+		.len = sizeof(out),
+		.error = SHMFS_FUSE_NOTIFY_RESEND,
+		.unique = 0,
+	};
+
+	if (!shmfs_kernel_can_resend())
+		return -ENOSYS;
+	if (write(fd, &out, sizeof(out)) != (ssize_t)sizeof(out))
+		return -errno;
+	return 0;
+}
+
+bool shmfs_kernel_aborted(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+
+	return poll(&p, 1, 0) < 0 || (p.revents & (POLLERR | POLLNVAL));
+}
+
+int shmfs_kernel_clone(int fd)
+{
+	uint32_t master_fd = fd;
+	int clone;
+
+	SHMFS_FAULT_RETURN("no_clone", -EACCES);
+	clone = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (clone < 0)
+		return -errno;
+	if (ioctl(clone, FUSE_DEV_IOC_CLONE, &master_fd) < 0) {
+		int err = errno;
+		close(clone);
+		return -err;
+	}
+	return clone;
 }
 
 /* ------------------------------------------------------- backing files */

@@ -27,11 +27,13 @@
 #include "shmfs/kernel.h"
 #include "shmfs/log.h"
 #include "shmfs/master.h"
+#include "shmfs/mountpoint.h"
 #include "shmfs/notify.h"
 #include "shmfs/ops.h"
 #include "shmfs/pidfile.h"
 #include "shmfs/pool.h"
 #include "shmfs/region.h"
+#include "shmfs/restart.h"
 #include "shmfs/safefile.h"
 #include "shmfs/uidscan.h"
 #include "shmfs/worker.h"
@@ -45,6 +47,19 @@ struct master {
 	struct shmfs_pool pool;
 	int sigfd; /* the signalfd (-1: none yet): closed in workers */
 	pid_t pid; /* the master's, once detached: workers die with it */
+	/*
+	 * Each slot's clone of the device, made and kept here (and in the
+	 * store) so that what a dead worker read can be resent; -1: none,
+	 * the slot's worker reads the shared descriptor.
+	 */
+	int clones[SHMFS_WORKERS_MAX];
+	bool no_clone; /* cloning failed once: every worker shares */
+	bool resend;   /* the kernel resends what a dead worker read */
+	bool died;     /* a worker died holding requests: resend them */
+	bool died_slot[SHMFS_WORKERS_MAX]; /* ... and where */
+	struct shmfs_adopt *adopt;     /* the store, and what it gave back */
+	bool adopted; /* the connection is a dead master's: libfuse does
+		       * not know it mounted it, so we unmount it */
 };
 
 /* Lines libfuse has logged: a failing call it explained needs no more. */
@@ -176,6 +191,10 @@ static void worker_body(void *arg, unsigned slot)
 		close(m->opts->pidfd);
 	if (m->sigfd >= 0)
 		close(m->sigfd);
+	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++)
+		if (i != slot && m->clones[i] >= 0)
+			close(m->clones[i]);
+	opts.device = m->clones[slot];
 	shmfs_worker_run(m->se, m->cycle, &opts);
 }
 
@@ -183,9 +202,60 @@ static bool worker_reaped(void *arg, unsigned slot, pid_t pid, int status,
 			  bool stopping)
 {
 	struct master *m = arg;
+	bool died;
+	bool ended = shmfs_worker_reaped(m->se, m->cycle, slot, pid, status,
+					 stopping, m->resend, &died);
 
-	return shmfs_worker_reaped(m->se, m->cycle, slot, pid, status,
-				   stopping);
+	if (died && m->resend) {
+		m->died = true;
+		m->died_slot[slot] = true;
+	}
+	return ended;
+}
+
+/*
+ * A clone for every slot of the pool that has none. Without the right to
+ * open /dev/fuse (a non-root daemon where it is not 0666) or to clone it,
+ * workers read the shared descriptor, which still serves: one line says
+ * so.
+ */
+static void make_clones(struct master *m)
+{
+	for (unsigned i = 0; i < m->pool.nchildren && !m->no_clone; i++) {
+		if (m->clones[i] >= 0)
+			continue;
+		int fd = shmfs_kernel_clone(fuse_session_fd(m->se));
+		if (fd < 0) {
+			shmfs_log_sys(LOG_WARNING, -fd,
+				      "cloning /dev/fuse failed: workers "
+				      "share one descriptor");
+			m->no_clone = true;
+			break;
+		}
+		m->clones[i] = fd;
+	}
+}
+
+static void handover(const struct master *m, struct shmfs_handover *h)
+{
+	*h = (struct shmfs_handover){
+		.cycle = m->cycle,
+		.fuse = fuse_session_fd(m->se),
+		.clones = m->clones,
+		.nclones = SHMFS_WORKERS_MAX,
+		.mountpoint = m->opts->mountpoint,
+		.args = m->opts->fuse_args,
+		.detached = !m->opts->foreground,
+	};
+}
+
+/* The store holds what the running cycle and connection need. */
+static void keep(struct master *m)
+{
+	struct shmfs_handover h;
+
+	handover(m, &h);
+	shmfs_restart_keep(&m->adopt->store, &h);
 }
 
 /* A failed notification only delays what the kernel shows; ENOENT: it
@@ -273,31 +343,48 @@ static void reopen_log_as(const struct master *m)
  * to them meanwhile), the old cycle is destroyed (removed zones freed), and
  * a new pool starts.
  */
-static void reload(struct master *m)
+/*
+ * With no worker running: the next cycle, built from cfg (taken) and the
+ * running one, serves in its place. Returns the files written back, or
+ * -errno (the running cycle stays).
+ */
+static long swap_cycle(struct master *m, struct shmfs_config *cfg)
 {
-	struct shmfs_config cfg;
 	struct shmfs_cycle *next;
-	size_t restored;
+	size_t restored = shmfs_zonetab_check_files(m->cycle->tab, false);
 
-	if (load_config(m, &cfg) < 0)
-		return;
-	shmfs_pool_stop(&m->pool);
-	restored = shmfs_zonetab_check_files(m->cycle->tab, false);
-	if (shmfs_cycle_create(&cfg, m->cycle, &next) < 0) {
+	if (shmfs_cycle_create(cfg, m->cycle, &next) < 0) {
 		/* The cause is logged where it failed. */
 		shmfs_log_notice("reload failed: keeping the running "
 				 "configuration");
-		shmfs_pool_start(&m->pool);
-		return;
+		return -EINVAL;
 	}
 	shmfs_cycle_destroy(m->cycle);
 	m->cycle = next;
 	reopen_log_as(m);
 	configure_pool(m);
+	return (long)restored;
+}
+
+static void reload(struct master *m)
+{
+	struct shmfs_config cfg;
+	const struct shmfs_cycle *next;
+	long restored;
+
+	if (load_config(m, &cfg) < 0)
+		return;
+	shmfs_pool_stop(&m->pool);
+	restored = swap_cycle(m, &cfg);
+	make_clones(m);
 	shmfs_pool_start(&m->pool);
+	if (restored < 0)
+		return;
+	next = m->cycle;
 	invalidate(m);
+	keep(m);
 	if (restored > 0)
-		shmfs_log_notice("reloaded %s: %zu zones, %zu removed, %zu "
+		shmfs_log_notice("reloaded %s: %zu zones, %zu removed, %ld "
 				 "file%s written back, %u workers",
 				 next->cfg.file, next->tab->nzones, next->ngone,
 				 restored, restored == 1 ? "" : "s",
@@ -339,6 +426,79 @@ static void notify_ready(const struct master *m)
 		     m->pool.nchildren);
 }
 
+/*
+ * A worker died holding requests, which stay on the connection (its
+ * clone is ours): the others finish what they serve and leave, and once
+ * no worker lives the kernel puts every request read and not answered
+ * back in the queue, for the new pool to read: the callers wait a few
+ * milliseconds and succeed. But a slot whose workers keep dying right
+ * after their start may be fed a request that kills whoever serves it:
+ * that slot's clone is closed instead, and what it held fails with
+ * ECONNABORTED, as without a resend.
+ */
+static void recover(struct master *m)
+{
+	bool poisoned = false;
+	unsigned failed = 0;
+	int res;
+
+	shmfs_pool_stop(&m->pool);
+	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++)
+		poisoned |= m->died_slot[i] && m->pool.quick_deaths[i] >= 2 &&
+			    m->clones[i] >= 0;
+	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++) {
+		if (m->died_slot[i] && poisoned && m->clones[i] >= 0) {
+			/* Its last copy gone (ours, the store's), the
+			 * kernel ends what it held. */
+			close(m->clones[i]);
+			m->clones[i] = -1;
+			failed++;
+		}
+		m->died_slot[i] = false;
+	}
+	m->died = false;
+	if (poisoned) {
+		shmfs_log_warn("workers kept dying right after their start: "
+			       "the requests %s held failed (ECONNABORTED)",
+			       failed == 1 ? "one" : "they");
+		make_clones(m);
+		keep(m);
+		return;
+	}
+	res = shmfs_kernel_resend(fuse_session_fd(m->se));
+	if (res < 0)
+		shmfs_log_sys(LOG_ERR, -res,
+			      "resending the dead worker's requests failed");
+	else
+		shmfs_log_info("the requests the dead worker held were "
+			       "resent");
+}
+
+/*
+ * SIGUSR2: the binary at the path this one was started from takes over,
+ * in this process, once the workers finished what they serve. Returns
+ * only if it could not: true if the master must then exit as if it had
+ * crashed (what it held is moved), false if nothing was touched.
+ */
+static bool upgrade(struct master *m)
+{
+	struct shmfs_handover h;
+	const char *path = shmfs_restart_program();
+
+	if (path == NULL || access(path, X_OK) < 0) {
+		shmfs_log_sys(LOG_ERR, errno, "upgrade: %s cannot be executed: "
+			      "serving on", path ? path : "the program");
+		return false;
+	}
+	shmfs_log_notice("upgrade: stopping the workers, then executing %s",
+			 path);
+	shmfs_notify("STATUS=Upgrading");
+	shmfs_pool_stop(&m->pool);
+	handover(m, &h);
+	shmfs_restart_exec(&h); /* logged */
+	return true;
+}
+
 static void supervise(struct master *m, int sigfd)
 {
 	long long wait = -1;
@@ -363,11 +523,15 @@ static void supervise(struct master *m, int sigfd)
 		}
 		if (sig == SIGUSR1)
 			reopen_log();
+		if (sig == SIGUSR2 && upgrade(m))
+			_exit(SHMFS_EXIT_MOUNT); /* the store has it all */
 		if (shmfs_pool_reap(&m->pool, false)) {
 			shmfs_log_notice("connection closed: unmounted");
 			shmfs_notify("STOPPING=1\nSTATUS=Unmounted, stopping");
 			return;
 		}
+		if (m->died)
+			recover(m);
 		wait = shmfs_pool_respawn(&m->pool);
 	}
 }
@@ -386,12 +550,71 @@ static void leave_terminal(const struct master *m)
 	shmfs_detach_stdio();
 }
 
-static int serve(struct master *m, const sigset_t *set, int ready)
+/* Slots' clones the dead master made and stored, reused as they are. */
+static void take_clones(struct master *m)
+{
+	char name[32];
+
+	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++) {
+		snprintf(name, sizeof(name), "clone.%u", i);
+		int fd = shmfs_fdlist_claim(&m->adopt->fds, name);
+		if (fd >= 0 && i < m->pool.nchildren)
+			m->clones[i] = fd;
+		else if (fd >= 0)
+			close(fd);
+	}
+}
+
+/*
+ * The dead master's connection is ours: once none of its processes can
+ * answer what they read, the kernel resends it; one more master is
+ * counted; the current file applies as a reload would (cfg, taken).
+ * Returns true if it did (a new cycle serves).
+ */
+static bool take_over(struct master *m, struct shmfs_config *cfg)
+{
+	struct shmfs_region *r = shmfs_cycle_region(m->cycle);
+	const struct shmfs_zonetab *tab = m->cycle->tab;
+	const struct shmfs_config *was = &m->cycle->cfg;
+	unsigned killed = shmfs_restart_wait_old(r, m->adopt);
+	int res = shmfs_kernel_resend(fuse_session_fd(m->se));
+	bool same;
+
+	if (res < 0)
+		shmfs_log_sys(res == -ENOSYS ? LOG_WARNING : LOG_ERR, -res,
+			      "resending the requests the previous master "
+			      "held failed: their callers may wait until "
+			      "the mount ends");
+	atomic_fetch_add(&r->generation, 1);
+	atomic_fetch_add(m->adopt->upgrade ? &r->upgrades : &r->restarts, 1);
+	take_clones(m);
+	shmfs_log_notice("%s: generation %llu on %s: %zu zone%s, %llu bytes "
+			 "adopted%s",
+			 m->adopt->upgrade ? "upgraded" : "restarted",
+			 (unsigned long long)atomic_load(&r->generation),
+			 m->opts->mountpoint, tab->nzones,
+			 tab->nzones == 1 ? "" : "s",
+			 (unsigned long long)tab->capacity,
+			 killed ? "; old workers killed" : "");
+	same = was->text && cfg->text && was->text_len == cfg->text_len &&
+	       memcmp(was->text, cfg->text, cfg->text_len) == 0;
+	if (same) {
+		shmfs_config_free(cfg);
+		return false;
+	}
+	return swap_cycle(m, cfg) >= 0;
+}
+
+static int serve(struct master *m, const sigset_t *set, int ready,
+		 struct shmfs_config *cfg)
 {
 	const struct shmfs_zonetab *tab = m->cycle->tab;
+	bool swapped = false;
 
-	if (shmfs_kernel_init(m->se) < 0)
+	if (m->adopted ? shmfs_kernel_replay_init(m->se, &m->adopt->init) < 0
+		       : shmfs_kernel_init(m->se) < 0)
 		return SHMFS_EXIT_MOUNT;
+	m->resend = shmfs_kernel_can_resend();
 	shmfs_kernel_cycle_conn(m->se, &m->conn);
 	shmfs_cycle_bind(m->cycle, &m->conn);
 	leave_terminal(m);
@@ -403,14 +626,22 @@ static int serve(struct master *m, const sigset_t *set, int ready)
 		shmfs_log_sys(LOG_ERR, errno, "signalfd() failed");
 		return SHMFS_EXIT_MOUNT;
 	}
+	if (m->adopted)
+		swapped = take_over(m, cfg);
+	make_clones(m);
 	if (shmfs_pool_start(&m->pool) < 0)
 		return SHMFS_EXIT_MOUNT;
-	shmfs_log_notice("mounted on %s: %zu zone%s, %llu bytes, %u workers; "
-			 "shared metadata %zu bytes",
-			 m->opts->mountpoint, tab->nzones,
-			 tab->nzones == 1 ? "" : "s",
-			 (unsigned long long)tab->capacity, m->pool.nchildren,
-			 tab->region_shm.size);
+	tab = m->cycle->tab;
+	if (swapped)
+		invalidate(m);
+	if (!m->adopted)
+		shmfs_log_notice("mounted on %s: %zu zone%s, %llu bytes, %u "
+				 "workers; shared metadata %zu bytes",
+				 m->opts->mountpoint, tab->nzones,
+				 tab->nzones == 1 ? "" : "s",
+				 (unsigned long long)tab->capacity,
+				 m->pool.nchildren, tab->region_shm.size);
+	keep(m);
 	notify_ready(m);
 	supervise(m, m->sigfd);
 	return SHMFS_EXIT_OK;
@@ -429,27 +660,29 @@ static int block_signals(sigset_t *set)
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
 	sigaddset(set, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, set, NULL) < 0) {
 		int err = errno;
 		shmfs_log_sys(LOG_ERR, err,
 			      "sigprocmask(SIG_BLOCK, {TERM, INT, HUP, USR1, "
-			      "CHLD}) failed");
+			      "USR2, CHLD}) failed");
 		return -err;
 	}
 	return 0;
 }
 
 /*
- * Detaches (without -f), then writes the pid: both before the mount
- * appears, so that whoever sees the mount finds the master's pid.
+ * Detaches (without -f, and unless this master adopts a live mount), then
+ * writes the pid: both before the mount appears, so that whoever sees
+ * the mount finds the master's pid.
  */
 static int publish_pid(struct master *m, int *ready)
 {
 	const struct shmfs_master_opts *opts = m->opts;
 	int res;
 
-	if (!opts->foreground && (res = shmfs_detach(ready)) < 0)
+	if (!opts->foreground && !m->adopted && (res = shmfs_detach(ready)) < 0)
 		return res;
 	if (opts->pidfd >= 0 && (res = shmfs_pidfile_write(opts->pidfd)) < 0) {
 		shmfs_log_sys(LOG_ERR, -res, "%s: cannot write the pid",
@@ -476,6 +709,51 @@ static int new_session(struct master *m, int *status)
 	return 0;
 }
 
+/* The dead master's connection, or a new mount (logged if it fails). */
+static int mount(struct master *m)
+{
+	unsigned before = fuse_lines;
+	char dev[32];
+
+	if (m->adopted) {
+		snprintf(dev, sizeof(dev), "/dev/fd/%d", m->adopt->fuse);
+		if (fuse_session_mount(m->se, dev) != 0) {
+			shmfs_log_error("cannot adopt the stored connection");
+			return -EIO;
+		}
+		m->adopt->fuse = -1; /* the session's now */
+		return 0;
+	}
+	if (fuse_session_mount(m->se, m->opts->mountpoint) != 0) {
+		if (fuse_lines == before)
+			shmfs_log_error("cannot mount on %s",
+					m->opts->mountpoint);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * The first cycle: the dead master's, or cfg's (then taken). One the
+ * dead master's descriptors cannot rebuild is let go, and the start goes
+ * on as a fresh one, at the same mount point.
+ */
+static int first_cycle(struct master *m, struct shmfs_config *cfg)
+{
+	char *abs;
+
+	if (!m->adopted)
+		return shmfs_cycle_create(cfg, NULL, &m->cycle);
+	if (shmfs_restart_cycle(m->adopt, cfg->file, &m->cycle) == 0)
+		return 0;
+	shmfs_restart_discard(m->adopt, "its zones could not be mapped");
+	m->adopted = false;
+	if (shmfs_mountpoint_check(m->opts->mountpoint, &abs) < 0)
+		return -EINVAL;
+	free(abs);
+	return shmfs_cycle_create(cfg, NULL, &m->cycle);
+}
+
 int shmfs_master_run(struct shmfs_config *cfg,
 		     const struct shmfs_master_opts *opts)
 {
@@ -483,36 +761,41 @@ int shmfs_master_run(struct shmfs_config *cfg,
 		.opts = opts,
 		.sigfd = -1,
 		.pool = {.body = worker_body, .reaped = worker_reaped},
+		.adopt = opts->adopt,
+		.adopted = opts->adopt->found,
 	};
 	int status = SHMFS_EXIT_MOUNT, ready = -1;
-	unsigned before;
 	sigset_t set;
 
+	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++)
+		m.clones[i] = -1;
 	m.pool.arg = &m;
-	shmfs_notify_init(); /* before any fork: workers never see it */
 	fuse_set_log_func(fuse_log_to_ours);
 	shmfs_fault_init();
 	raise_nofile();
-	if (shmfs_cycle_create(cfg, NULL, &m.cycle) < 0)
+	if (first_cycle(&m, cfg) < 0)
 		return status;
 	configure_pool(&m);
 	if (new_session(&m, &status) < 0)
 		goto out_cycle;
-	if (block_signals(&set) < 0 || publish_pid(&m, &ready) < 0)
+	if (block_signals(&set) < 0 || publish_pid(&m, &ready) < 0 ||
+	    mount(&m) < 0)
 		goto out_session;
-	before = fuse_lines;
-	if (fuse_session_mount(m.se, opts->mountpoint) != 0) {
-		if (fuse_lines == before)
-			shmfs_log_error("cannot mount on %s", opts->mountpoint);
-		goto out_session;
-	}
 
-	status = serve(&m, &set, ready);
+	status = serve(&m, &set, ready, cfg);
 	/* Unmount first so that nothing new arrives, then let workers go. */
-	fuse_session_unmount(m.se);
+	if (m.adopted)
+		shmfs_mountpoint_release(opts->mountpoint);
+	else
+		fuse_session_unmount(m.se);
 	shmfs_pool_stop(&m.pool);
 	/* Nothing written to a file deleted behind us is lost at the stop. */
 	shmfs_zonetab_check_files(m.cycle->tab, true);
+	/* The mount is gone: so is what a successor would have needed. */
+	shmfs_restart_forget(&m.adopt->store);
+	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++)
+		if (m.clones[i] >= 0)
+			close(m.clones[i]);
 	if (m.sigfd >= 0)
 		close(m.sigfd);
 out_session:

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mount.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "shmfs/log.h"
 #include "shmfs/mountpoint.h"
@@ -75,4 +78,33 @@ fail:
 	free(*abs);
 	*abs = NULL;
 	return -ENOTDIR;
+}
+
+int shmfs_mountpoint_release(const char *path)
+{
+	pid_t pid;
+	int status;
+
+	if (!shmfs_at(path))
+		return 0;
+	/* Lazily: a FUSE mount's umount sends nothing that could block. */
+	if (geteuid() == 0) {
+		if (umount2(path, MNT_DETACH) == 0)
+			return 0;
+		shmfs_log_sys(LOG_ERR, errno, "umount2(%s, MNT_DETACH) failed",
+			      path);
+		return -errno;
+	}
+	pid = fork();
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", "-z", "--", path,
+		       (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		shmfs_log_error("fusermount3 -u -z %s failed", path);
+		return -EIO;
+	}
+	return 0;
 }

@@ -14,7 +14,9 @@
 #include "shmfs/log.h"
 #include "shmfs/master.h"
 #include "shmfs/mountpoint.h"
+#include "shmfs/notify.h"
 #include "shmfs/pidfile.h"
+#include "shmfs/restart.h"
 #include "shmfs/safefile.h"
 #include "shmfs/sizing.h"
 #include "shmfs/start.h"
@@ -58,7 +60,8 @@ static int lock_pidfile(const struct shmfs_config *cfg, int *fd)
 
 /* The master, given the mount point and the locked pid file. */
 static int run_master(struct shmfs_cli *cli, struct shmfs_config *cfg,
-		      const char *mountpoint, int pidfd)
+		      const char *mountpoint, int pidfd,
+		      struct shmfs_adopt *adopt)
 {
 	/* Reloads read the file again after the daemon left its cwd. */
 	char *config = cli->config ? realpath(cli->config, NULL) : NULL;
@@ -74,6 +77,7 @@ static int run_master(struct shmfs_cli *cli, struct shmfs_config *cfg,
 		.fuse_args = &cli->fuse_args,
 		.pidfile = pidfile,
 		.pidfd = pidfd,
+		.adopt = adopt,
 	};
 	int status = SHMFS_EXIT_USAGE;
 
@@ -88,11 +92,56 @@ static int run_master(struct shmfs_cli *cli, struct shmfs_config *cfg,
 	return status;
 }
 
+/*
+ * libfuse's auto_unmount unmounts as soon as the master's end of its
+ * socket closes: on a crash, and on an upgrade's execve. A restart keeps
+ * the mount, so the option would only take it away.
+ */
+static bool auto_unmount(const struct shmfs_cli *cli)
+{
+	for (int i = 1; i < cli->fuse_args.argc; i++)
+		if (strstr(cli->fuse_args.argv[i], "auto_unmount") != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * The mount point: a live mount a dead master stored is adopted where its
+ * record says, without a look at it (that would wait for an answer only
+ * this process can give); anything else is checked.
+ */
+static int find_mountpoint(struct shmfs_cli *cli, struct shmfs_config *cfg,
+			   struct shmfs_adopt *adopt, char **mountpoint)
+{
+	int found = shmfs_restart_find(adopt);
+
+	if (found < 0)
+		return found;
+	if (found == 0) {
+		if (shmfs_sizing_check(cfg) < 0)
+			return -ENOMEM; /* the zones could not be mapped */
+		return shmfs_mountpoint_check(cli->mountpoint, mountpoint);
+	}
+	*mountpoint = strdup(adopt->rec.mountpoint);
+	if (*mountpoint == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
 /* With the log open: the checks of the machine, then the master. */
 static int start(struct shmfs_cli *cli, struct shmfs_config *cfg)
 {
-	char *mountpoint;
+	struct shmfs_adopt adopt;
+	char *mountpoint = NULL;
 	int pidfd, status;
+
+	if (auto_unmount(cli)) {
+		shmfs_log_error("-o auto_unmount is refused: it unmounts when "
+				"the master goes, and a restart or an upgrade "
+				"keeps the mount");
+		return SHMFS_EXIT_USAGE;
+	}
+	shmfs_notify_init(); /* before any fork: workers never see it */
 
 	if (cli->source != NULL && cli->suid_dev[0] != '\0')
 		shmfs_log_info("mount options dev,suid (mount.fuse3 adds them) "
@@ -100,20 +149,20 @@ static int start(struct shmfs_cli *cli, struct shmfs_config *cfg)
 	if (cfg->nzones == 0)
 		shmfs_log_warn("%s: no zones: the mount is an empty directory",
 			       cfg->file);
-	if (shmfs_sizing_check(cfg) < 0)
-		return SHMFS_EXIT_MOUNT; /* the zones could not be mapped */
-	if (shmfs_mountpoint_check(cli->mountpoint, &mountpoint) < 0)
-		return SHMFS_EXIT_MOUNT;
-	if (lock_pidfile(cfg, &pidfd) < 0)
+	if (find_mountpoint(cli, cfg, &adopt, &mountpoint) < 0)
+		status = SHMFS_EXIT_MOUNT;
+	else if (lock_pidfile(cfg, &pidfd) < 0)
 		status = SHMFS_EXIT_USAGE;
 	else
-		status = run_master(cli, cfg, mountpoint, pidfd);
+		status = run_master(cli, cfg, mountpoint, pidfd, &adopt);
+	shmfs_restart_free(&adopt);
 	free(mountpoint);
 	return status;
 }
 
-int shmfs_start_daemon(struct shmfs_cli *cli)
+int shmfs_start_daemon(struct shmfs_cli *cli, char **argv)
 {
+	shmfs_restart_set_argv(argv); /* what an upgrade executes again */
 	struct shmfs_config cfg;
 	int status = SHMFS_EXIT_USAGE;
 

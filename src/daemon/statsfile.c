@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shmfs/cycle.h"
@@ -367,13 +368,40 @@ static size_t snapshot_bound(const struct shmfs_zonetab *tab)
 
 _Static_assert(SHMFS_WORKERS_MAX <= 256, "worker.255. is the longest prefix");
 
-int shmfs_statsfile_create(struct shmfs_statsfile *sf,
-			   const struct shmfs_zonetab *tab)
+static size_t slot_size(const struct shmfs_zonetab *tab)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	size_t size = sizeof(struct slot) + snapshot_bound(tab);
 
-	sf->slot_size = (size + page - 1) / page * page;
+	return (size + page - 1) / page * page;
+}
+
+int shmfs_statsfile_restore(struct shmfs_statsfile *sf,
+			    const struct shmfs_zonetab *tab, int fd)
+{
+	struct stat st;
+
+	sf->slot_size = slot_size(tab);
+	sf->addr = NULL;
+	if (fstat(fd, &st) < 0 ||
+	    (uint64_t)st.st_size != SHMFS_STATSFILE_SLOTS * sf->slot_size) {
+		close(fd);
+		return -ESTALE;
+	}
+	sf->addr = mmap(NULL, SHMFS_STATSFILE_SLOTS * sf->slot_size,
+			PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd); /* the mapping keeps the memory */
+	if (sf->addr == MAP_FAILED) {
+		sf->addr = NULL;
+		return -ESTALE;
+	}
+	return 0;
+}
+
+int shmfs_statsfile_create(struct shmfs_statsfile *sf,
+			   const struct shmfs_zonetab *tab)
+{
+	sf->slot_size = slot_size(tab);
 	sf->addr =
 		mmap(NULL, SHMFS_STATSFILE_SLOTS * sf->slot_size,
 		     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

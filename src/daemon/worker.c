@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The worker loop. Each worker reads its own clone of the session's device
- * (FUSE_DEV_IOC_CLONE), so the requests it holds belong to its queue alone:
- * if it dies, the kernel fails them at once instead of leaving their callers
- * hung. Stopping uses a flag of our own, never fuse_session_exit() from a
+ * The worker loop. Each worker reads its slot's clone of the session's
+ * device (FUSE_DEV_IOC_CLONE), which the master made and keeps: the
+ * requests a worker read stay on the connection when it dies, for the
+ * master to have them resent (see master.c). Stopping uses a flag of our own, never fuse_session_exit() from a
  * handler (that drops a request already read).
  */
 #include <errno.h>
@@ -26,6 +26,7 @@
 #include "shmfs/log.h"
 #include "shmfs/ops.h"
 #include "shmfs/privsep.h"
+#include "shmfs/record.h"
 #include "shmfs/region.h"
 #include "shmfs/worker.h"
 
@@ -77,49 +78,22 @@ static void setup_signals(void)
 	}
 }
 
-/* A descriptor of /dev/fuse of our own, or -errno. */
-static int open_device(void)
-{
-	int fd;
-
-	SHMFS_FAULT_RETURN("no_clone", -EACCES);
-	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
 /*
- * Replaces the session's descriptor, in this process only, by a clone bound
- * to the same connection. Without the right to open /dev/fuse (a non-root
- * daemon where it is not 0666) or to clone it, the worker keeps the shared
- * descriptor, which still serves: one line says so, from slot 0 alone, as
- * every worker meets the same refusal. Returns true if cloned.
+ * Reads the slot's clone in place of the session's descriptor, in this
+ * process only. Returns true if it does (false: the shared descriptor).
  */
-static bool clone_device(struct fuse_session *se, unsigned slot)
+static bool take_device(struct fuse_session *se, int device)
 {
 	int sessfd = fuse_session_fd(se);
-	uint32_t master_fd = sessfd;
-	int fd = open_device();
+	bool cloned;
 
-	if (fd < 0) {
-		if (slot == 0)
-			shmfs_log_sys(LOG_WARNING, -fd,
-				      "open(\"/dev/fuse\") failed: workers "
-				      "share one descriptor");
+	if (device < 0)
 		return false;
-	}
-	if (ioctl(fd, FUSE_DEV_IOC_CLONE, &master_fd) < 0) {
-		if (slot == 0)
-			shmfs_log_sys(LOG_WARNING, errno,
-				      "ioctl(FUSE_DEV_IOC_CLONE) failed: "
-				      "workers share one descriptor");
-		close(fd);
-		return false;
-	}
-	bool cloned = dup3(fd, sessfd, O_CLOEXEC) == sessfd;
+	cloned = dup3(device, sessfd, O_CLOEXEC) == sessfd;
 	if (!cloned)
-		shmfs_log_sys(LOG_WARNING, errno, "dup3(%d, %d) failed", fd,
-			      sessfd);
-	close(fd);
+		shmfs_log_sys(LOG_WARNING, errno, "dup3(%d, %d) failed",
+			      device, sessfd);
+	close(device);
 	return cloned;
 }
 
@@ -236,7 +210,9 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se,
 	die_with(opts->master);
 
 	pin(slot, opts->cpu);
-	bool shared = !clone_device(se, slot);
+	bool shared = !take_device(se, opts->device);
+	/* Before the filter: a successor tells us from a reused pid by it. */
+	atomic_store(&ws->start, shmfs_record_start_time(getpid()));
 	drop_privileges(ws, opts);
 	take_slot(ws, shared);
 	shmfs_ops_serve(cycle, ws);
@@ -302,12 +278,19 @@ static void log_death(const struct shmfs_worker_slot *ws, unsigned slot,
 }
 
 bool shmfs_worker_reaped(struct fuse_session *se, struct shmfs_cycle *cycle,
-			 unsigned slot, pid_t pid, int status, bool stopping)
+			 unsigned slot, pid_t pid, int status, bool stopping,
+			 bool resend, bool *died)
 {
 	struct shmfs_worker_slot *ws =
 		shmfs_region_worker(shmfs_cycle_region(cycle), slot);
+	bool clean = WIFEXITED(status) &&
+		     (WEXITSTATUS(status) == SHMFS_WORKER_STOPPED ||
+		      WEXITSTATUS(status) == SHMFS_WORKER_UNMOUNTED);
 
-	answer_orphan(se, ws, slot);
+	*died = !clean;
+	if (!resend)
+		answer_orphan(se, ws, slot);
+	atomic_store(&ws->unique, 0);
 	atomic_store(&ws->pid, 0);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == SHMFS_WORKER_UNMOUNTED)
 		return true;
