@@ -41,11 +41,11 @@ struct shmfs_fdlist {
 };
 
 /*
- * Appends fd under name. Returns 0; -EINVAL for fd < 0 or a name systemd
- * would refuse (empty, longer than SHMFS_FDNAME_MAX, a ':', a space or a
- * byte outside printable ASCII); -EEXIST if the list has that name already (a
- * store holds one descriptor per name here); -ENOMEM. The list does not own fd
- * until shmfs_fdlist_close.
+ * Appends fd under name. Returns 0; -EINVAL for fd < 0 or a name we do not
+ * store (empty, longer than SHMFS_FDNAME_MAX, or holding a ':', which
+ * systemd refuses, a space or a byte outside printable ASCII); -EEXIST if
+ * the list has that name already (a store holds one fd per name here);
+ * -ENOMEM. The list does not own fd; shmfs_fdlist_close closes it.
  */
 int shmfs_fdlist_add(struct shmfs_fdlist *l, const char *name, int fd);
 

@@ -115,7 +115,8 @@ static int send_message(const char *msg, size_t len, const int *fds, size_t n)
 	return -err;
 }
 
-static int vnotify(const int *fds, size_t n, const char *fmt, va_list ap)
+static int __attribute__((format(printf, 3, 0)))
+vnotify(const int *fds, size_t n, const char *fmt, va_list ap)
 {
 	char msg[PATH_MAX + 512]; /* STATUS= may name the mount point */
 	int len, res;
