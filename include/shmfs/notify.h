@@ -39,8 +39,7 @@ int shmfs_notify_init(void);
  */
 int shmfs_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* True if shmfs_notify_init found a usable $NOTIFY_SOCKET: a manager listens.
- */
+/* Whether shmfs_notify_init found a usable $NOTIFY_SOCKET. */
 bool shmfs_notify_on(void);
 
 /* The most descriptors one message carries (the kernel's SCM_MAX_FD). */
