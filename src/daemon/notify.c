@@ -3,9 +3,10 @@
  * The service manager's notification protocol, spoken directly: systemd
  * documents it as a stable interface meant to be implemented without
  * libsystemd (sd_notify(3), "NOTES"), and what we need of it is one
- * sendto() of a datagram. The address is parsed once, at start, and the
- * variable removed from the environment: workers never see it. A socket is
- * opened for each message and closed after it, so no worker inherits one.
+ * sendmsg() of a datagram, with descriptors attached for the store. The
+ * address is parsed once, at start, and the variable removed from the
+ * environment: workers never see it. A socket is opened for each message
+ * and closed after it, so no worker inherits one.
  */
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "shmfs/log.h"
@@ -67,37 +69,98 @@ int shmfs_notify_init(void)
 	return res < 0 ? res : 1;
 }
 
-int shmfs_notify(const char *fmt, ...)
+bool shmfs_notify_on(void)
 {
-	char msg[PATH_MAX + 512]; /* STATUS= may name the mount point */
-	va_list ap;
-	int n, fd, err = 0;
+	return target_len != 0;
+}
 
-	if (target_len == 0)
-		return 0;
-	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(msg)) {
-		shmfs_log_sys(LOG_WARNING, EMSGSIZE,
-			      "notifying the service manager: a message of "
-			      "%d bytes does not fit %zu",
-			      n, sizeof(msg));
-		return -EMSGSIZE;
+/*
+ * One datagram, with fds attached as SCM_RIGHTS when n > 0: the manager
+ * takes the descriptors and the text that names them from one message.
+ */
+static int send_message(const char *msg, size_t len, const int *fds, size_t n)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * SHMFS_NOTIFY_FDS_MAX)];
+	} control;
+	struct iovec iov = {.iov_base = (void *)msg, .iov_len = len};
+	struct msghdr mh = {
+		.msg_name = &target,
+		.msg_namelen = target_len,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	int fd, err = 0;
+
+	if (n > 0) {
+		struct cmsghdr *c;
+
+		memset(&control, 0, sizeof(control));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
 	}
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		err = errno;
-	else if (sendto(fd, msg, (size_t)n, MSG_NOSIGNAL,
-			(const struct sockaddr *)&target, target_len) < 0)
+	else if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
 		err = errno;
 	if (fd >= 0)
 		close(fd);
-	if (err == 0)
+	return -err;
+}
+
+static int __attribute__((format(printf, 3, 0)))
+vnotify(const int *fds, size_t n, const char *fmt, va_list ap)
+{
+	char msg[PATH_MAX + 512]; /* STATUS= may name the mount point */
+	int len, res;
+
+	if (target_len == 0)
+		return 0;
+	if (n > SHMFS_NOTIFY_FDS_MAX)
+		return -EINVAL;
+	len = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (len < 0 || (size_t)len >= sizeof(msg)) {
+		shmfs_log_sys(LOG_WARNING, EMSGSIZE,
+			      "notifying the service manager: a message of "
+			      "%d bytes does not fit %zu",
+			      len, sizeof(msg));
+		return -EMSGSIZE;
+	}
+	res = send_message(msg, (size_t)len, fds, n);
+	if (res == 0)
 		return 0;
 	/* The manager went away, or never listened: say so once. */
-	shmfs_log_sys(failed_once ? LOG_DEBUG : LOG_WARNING, err,
+	shmfs_log_sys(failed_once ? LOG_DEBUG : LOG_WARNING, -res,
 		      "notifying the service manager failed");
 	failed_once = true;
-	return -err;
+	return res;
+}
+
+int shmfs_notify(const char *fmt, ...)
+{
+	va_list ap;
+	int res;
+
+	va_start(ap, fmt);
+	res = vnotify(NULL, 0, fmt, ap);
+	va_end(ap);
+	return res;
+}
+
+int shmfs_notify_fds(const int *fds, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	int res;
+
+	va_start(ap, fmt);
+	res = vnotify(fds, n, fmt, ap);
+	va_end(ap);
+	return res;
 }
