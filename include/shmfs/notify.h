@@ -56,4 +56,10 @@ bool shmfs_notify_on(void);
 int shmfs_notify_fds(const int *fds, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * NOTIFY_SOCKET as shmfs_notify_init found it (NULL: unset), so that the
+ * master can hand it to the program an upgrade executes.
+ */
+const char *shmfs_notify_socket(void);
+
 #endif /* SHMFS_NOTIFY_H */

@@ -25,6 +25,7 @@
 static struct sockaddr_un target;
 static socklen_t target_len; /* 0: notifications are off */
 static bool failed_once;
+static char *socket_value; /* as it was set, for a program we execute */
 
 int shmfs_notify_address(const char *value, struct sockaddr_un *addr,
 			 socklen_t *len)
@@ -57,6 +58,8 @@ int shmfs_notify_init(void)
 	failed_once = false;
 	if (value == NULL)
 		return 0;
+	free(socket_value);
+	socket_value = strdup(value);
 	res = shmfs_notify_address(value, &target, &target_len);
 	if (res < 0) {
 		target_len = 0;
@@ -163,4 +166,9 @@ int shmfs_notify_fds(const int *fds, size_t n, const char *fmt, ...)
 	res = vnotify(fds, n, fmt, ap);
 	va_end(ap);
 	return res;
+}
+
+const char *shmfs_notify_socket(void)
+{
+	return socket_value;
 }

@@ -64,10 +64,35 @@ static void init_adopt(struct shmfs_adopt *a)
 	shmfs_fdstore_init(&a->store);
 }
 
+/*
+ * Records are stored as state.N, N counting up: the next one goes in
+ * before the last one leaves, so a master that dies in between leaves
+ * both, and the highest is the latest.
+ */
+static unsigned long long state_seq;
+
+/* The latest record passed back (claimed), or -1. */
+static int claim_state(struct shmfs_adopt *a)
+{
+	char name[SHMFS_FDNAME_MAX + 1] = "";
+
+	for (size_t i = 0; i < a->fds.n; i++) {
+		unsigned long long n;
+		char end;
+
+		if (sscanf(a->fds.v[i].name, "state.%llu%c", &n, &end) == 1 &&
+		    (name[0] == '\0' || n > state_seq)) {
+			state_seq = n;
+			snprintf(name, sizeof(name), "%s", a->fds.v[i].name);
+		}
+	}
+	return name[0] ? shmfs_fdlist_claim(&a->fds, name) : -1;
+}
+
 /* Why what was passed cannot be adopted, or NULL. */
 static const char *check(struct shmfs_adopt *a)
 {
-	int state = shmfs_fdlist_claim(&a->fds, "state");
+	int state = claim_state(a);
 	const char *why = NULL;
 
 	a->fuse = shmfs_fdlist_claim(&a->fds, "fuse");
@@ -444,8 +469,9 @@ static int collect(struct handed *hd, const struct shmfs_handover *h)
 		err = shmfs_record_write(&rec, zones,
 					 c->cfg.text ? c->cfg.text : "",
 					 &state);
+	snprintf(name, sizeof(name), "state.%llu", ++state_seq);
 	if (err == 0)
-		err = add(hd, "state", state, true);
+		err = add(hd, name, state, true);
 out:
 	if (err)
 		shmfs_log_sys(LOG_ERR, -err,
