@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * "shmfs -s stop|reload|reopen|upgrade": finds the master through its pid file and
- * signals it. The pid file is -p FILE, or the pid = of the ini file as
- * the daemon's parser reads it (shmfs_config_load_pid): a mistake further
- * down is a warning for stop and reopen, but a reload of a file that would
- * not load is refused before any signal.
+ * "shmfs -s stop|reload|reopen|upgrade": finds the master through its pid
+ * file and signals it. The pid file is -p FILE, or the pid = of the ini
+ * file as the daemon's parser reads it (shmfs_config_load_pid): a mistake
+ * further down is a warning for stop, reopen and upgrade, but a reload of
+ * a file that would not load is refused before any signal.
  */
 #ifndef SHMFS_CONTROL_H
 #define SHMFS_CONTROL_H
