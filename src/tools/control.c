@@ -73,6 +73,8 @@ static int takes_signal(pid_t pid, int sig)
  * SIGUSR2's default action ends a process: a master from before upgrades,
  * which neither blocks nor catches it, would die of "-s upgrade" and take
  * its mount and its zones' bytes with it. Such a master is not signalled.
+ * A master that upgrades keeps SIGUSR2 blocked for its signalfd (sigwait
+ * would not do: the kernel lifts the block while it waits).
  */
 static bool may_signal(const char *path, pid_t pid, int sig)
 {

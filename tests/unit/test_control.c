@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -30,9 +31,12 @@ struct master {
 };
 
 /*
- * A child named shmfs, SIGUSR2 blocked or not, that has written its pid
- * to a pid file and then waits for SIGUSR2 (exit 0) or its end (SIGKILL).
- * Returns once it is so: the pipe says when.
+ * A child named shmfs that has written its pid to a pid file. One that
+ * blocks SIGUSR2 reads it from a signalfd, as the master takes its signals
+ * (sigwait would not do: while it waits, the kernel lifts the block that
+ * /proc/PID/status shows), and exits 0; the other waits for its end. It
+ * dies with the test, and on its own after 30 s: a failed assertion
+ * leaves no process behind. Returns once it is so: the pipe says when.
  */
 static void start(struct master *m, bool blocks)
 {
@@ -47,13 +51,17 @@ static void start(struct master *m, bool blocks)
 	m->pid = fork();
 	assert_true(m->pid >= 0);
 	if (m->pid == 0) {
+		struct signalfd_siginfo si;
 		sigset_t set;
-		int sig;
+		int sfd = -1;
 
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		alarm(30);
 		sigemptyset(&set);
 		sigaddset(&set, SIGUSR2);
-		if (blocks)
-			sigprocmask(SIG_BLOCK, &set, NULL);
+		if (blocks && (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+			       (sfd = signalfd(-1, &set, 0)) < 0))
+			_exit(2);
 		prctl(PR_SET_NAME, "shmfs");
 		f = fopen(m->pidfile, "w");
 		if (f == NULL || fprintf(f, "%d\n", (int)getpid()) < 0 ||
@@ -62,7 +70,9 @@ static void start(struct master *m, bool blocks)
 		if (!blocks)
 			for (;;)
 				pause();
-		_exit(sigwait(&set, &sig) == 0 && sig == SIGUSR2 ? 0 : 3);
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			_exit(3);
+		_exit(si.ssi_signo == SIGUSR2 ? 0 : 4);
 	}
 	close(ready[1]);
 	assert_int_equal(read(ready[0], &c, 1), 1);
