@@ -231,6 +231,7 @@ static int parse_signal(const char *name)
 		{"stop", SIGTERM},
 		{"reload", SIGHUP},
 		{"reopen", SIGUSR1},
+		{"upgrade", SIGUSR2},
 	};
 
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
@@ -245,7 +246,8 @@ static int set_signal(struct shmfs_cli *cli, const char *arg, char *err,
 	cli->signal = parse_signal(arg);
 	if (cli->signal == 0) {
 		snprintf(err, errlen,
-			 "-s: \"%s\" is not stop, reload or reopen", arg);
+			 "-s: \"%s\" is not stop, reload, reopen or upgrade",
+			 arg);
 		return -EINVAL;
 	}
 	return 0;
@@ -286,9 +288,10 @@ static const struct cli_option options[] = {
 	{'t', "test", NULL, "check the configuration, print the zone table",
 	 FLAG(check)},
 	{'s', "signal", "SIG",
-	 "send stop (SIGTERM), reload (SIGHUP) or reopen\n"
-	 "(SIGUSR1) to the master named by the pid file;\n"
-	 "stop returns once the master has exited",
+	 "send stop (SIGTERM), reload (SIGHUP), reopen\n"
+	 "(SIGUSR1) or upgrade (SIGUSR2: re-execute in place)\n"
+	 "to the master named by the pid file; stop returns\n"
+	 "once the master has exited",
 	 NO_FLAG, set_signal},
 	{'p', "pid-file", "FILE",
 	 "the pid file (absolute), instead of pid =", NO_FLAG, set_pidfile},
@@ -326,7 +329,8 @@ void shmfs_cli_usage(FILE *out)
 	fprintf(out, "usage: shmfs [-c FILE] [-f] [-d] [-w N] "
 		     "[-o OPT[,OPT...]] [SOURCE] MOUNTPOINT\n"
 		     "       shmfs -t [-c FILE]\n"
-		     "       shmfs -s stop|reload|reopen [-c FILE | -p FILE]\n"
+		     "       shmfs -s stop|reload|reopen|upgrade "
+		     "[-c FILE | -p FILE]\n"
 		     "       shmfs status MOUNTPOINT [--json]\n"
 		     "       shmfs -h | -V\n"
 		     "\n"

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The command line: shmfs [-c FILE] [-f] [-d] [-w N] [-o OPT,...] [SOURCE]
- * MOUNTPOINT, shmfs -t [-c FILE], shmfs -s stop|reload|reopen [-c FILE],
- * shmfs status MOUNTPOINT [--json], -h, -V. SOURCE is what mount(8)
- * (through mount.fuse3) passes: the ini file, or "shmfs" or "none" for the
- * default.
+ * MOUNTPOINT, shmfs -t [-c FILE], shmfs -s stop|reload|reopen|upgrade
+ * [-c FILE], shmfs status MOUNTPOINT [--json], -h, -V. SOURCE is what
+ * mount(8) (through mount.fuse3) passes: the ini file, or "shmfs" or
+ * "none" for the default.
  */
 #ifndef SHMFS_CLI_H
 #define SHMFS_CLI_H
@@ -35,7 +35,7 @@ struct shmfs_cli {
 	bool version;	     /* -V */
 	bool status;	     /* status MOUNTPOINT: show, do not mount */
 	bool json;	     /* status --json */
-	int signal;	     /* -s stop, reload, reopen: the signal; 0: none */
+	int signal;	     /* -s stop, reload, ...: the signal; 0: none */
 	const char *pidfile; /* -p, --pid-file: absolute; overrides pid = */
 	bool workers_set;
 	unsigned workers; /* -w: 0 is auto */

@@ -57,6 +57,11 @@ enum {
 	SHMFS_FIGURE_COUNT = 1 << 2,
 	/* A text of any length: shown after the others, never padded. */
 	SHMFS_FIGURE_LONG = 1 << 3,
+	/*
+	 * A daemon's figure whose word goes before its value in the summary
+	 * line ("generation 3"): a rank, not a count of things.
+	 */
+	SHMFS_FIGURE_RANK = 1 << 4,
 };
 
 /* What a getter reads from. */
@@ -93,8 +98,8 @@ struct shmfs_figure {
 	unsigned flags; /* SHMFS_FIGURE_REQUIRED, ... */
 	/*
 	 * shmfs status: a daemon's figure with a word is in the summary line
-	 * ("1 reload", "2 reloads"); a worker's with a heading is a column
-	 * of the workers' table.
+	 * ("1 reload", "2 reloads"; "generation 3" for SHMFS_FIGURE_RANK); a
+	 * worker's with a heading is a column of the workers' table.
 	 */
 	const char *status;
 };
@@ -107,6 +112,9 @@ enum shmfs_figure_id {
 	SHMFS_FIGURE_RESPAWNS,
 	SHMFS_FIGURE_STOPS,
 	SHMFS_FIGURE_LOG_DROPPED,
+	SHMFS_FIGURE_GENERATION,
+	SHMFS_FIGURE_RESTARTS,
+	SHMFS_FIGURE_UPGRADES,
 	SHMFS_FIGURE_WORKERS,
 	SHMFS_FIGURE_WORKER_PID,
 	SHMFS_FIGURE_WORKER_REQUESTS,

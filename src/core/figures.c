@@ -148,6 +148,27 @@ const struct shmfs_figure shmfs_figures[SHMFS_FIGURES] = {
 		.flags = SHMFS_FIGURE_OPTIONAL, .status = "dropped log line",
 		.help = "Workers' log lines lost because the pipe to the "
 			"master was full."},
+	/*
+	 * The masters of this mount: a restart adopted what a dead master
+	 * stored, an upgrade re-executed the master in place. Optional:
+	 * daemons before restarts did not write them.
+	 */
+	[SHMFS_FIGURE_GENERATION] = {DAEMON(GAUGE), .name = "generation",
+		.metric = "shmfs_generation", REGION(generation),
+		.flags = SHMFS_FIGURE_OPTIONAL | SHMFS_FIGURE_RANK,
+		.status = "generation",
+		.help = "Masters that served this mount: 1 + restarts + "
+			"upgrades."},
+	[SHMFS_FIGURE_RESTARTS] = {DAEMON(COUNTER), .name = "restarts",
+		.metric = "shmfs_restarts_total", REGION(restarts),
+		.flags = SHMFS_FIGURE_OPTIONAL, .status = "restart",
+		.help = "Masters that took the mount over from a dead one "
+			"(a crash, kill -9, a restart) since the mount."},
+	[SHMFS_FIGURE_UPGRADES] = {DAEMON(COUNTER), .name = "upgrades",
+		.metric = "shmfs_upgrades_total", REGION(upgrades),
+		.flags = SHMFS_FIGURE_OPTIONAL, .status = "upgrade",
+		.help = "Times the master re-executed its binary in place "
+			"(shmfs -s upgrade) since the mount."},
 
 	[SHMFS_FIGURE_WORKERS] = {DAEMON(GAUGE), .name = "workers",
 		.metric = "shmfs_workers", .get = workers,

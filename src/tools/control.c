@@ -2,7 +2,8 @@
 /*
  * shmfs -s (see control.h). Waiting for a stop polls /proc/PID/stat: the
  * master is not our child, and a master whose parent has not reaped it yet
- * is a zombie, which kill(pid, 0) would still find.
+ * is a zombie, which kill(pid, 0) would still find. An upgrade first reads
+ * /proc/PID/status: SIGUSR2 must not kill a master that predates it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -36,6 +37,65 @@ static bool running(pid_t pid)
 	buf[n] = '\0';
 	state = strrchr(buf, ')');
 	return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
+}
+
+/*
+ * The SigBlk, SigIgn and SigCgt masks of /proc/PID/status, or'ed: 1 if
+ * pid blocks, ignores or catches sig, 0 if its default action would be
+ * taken, -1 if the file does not say.
+ */
+static int takes_signal(pid_t pid, int sig)
+{
+	char path[64], line[256];
+	unsigned long long mask, all = 0;
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "SigBlk: %llx", &mask) != 1 &&
+		    sscanf(line, "SigIgn: %llx", &mask) != 1 &&
+		    sscanf(line, "SigCgt: %llx", &mask) != 1)
+			continue;
+		all |= mask;
+		found++;
+	}
+	fclose(f);
+	if (found != 3)
+		return -1;
+	return (all >> (sig - 1) & 1) != 0;
+}
+
+/*
+ * SIGUSR2's default action ends a process: a master from before upgrades,
+ * which neither blocks nor catches it, would die of "-s upgrade" and take
+ * its mount and its zones' bytes with it. Such a master is not signalled.
+ * A master that upgrades keeps SIGUSR2 blocked for its signalfd (sigwait
+ * would not do: the kernel lifts the block while it waits).
+ */
+static bool may_signal(const char *path, pid_t pid, int sig)
+{
+	int res;
+
+	if (sig != SIGUSR2)
+		return true;
+	res = takes_signal(pid, sig);
+	if (res > 0)
+		return true;
+	if (res == 0)
+		shmfs_log_error("%s: pid %d does not take upgrades (a shmfs "
+				"from before -s upgrade: SIGUSR2 would end it "
+				"and its mount); not signalled: restart it "
+				"instead",
+				path, (int)pid);
+	else
+		shmfs_log_error("%s: pid %d: /proc/%d/status does not say "
+				"whether it takes SIGUSR2; not signalled",
+				path, (int)pid, (int)pid);
+	return false;
 }
 
 static int wait_exit(pid_t pid)
@@ -111,6 +171,8 @@ int shmfs_control_signal(const char *pidfile, const char *config, int sig)
 	else if (res < 0)
 		shmfs_log_error("%s: no master to signal: %s", path,
 				shmfs_file_strerror(res));
+	else if (!may_signal(path, pid, sig))
+		status = SHMFS_EXIT_USAGE; /* said why */
 	else if (kill(pid, sig) < 0)
 		shmfs_log_sys(LOG_ERR, errno, "kill(%d, %s) failed", (int)pid,
 			      strsignal(sig));

@@ -200,15 +200,22 @@ static bool shown(const struct shmfs_status_record *rec, size_t k)
 	return rec->has[k] || !(shmfs_figures[k].flags & SHMFS_FIGURE_OPTIONAL);
 }
 
-/* ", 1 reload, 2 respawns": the daemon's figures that have a word. */
+/*
+ * ", 1 reload, 2 respawns, generation 3": the daemon's figures that have
+ * a word.
+ */
 static void print_counts(const struct shmfs_status *st, FILE *out)
 {
 	for (size_t k = 0; k < SHMFS_FIGURES; k++) {
 		const struct shmfs_figure *f = &shmfs_figures[k];
 		uint64_t v = st->daemon.value[k];
 
-		if (f->scope == SHMFS_FIGURE_DAEMON && f->status != NULL &&
-		    shown(&st->daemon, k))
+		if (f->scope != SHMFS_FIGURE_DAEMON || f->status == NULL ||
+		    !shown(&st->daemon, k))
+			continue;
+		if (f->flags & SHMFS_FIGURE_RANK)
+			fprintf(out, ", %s %" PRIu64, f->status, v);
+		else
 			fprintf(out, ", %" PRIu64 " %s%s", v, f->status,
 				v == 1 ? "" : "s");
 	}

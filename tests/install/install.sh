@@ -103,7 +103,7 @@ complete_line() {
 		_shmfs "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
 		echo "${COMPREPLY[*]}"' _ "$dest$COMPLETION" "$@"
 }
-if [[ $(complete_line shmfs -s '') == "stop reload reopen" ]] &&
+if [[ $(complete_line shmfs -s '') == "stop reload reopen upgrade" ]] &&
 	[[ $(complete_line shmfs --wor) == --workers ]]; then
 	ok "the bash completion completes signals and options"
 else

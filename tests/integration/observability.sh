@@ -118,7 +118,8 @@ metrics_parse_with_the_prometheus_parser_through_a_symlink() {
 	ln -sfn "$MNT/.metrics" "$dir/shmfs.prom"
 	out=$(samples "$dir/shmfs.prom")
 	for family in shmfs_start_time_seconds shmfs_uptime_seconds \
-		shmfs_reloads_total shmfs_respawns_total shmfs_workers \
+		shmfs_reloads_total shmfs_respawns_total shmfs_generation \
+		shmfs_restarts_total shmfs_upgrades_total shmfs_workers \
 		shmfs_worker_pid shmfs_worker_requests_total \
 		shmfs_worker_errors_total shmfs_worker_written_bytes_total \
 		shmfs_worker_read_bytes_total shmfs_zones shmfs_zone_info \
@@ -209,6 +210,9 @@ for z in zones:
         assert info[0].labels[label] == stats["zone.%s.%s" % (z, label)]
 for g, name in (("reloads", "shmfs_reloads_total"),
                 ("respawns", "shmfs_respawns_total"),
+                ("generation", "shmfs_generation"),
+                ("restarts", "shmfs_restarts_total"),
+                ("upgrades", "shmfs_upgrades_total"),
                 ("workers", "shmfs_workers"), ("zones", "shmfs_zones")):
     assert m[(name, ())].value == int(stats[g]), g
 pids = {int(v) for k, v in stats.items() if k.endswith(".pid")}
@@ -228,6 +232,8 @@ status_draws_the_zones_as_df_would_and_the_workers() {
 	assert_eq "" "$ERR" "stderr"
 	assert_match "^shmfs on $MNT: up [0-9]+[smhd].*, 3 zones, .*2 workers" \
 		"$(head -n 1 <<<"$OUT")" "summary"
+	assert_match ", generation 1, 0 restarts, 0 upgrades$" \
+		"$(head -n 1 <<<"$OUT")" "the masters in the summary"
 	line=$(grep '^p ' <<<"$OUT") || fail "no row for p: $OUT"
 	assert_match '^p +1\.0M +256K +768K +25% \[#####\.{15}\] 0600 page +anon +-$' \
 		"$line" "row of p"
@@ -266,6 +272,7 @@ assert d["bytes_in"] >= int(sys.argv[3]), d
 pids = sorted(w["pid"] for w in doc["workers"])
 assert pids == sorted(int(p) for p in sys.argv[4].split()), pids
 assert isinstance(doc["uptime"], int) and doc["reloads"] == 0, doc
+assert (doc["generation"], doc["restarts"], doc["upgrades"]) == (1, 0, 0), doc
 PY
 }
 
@@ -406,6 +413,10 @@ special_files_and_zones_keep_their_inodes_across_a_reload() {
 	assert_eq 1 "$(stats reloads)" "reloads in /.stats"
 	assert_eq 1 "$(metric "$MNT/.metrics" 'shmfs_reloads_total{}')" \
 		"shmfs_reloads_total"
+	# A reload keeps its master: the same generation.
+	assert_eq 1 "$(stats generation)" "generation after a reload"
+	assert_eq 1 "$(metric "$MNT/.metrics" 'shmfs_generation{}')" \
+		"shmfs_generation after a reload"
 	after=$(stat -c '%n %i' "$MNT/.stats" "$MNT/.metrics" "$MNT/p" \
 		"$MNT/d" "$MNT/x.y-z_1")
 	assert_eq "$before" "$after" "inode numbers"

@@ -168,11 +168,12 @@ stats_is_a_read_only_snapshot_anyone_can_parse() {
 	snap=$(cat "$MNT/.stats")
 	awk 'NF != 2 { print "bad line: " $0; bad = 1 } END { exit bad }' \
 		<<<"$snap" || fail "not name value lines"
-	for k in uptime reloads respawns workers zones zone.keep.backend \
-		zone.keep.cache zone.keep.capacity zone.keep.length \
-		zone.keep.reads zone.keep.writes zone.keep.bytes_in \
-		zone.keep.bytes_out worker.0.pid worker.0.requests \
-		worker.0.errors worker.0.bytes_in worker.0.bytes_out; do
+	for k in uptime reloads respawns generation restarts upgrades workers \
+		zones zone.keep.backend zone.keep.cache zone.keep.capacity \
+		zone.keep.length zone.keep.reads zone.keep.writes \
+		zone.keep.bytes_in zone.keep.bytes_out worker.0.pid \
+		worker.0.requests worker.0.errors worker.0.bytes_in \
+		worker.0.bytes_out; do
 		grep -q "^$k " <<<"$snap" || fail "no $k in /.stats"
 	done
 	# Counters follow direct I/O exactly.

@@ -121,7 +121,11 @@ static void signal_names_map_to_the_masters_signals(void **s)
 		const char *name;
 		int sig;
 	} cases[] = {
-		{"stop", SIGTERM}, {"reload", SIGHUP}, {"reopen", SIGUSR1}};
+		{"stop", SIGTERM},
+		{"reload", SIGHUP},
+		{"reopen", SIGUSR1},
+		{"upgrade", SIGUSR2},
+	};
 	struct shmfs_cli cli;
 	char err[256];
 
@@ -220,7 +224,7 @@ static void misuse_is_one_clear_error(void **s)
 		{ARGC("-s", "stop", "/m"), ARGV("-s", "stop", "/m"),
 		 "-s takes no mountpoint"},
 		{ARGC("-s", "hup"), ARGV("-s", "hup"),
-		 "-s: \"hup\" is not stop, reload or reopen"},
+		 "-s: \"hup\" is not stop, reload, reopen or upgrade"},
 		{ARGC("-t", "-s", "stop"), ARGV("-t", "-s", "stop"),
 		 "-t and -s do not go together"},
 		{ARGC("-o", "config=", "/m"), ARGV("-o", "config=", "/m"),

@@ -103,6 +103,50 @@ static void every_stats_name_is_found_in_its_scope_alone(void **state)
 			 &shmfs_figures[SHMFS_FIGURE_ZONE_CAPACITY]);
 }
 
+/*
+ * A rank reads "generation 3" in status's summary, so only a daemon's
+ * figure with a word can be one; and the masters' figures are these, in
+ * both files (a dashboard keys on the metric names).
+ */
+static void
+the_masters_figures_are_the_generation_restarts_and_upgrades(void **state)
+{
+	static const struct {
+		size_t id;
+		const char *name, *metric;
+		enum shmfs_figure_type type;
+	} masters[] = {
+		{SHMFS_FIGURE_GENERATION, "generation", "shmfs_generation",
+		 SHMFS_FIGURE_GAUGE},
+		{SHMFS_FIGURE_RESTARTS, "restarts", "shmfs_restarts_total",
+		 SHMFS_FIGURE_COUNTER},
+		{SHMFS_FIGURE_UPGRADES, "upgrades", "shmfs_upgrades_total",
+		 SHMFS_FIGURE_COUNTER},
+	};
+
+	(void)state;
+	for (size_t k = 0; k < SHMFS_FIGURES; k++) {
+		const struct shmfs_figure *f = &shmfs_figures[k];
+
+		if (!(f->flags & SHMFS_FIGURE_RANK))
+			continue;
+		assert_int_equal(f->scope, SHMFS_FIGURE_DAEMON);
+		assert_non_null(f->status);
+		assert_int_equal(k, SHMFS_FIGURE_GENERATION);
+	}
+	for (size_t i = 0; i < sizeof(masters) / sizeof(*masters); i++) {
+		const struct shmfs_figure *f = &shmfs_figures[masters[i].id];
+
+		assert_int_equal(f->scope, SHMFS_FIGURE_DAEMON);
+		assert_string_equal(f->name, masters[i].name);
+		assert_string_equal(f->metric, masters[i].metric);
+		assert_int_equal(f->type, masters[i].type);
+		/* Older daemons' /.stats have none: status shows no 0. */
+		assert_true(f->flags & SHMFS_FIGURE_OPTIONAL);
+		assert_non_null(f->status);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -111,6 +155,8 @@ int main(void)
 			metric_names_follow_the_exposition_conventions),
 		cmocka_unit_test(labels_follow_their_info_family),
 		cmocka_unit_test(every_stats_name_is_found_in_its_scope_alone),
+		cmocka_unit_test(
+			the_masters_figures_are_the_generation_restarts_and_upgrades),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

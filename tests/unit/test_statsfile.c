@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * /.stats and /.metrics without FUSE: a snapshot shows the counters of the
- * region in both formats, zone names with dots stay whole, label values are
- * escaped, the largest figures fit a slot, and the two files share the
- * per-user quota.
+ * region in both formats (the masters' generation among them), zone names with
+ * dots stay whole, label values are escaped, the largest figures fit a slot,
+ * and the two files share the per-user quota.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -142,6 +142,43 @@ static void both_formats_show_the_counters_of_the_region(void **state)
 	unmake(f);
 }
 
+/*
+ * The masters of the mount: a fresh table is generation 1, and the
+ * restarts and upgrades the region counts show in both files, the
+ * generation as a gauge (it is not a count of events).
+ */
+static void both_formats_show_the_generation_restarts_and_upgrades(void **s)
+{
+	struct fixture *f = make(ini);
+	struct shmfs_region *r = f->tab->region;
+
+	(void)s;
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_TEXT), 0);
+	has_line(f, "generation 1");
+	has_line(f, "restarts 0");
+	has_line(f, "upgrades 0");
+	atomic_store(&r->generation, 4);
+	atomic_store(&r->restarts, 2);
+	atomic_store(&r->upgrades, 1);
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_TEXT), 0);
+	has_line(f, "generation 4");
+	has_line(f, "restarts 2");
+	has_line(f, "upgrades 1");
+	/* After the older daemon figures: those keep their lines' order. */
+	assert_true(strstr(f->text,
+			   "log_dropped 0\ngeneration 4\n"
+			   "restarts 2\nupgrades 1\nworkers ") != NULL);
+
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_PROMETHEUS), 0);
+	has_line(f, "# TYPE shmfs_generation gauge");
+	has_line(f, "shmfs_generation 4");
+	has_line(f, "# TYPE shmfs_restarts_total counter");
+	has_line(f, "shmfs_restarts_total 2");
+	has_line(f, "# TYPE shmfs_upgrades_total counter");
+	has_line(f, "shmfs_upgrades_total 1");
+	unmake(f);
+}
+
 /* Each family once, its HELP and TYPE lines before its samples. */
 static void
 every_metric_family_is_announced_once_before_its_samples(void **state)
@@ -211,6 +248,9 @@ static void the_largest_figures_fit_a_slot_in_both_formats(void **state)
 	}
 	atomic_store(&r->reloads, UINT64_MAX);
 	atomic_store(&r->respawns, UINT64_MAX);
+	atomic_store(&r->generation, UINT64_MAX);
+	atomic_store(&r->restarts, UINT64_MAX);
+	atomic_store(&r->upgrades, UINT64_MAX);
 	for (size_t i = 0; i < f->tab->nzones; i++) {
 		struct shmfs_zone_meta *m = f->tab->entries[i].zone.meta;
 
@@ -337,6 +377,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(both_formats_show_the_counters_of_the_region),
+		cmocka_unit_test(
+			both_formats_show_the_generation_restarts_and_upgrades),
 		cmocka_unit_test(
 			every_metric_family_is_announced_once_before_its_samples),
 		cmocka_unit_test(

@@ -344,6 +344,61 @@ static void stops_and_dropped_log_lines_show_when_stats_has_them(void **state)
 	shmfs_status_free(&st);
 }
 
+/*
+ * The masters of the mount (figures added with restarts): the generation
+ * reads "generation N" in the summary, before the counts it sums up;
+ * restarts and upgrades are counted like the others. An older daemon's
+ * text has none of them and shows none (the tests above).
+ */
+static void
+the_generation_restarts_and_upgrades_show_when_stats_has_them(void **state)
+{
+	static const char text[] = "uptime 5\nreloads 1\nrespawns 0\n"
+				   "stops 0\nlog_dropped 0\ngeneration 4\n"
+				   "restarts 2\nupgrades 1\nzones 0\n";
+	struct shmfs_status st;
+	char err[256];
+	char *out;
+
+	(void)state;
+	assert_int_equal(parse(text, &st, err, sizeof(err)), 0);
+	out = printed(shmfs_status_print, &st);
+	assert_string_equal(out, "shmfs on /mnt/shm: up 5s, 0 zones, 0, 0 "
+				 "used; 0 workers, 1 reload, 0 respawns, "
+				 "0 stops, 0 dropped log lines, "
+				 "generation 4, 2 restarts, 1 upgrade\n"
+				 "\n"
+				 "WORKER PID REQUESTS ERRORS\n");
+	free(out);
+	out = printed(shmfs_status_print_json, &st);
+	assert_string_equal(out, "{\n"
+				 "  \"mountpoint\": \"/mnt/shm\",\n"
+				 "  \"uptime\": 5,\n"
+				 "  \"reloads\": 1,\n"
+				 "  \"respawns\": 0,\n"
+				 "  \"stops\": 0,\n"
+				 "  \"log_dropped\": 0,\n"
+				 "  \"generation\": 4,\n"
+				 "  \"restarts\": 2,\n"
+				 "  \"upgrades\": 1,\n"
+				 "  \"zones\": [],\n"
+				 "  \"workers\": []\n"
+				 "}\n");
+	free(out);
+	shmfs_status_free(&st);
+
+	/* The first master of a mount: generation 1, no restart. */
+	assert_int_equal(parse("uptime 5\ngeneration 1\nrestarts 0\n"
+			       "upgrades 0\nzones 0\n",
+			       &st, err, sizeof(err)),
+			 0);
+	out = printed(shmfs_status_print, &st);
+	assert_non_null(strstr(out, "0 workers, 0 reloads, 0 respawns, "
+				    "generation 1, 0 restarts, 0 upgrades\n"));
+	free(out);
+	shmfs_status_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +412,8 @@ int main(void)
 		cmocka_unit_test(the_json_holds_every_figure),
 		cmocka_unit_test(
 			stops_and_dropped_log_lines_show_when_stats_has_them),
+		cmocka_unit_test(
+			the_generation_restarts_and_upgrades_show_when_stats_has_them),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
