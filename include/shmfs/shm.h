@@ -50,7 +50,12 @@ struct shmfs_shm {
 	 * segment's too: it was never attached here).
 	 */
 	bool mapped;
-	int id;	      /* sysv: the segment's id */
+	/*
+	 * The object is a previous run's crash leftover, adopted with its
+	 * bytes (created is set too: it is removed as if made now).
+	 */
+	bool adopted;
+	int id; /* sysv: the segment's id */
 	/*
 	 * The memory's own file, set by shmfs_shm_alloc and kept open while
 	 * the zone lives: a memfd's descriptor; for anon and devzero the
@@ -95,8 +100,11 @@ int shmfs_shm_file_check(struct shmfs_shm *shm, bool stopping);
  * SHMFS_BACKEND_COUNT or a size of 0 where no object gives one. A memfd is
  * named "shmfs:LABEL" and sealed against growing and shrinking
  * (F_SEAL_GROW|F_SEAL_SHRINK|F_SEAL_SEAL), so that no write through it can
- * store a byte past the zone. A failure is logged once with the call, size and
- * errno. Returns 0 or -errno.
+ * store a byte past the zone. A posix object or keyed sysv segment in the
+ * way of one to create is adopted, its bytes kept, if a previous run of
+ * the daemon left it (logged once; shm->adopted); anything else there is
+ * refused. A failure is logged once with the call, size and errno.
+ * Returns 0 or -errno.
  */
 int shmfs_shm_alloc(struct shmfs_shm *shm);
 

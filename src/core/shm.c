@@ -297,7 +297,7 @@ int shmfs_shm_alloc(struct shmfs_shm *shm)
 	int err;
 
 	shm->fd = -1;
-	shm->created = false;
+	shm->created = shm->adopted = false;
 	if ((unsigned)shm->backend >= SHMFS_BACKEND_COUNT) {
 		shm_refuse(shm, "no backend numbered %d", (int)shm->backend);
 		return -EINVAL;
@@ -317,7 +317,7 @@ int shmfs_shm_probe(struct shmfs_shm *shm)
 {
 	const struct backend *b;
 
-	shm->created = false;
+	shm->created = shm->adopted = false;
 	if ((unsigned)shm->backend >= SHMFS_BACKEND_COUNT) {
 		shm_refuse(shm, "no backend numbered %d", (int)shm->backend);
 		return -EINVAL;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/shm.h>
 
 #include "shmfs/log.h"
 #include "shmfs/shm.h"
@@ -62,5 +63,38 @@ void shmfs_shm_close(const struct shmfs_shm *shm, int fd, const char *what);
  */
 int shmfs_shm_map_object(struct shmfs_shm *shm, int fd, const char *what,
 			 bool probe, int (*drop)(const char *));
+
+/*
+ * Crash leftovers (shm_leftover.c says how one is recognised). claim
+ * marks and locks a posix object shmfs has just created on fd (a failure
+ * is a warning: the object only loses its recognition after a crash).
+ */
+void shmfs_shm_posix_claim(const struct shmfs_shm *shm, int fd,
+			   const char *what);
+
+/*
+ * Whether the existing posix object open at fd (read-write unless probe)
+ * is a previous run's leftover: 0 if so, its lock now held on fd unless
+ * probe; -EEXIST for an object that is not shmfs's (the error of an
+ * object in the way), -EBUSY for one a running shmfs holds, -EINVAL for a
+ * leftover of another size than the zone's; each logged. The hardening
+ * checks of shmfs_shm_map_object are still to run.
+ */
+int shmfs_shm_posix_leftover(struct shmfs_shm *shm, int fd, const char *what,
+			     bool probe);
+
+/*
+ * Whether the existing segment with key, of state ds, is a previous run's
+ * leftover: 0 if so; -EEXIST, not logged, for a segment that is not
+ * (the caller says it is in the way); -EBUSY for one that looks like
+ * shmfs's but is attached, -EINVAL for a leftover of another size than
+ * the zone's, both logged.
+ */
+int shmfs_shm_sysv_leftover(const struct shmfs_shm *shm, key_t key,
+			    const char *what, const struct shmid_ds *ds);
+
+/* The one line that says a leftover is (or, probing, will be) adopted. */
+void shmfs_shm_adopted(const struct shmfs_shm *shm, const char *what,
+		       bool probe);
 
 #endif /* SHMFS_SHM_BACKEND_H */

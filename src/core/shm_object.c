@@ -6,7 +6,8 @@
  * is used only if a trusted user's and of the zone's size, one that shmfs
  * creates takes the zone's owner, mode and size, and one created with
  * attach = no must not exist yet (a program that made it first could read
- * what the zone's users write).
+ * what the zone's users write), unless this daemon made it in a run that
+ * died before removing it (shm_leftover.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -111,12 +112,16 @@ static int sysv_trust(const struct shmfs_shm *shm, const char *what,
 	return -EPERM;
 }
 
-/* Without attach = yes a segment in the way is not ours to use. */
+/*
+ * Without attach = yes a segment in the way is not ours to use, unless a
+ * previous run of the daemon left it (shm_leftover.c): then 0, with its
+ * id, for the caller to adopt.
+ */
 static int sysv_in_the_way(const struct shmfs_shm *shm, key_t key,
-			   const char *what)
+			   const char *what, int *id)
 {
 	struct shmid_ds ds;
-	int id, err = sysv_find(shm, key, what, &id, &ds);
+	int err = sysv_find(shm, key, what, id, &ds);
 
 	if (err == -ENOENT) {
 		shm_fail(shm, EEXIST,
@@ -126,6 +131,11 @@ static int sysv_in_the_way(const struct shmfs_shm *shm, key_t key,
 		return -EEXIST;
 	}
 	if (err)
+		return err;
+	err = shmfs_shm_sysv_leftover(shm, key, what, &ds);
+	if (err == 0)
+		err = sysv_trust(shm, what, &ds);
+	if (err != -EEXIST)
 		return err;
 	shm_refuse(shm,
 		   "%s exists (owner uid %u, creator uid %u, pid %d): set "
@@ -148,7 +158,7 @@ static void sysv_what(const struct shmfs_shm *shm, key_t key, char *buf,
 /*
  * A new segment with key, of the zone's size: handed to the zone's owner
  * with its mode (shmget gives it to the daemon), removed at free unless
- * kept.
+ * kept. Or a previous run's leftover, to be adopted (shm->adopted).
  */
 static int sysv_create(struct shmfs_shm *shm, key_t key, const char *what)
 {
@@ -156,8 +166,11 @@ static int sysv_create(struct shmfs_shm *shm, key_t key, const char *what)
 	int id, err;
 
 	id = shmget(key, shm->size, IPC_CREAT | IPC_EXCL | (shm->mode & 0777));
-	if (id < 0 && errno == EEXIST)
-		return sysv_in_the_way(shm, key, what);
+	if (id < 0 && errno == EEXIST) {
+		err = sysv_in_the_way(shm, key, what, &shm->id);
+		shm->adopted = err == 0; /* created once attached alone */
+		return err;
+	}
 	if (id < 0) {
 		err = errno;
 		shm_fail(shm, err, "shmget(%s, %zu) failed", what, shm->size);
@@ -183,8 +196,8 @@ static int sysv_create(struct shmfs_shm *shm, key_t key, const char *what)
  * A keyed segment. Without attach = yes, a new one of the zone's size,
  * given the zone's owner and mode and removed at free unless kept: one
  * that exists already is an error (another user may have made it first,
- * to read what the zone's users write). With attach = yes, the one with
- * the key, which must exist and be a trusted user's.
+ * to read what the zone's users write), unless a previous run left it. With
+ * attach = yes, the one with the key, which must exist and be a trusted user's.
  */
 static int sysv_open(struct shmfs_shm *shm, key_t key, bool probe)
 {
@@ -201,7 +214,11 @@ static int sysv_open(struct shmfs_shm *shm, key_t key, bool probe)
 		err = sysv_find(shm, key, what, &id, &ds);
 		if (err == -ENOENT)
 			return 0; /* it will be created */
-		return err ? err : sysv_in_the_way(shm, key, what);
+		if (err == 0)
+			err = sysv_in_the_way(shm, key, what, &id);
+		if (err == 0)
+			shmfs_shm_adopted(shm, what, true);
+		return err;
 	}
 	if (!shm->attach)
 		return sysv_create(shm, key, what);
@@ -218,6 +235,31 @@ static int sysv_open(struct shmfs_shm *shm, key_t key, bool probe)
 	if (!probe)
 		shm->id = id;
 	return 0;
+}
+
+/*
+ * A leftover, now attached, is ours if no one else attached it between
+ * its check and ours (another daemon adopting it at the same time): the
+ * segment must have this one attach only. Then it counts as created.
+ */
+static int sysv_adopt(struct shmfs_shm *shm, key_t key)
+{
+	char what[PATH_MAX + 64];
+	struct shmid_ds ds;
+
+	sysv_what(shm, key, what, sizeof(what));
+	if (shmctl(shm->id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 1) {
+		shm->created = true;
+		shmfs_shm_adopted(shm, what, false);
+		return 0;
+	}
+	shm_refuse(shm, "%s was attached by another process as it was adopted",
+		   what);
+	if (shmdt(shm->addr) < 0)
+		shmfs_log_sys(LOG_ALERT, errno, "shmdt(%p) failed", shm->addr);
+	shm->addr = NULL;
+	shm->adopted = false;
+	return -EBUSY;
 }
 
 int shmfs_shm_sysv_alloc(struct shmfs_shm *shm)
@@ -258,7 +300,7 @@ int shmfs_shm_sysv_alloc(struct shmfs_shm *shm)
 	if (key == IPC_PRIVATE)
 		shm->created = false; /* nothing left to remove */
 	shm->addr = p;
-	return 0;
+	return shm->adopted ? sysv_adopt(shm, key) : 0;
 }
 
 void shmfs_shm_sysv_free(struct shmfs_shm *shm)
@@ -367,9 +409,32 @@ int shmfs_shm_map_object(struct shmfs_shm *shm, int fd, const char *what,
 }
 
 /*
+ * The object in the way of an O_EXCL create (or a probe's), open at fd:
+ * a previous run's leftover is adopted with its bytes, anything else
+ * refused (shmfs_shm_posix_leftover).
+ */
+static int posix_leftover(struct shmfs_shm *shm, int fd, const char *what,
+			  bool probe)
+{
+	int err = shmfs_shm_posix_leftover(shm, fd, what, probe);
+
+	if (err) {
+		shmfs_shm_close(shm, fd, what);
+		return err;
+	}
+	err = shmfs_shm_map_object(shm, fd, what, probe, shm_unlink);
+	if (err == 0 && !probe)
+		shm->created = shm->adopted = true;
+	if (err == 0)
+		shmfs_shm_adopted(shm, what, probe);
+	return err;
+}
+
+/*
  * A posix object: shm_open, so /dev/shm/NAME. Created with O_EXCL unless
- * attach = yes: an object of that name left by another program (or a
- * daemon killed with -9) is an error, never silently shared.
+ * attach = yes, then marked and locked as shmfs's: an object of that
+ * name left by another program is an error, never silently shared; one
+ * this daemon left after kill -9 is adopted.
  */
 static int posix_open(struct shmfs_shm *shm, bool probe)
 {
@@ -381,31 +446,25 @@ static int posix_open(struct shmfs_shm *shm, bool probe)
 		fd = shm_open(shm->object, O_RDONLY, 0);
 		if (fd < 0 && errno == ENOENT && !shm->attach)
 			return 0;
-		if (fd >= 0 && !shm->attach) {
-			shmfs_shm_close(shm, fd, what);
-			shm_fail(shm, EEXIST,
-				 "%s exists (/dev/shm%s): set attach = yes "
-				 "to use it, or remove it",
-				 what, shm->object);
-			return -EEXIST;
-		}
+		if (fd >= 0 && !shm->attach)
+			return posix_leftover(shm, fd, what, true);
+	} else if (shm->attach) {
+		fd = shm_open(shm->object, O_RDWR, 0);
 	} else {
-		fd = shm_open(shm->object,
-			      shm->attach ? O_RDWR : O_RDWR | O_CREAT | O_EXCL,
+		fd = shm_open(shm->object, O_RDWR | O_CREAT | O_EXCL,
 			      shm->mode & 0777);
-		shm->created = fd >= 0 && !shm->attach;
+		shm->created = fd >= 0;
+		if (fd >= 0)
+			shmfs_shm_posix_claim(shm, fd, what);
+		else if (errno == EEXIST)
+			fd = shm_open(shm->object, O_RDWR, 0);
+		if (fd >= 0 && !shm->created)
+			return posix_leftover(shm, fd, what, false);
 	}
 	if (fd < 0) {
 		err = errno;
-		if (err == EEXIST)
-			shm_fail(shm, err,
-				 "%s exists (/dev/shm%s): set attach = yes "
-				 "to use it, or remove it",
-				 what, shm->object);
-		else
-			shm_fail(shm, err, "shm_open(\"%s\") failed%s",
-				 shm->object,
-				 err == ENOENT ? " (attach = yes)" : "");
+		shm_fail(shm, err, "shm_open(\"%s\") failed%s", shm->object,
+			 err == ENOENT && shm->attach ? " (attach = yes)" : "");
 		return -err;
 	}
 	return shmfs_shm_map_object(shm, fd, what, probe, shm_unlink);

@@ -30,8 +30,9 @@ static int check_log(const struct shmfs_config *cfg)
 }
 
 /*
- * Each shared object as the start would find it (missing, or taken by
- * another program), and the capacity of one whose size is left out.
+ * Each shared object as the start would find it (missing, taken by
+ * another program or a running shmfs, or a previous run's leftover that
+ * the start adopts), and the capacity of one whose size is left out.
  */
 static int probe_objects(struct shmfs_config *cfg)
 {

@@ -151,7 +151,9 @@ test_mode_names_each_object_and_what_would_fail() {
 	out=$("$SHMFS" -t -c "$CONF" 2>&1) && fail "-t passed with the objects in the way"
 	assert_match "posix +posix +direct +5000 .* $P\$" "$(grep '^posix ' <<<"$out")" "-t posix"
 	assert_match "key $KEY" "$(grep '^keyed ' <<<"$out")" "-t keyed"
-	assert_contains "$out" "posix object $P exists (/dev/shm$P): set attach = yes"
+	# The running daemon's own: in use, never taken for leftovers.
+	assert_contains "$out" "posix object $P (/dev/shm$P) is in use by a running shmfs"
+	assert_contains "$out" "the segment with key $KEY is in use ("
 	printf '[zone:a]\nbackend = posix\nname = %s\nattach = yes\n' "$P" >"$WORK/attach.ini"
 	out=$("$SHMFS" -t -c "$WORK/attach.ini" 2>&1) || fail "-t of an attach: $out"
 	assert_match "^a +posix +direct +5000 .* $P attach\$" "$(grep '^a ' <<<"$out")" \
@@ -234,11 +236,15 @@ EOF
 	[[ -e /dev/shm$P-kept ]] || fail "keep = yes did not keep $P-kept"
 	ipcs -m | grep -qi "^$KEY2 " || fail "a segment shmfs did not create was removed"
 	ipcrm -M "$KEY2"
-	# An object in the way (the kept one) is an error that names it.
+	# The kept object is the daemon's own, adopted again (and kept again,
+	# although the start fails: the segment to attach is gone).
+	printf 'kept' | dd of="/dev/shm$P-kept" conv=notrunc status=none
 	if out=$("$SHMFS" -f -c "$conf" "$mnt" 2>&1); then
-		fail "started over an existing object"
+		fail "attached a missing segment"
 	fi
-	assert_contains "$out" "/dev/shm$P-kept): set attach = yes"
+	assert_contains "$out" "posix object $P-kept left by a previous run: adopted with its bytes"
+	assert_contains "$out" "no the segment with key $KEY2 (attach = yes)"
+	assert_eq kept "$(head -c 4 "/dev/shm$P-kept")" "the kept object's bytes"
 	rm -f "/dev/shm$P-theirs" "/dev/shm$P-kept"
 	# attach = yes with nothing to attach to.
 	if out=$("$SHMFS" -f -c "$conf" "$mnt" 2>&1); then

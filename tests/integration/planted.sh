@@ -108,12 +108,22 @@ PY
 	ipcrm -M "$KEY"
 }
 
-a_segment_created_by_the_daemon_is_attached_the_next_time() {
+a_segment_kept_by_the_daemon_is_adopted_or_attached_the_next_time() {
+	local out
 	printf '[zone:k]\nbackend = sysv\nkey = %s\nsize = 64K\nkeep = yes\nuid = nobody\n' \
 		"$KEY2" >"$CONF"
 	accepted "$CONF"
 	assert_eq nobody "$(ipcs -m | awk -v k="$KEY2" 'tolower($1) == k { print $3 }')" \
 		"the kept segment's owner (the zone's uid)"
+	# Created by the daemon's user (root), as it left it: its own again.
+	out=$("$SHMFS" -t -c "$CONF" 2>&1) || fail "-t refused the kept segment: $out"
+	assert_contains "$out" "the segment with key $KEY2 left by a previous run: the start adopts it"
+	accepted "$CONF"
+	assert_eq nobody "$(ipcs -m | awk -v k="$KEY2" 'tolower($1) == k { print $3 }')" \
+		"kept again (keep = yes)"
+	# Its mode changed behind the daemon: not as shmfs leaves one, refused.
+	printf '[zone:k]\nbackend = sysv\nkey = %s\nsize = 64K\nmode = 0640\nuid = nobody\n' \
+		"$KEY2" >"$CONF"
 	refused "$CONF" "the segment with key $KEY2 exists (owner uid $NOBODY, creator uid 0,"
 	printf '[zone:k]\nbackend = sysv\nkey = %s\nattach = yes\nuid = nobody\n' \
 		"$KEY2" >"$CONF"
@@ -182,7 +192,7 @@ a_directory_nobody_controls_on_the_way_is_refused() {
 
 run_test a_segment_nobody_made_with_the_zones_key_is_refused
 run_test an_attached_segment_must_be_owned_and_created_by_a_trusted_user
-run_test a_segment_created_by_the_daemon_is_attached_the_next_time
+run_test a_segment_kept_by_the_daemon_is_adopted_or_attached_the_next_time
 run_test a_posix_object_nobody_made_is_refused_even_with_attach
 run_test a_link_nobody_planted_in_a_sticky_directory_is_refused
 run_test a_file_nobody_owns_is_refused_unless_object_owner_names_nobody
