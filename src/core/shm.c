@@ -8,12 +8,14 @@
  * all workers; each failing call is logged once, where it fails.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,6 +70,19 @@ int shmfs_shm_memory_file(const struct shmfs_shm *shm)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Whether shm's mapping is of the file st describes. */
+static bool same_file(const struct shmfs_shm *shm, const struct stat *st)
+{
+	struct stat now;
+	int fd = shmfs_shm_memory_file(shm);
+	bool same = fd >= 0 && fstat(fd, &now) == 0 &&
+		    now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+
+	if (fd >= 0)
+		close(fd);
+	return same;
+}
+
 int shmfs_shm_map_stored(struct shmfs_shm *shm, int fd, size_t size)
 {
 	struct stat st;
@@ -86,6 +101,21 @@ int shmfs_shm_map_stored(struct shmfs_shm *shm, int fd, size_t size)
 			 "its stored memory is %lld bytes, %zu expected",
 			 (long long)st.st_size, size);
 		goto fail;
+	}
+	/*
+	 * A keyed segment is attached again, so that its attach count says
+	 * it is in use (see shm_leftover.c); a keyless one is gone from the
+	 * table (removed at once), and only its file holds the pages.
+	 */
+	if (shm->backend == SHMFS_BACKEND_SYSV && shmfs_shm_shared(shm) &&
+	    shm->id >= 0 && (p = shmat(shm->id, NULL, 0)) != (void *)-1) {
+		shm->addr = p;
+		shm->size = size;
+		if (same_file(shm, &st)) { /* not an id given again since */
+			close(fd);
+			return 0;
+		}
+		shmdt(p);
 	}
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
