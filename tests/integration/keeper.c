@@ -33,10 +33,16 @@
  * (systemd's same_fd), FDSTOREREMOVE=1 closes every fd of that name, and
  * messages from any process but the main one are refused.
  *
- * One line per event on stdout (the child's stdout and stderr go to the
- * keeper's stderr): start, ready, mainpid, status, stopping, stored,
- * removed, refused, kill, died, held, exit. DIR/main.pid: the main pid,
- * rewritten on each READY=1.
+ * One line per event on stdout, for wait_for_line (the child's stdout and
+ * stderr go to the keeper's stderr):
+ *   start pid=P gen=K fds=N names=A:B   (what the start was given)
+ *   ready pid=P gen=K kill_to_ready_ms=X fds=N   (X: - if no death since)
+ *   mainpid pid=P | status pid=P TEXT | stopping pid=P
+ *   stored NAME fds=N file=/dev/fuse | stored NAME ignored: ...
+ *   removed NAME closed=C fds=N | refused ...
+ *   kill pid=P | died pid=P status=signal:9|exit:N | held fds=N | release
+ *   linger pid=P: killed | gave up: ... | exit status=S
+ * DIR/main.pid: the main pid, rewritten on each READY=1.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -211,7 +217,10 @@ static void start(sigset_t *blocked)
 	}
 	main_pid = pid;
 	gen++;
-	event("start pid=%d gen=%d fds=%d", (int)pid, gen, nstored);
+	printf("start pid=%d gen=%d fds=%d names=", (int)pid, gen, nstored);
+	for (int i = 0; i < nstored; i++)
+		printf("%s%s", i ? ":" : "", store[i].name);
+	event("%s", "");
 }
 
 static void write_main_pid(void)

@@ -143,12 +143,14 @@ start_load() {
 	wait_for_line "$WORK/load.err" '^verify: running'
 }
 
-# stop_load: ends the load (its processes may be waiting on the mount: at
-# most verify's own 15 s) and checks its summary. Sets LOAD_LINE.
+# stop_load LABEL: ends the load (its processes may be waiting on the
+# mount: at most verify's own 15 s), keeps its summary line for
+# show_figures and checks it. Sets LOAD_LINE.
 stop_load() {
 	touch "$WORK/load.stop"
 	wait_child_exit "$LOAD_PID" 25 || fail "the load did not end" || return 1
 	LOAD_LINE=$(cat "$WORK/load.out")
+	echo "$1: $LOAD_LINE" >>"$WORK/figures"
 	echo "load: $LOAD_LINE (exit $EXIT_STATUS)"
 	sed 's/^/load: /' "$WORK/load.err"
 	for key in errors enotconn econnaborted wrong mmap_wrong ino_changed hung; do
@@ -219,10 +221,10 @@ ten_sigkills_of_the_master_under_load_lose_nothing() {
 		main_of "$dir"
 	done
 	sleep 0.5 # the load runs on the last generation too
-	stop_load
-	echo "kill_to_ready_ms: $(sed -n 's/^ready .*kill_to_ready_ms=\([0-9.]*\).*/\1/p' \
-		"$EVENTS" | xargs)"
-	echo "max_pause_ms: $(figure max_pause_ms "$LOAD_LINE")"
+	echo "kills: kill_to_ready_ms $(sed -n \
+		's/^ready .*kill_to_ready_ms=\([0-9.]*\).*/\1/p' "$EVENTS" | xargs)" |
+		tee -a "$WORK/figures"
+	stop_load kills
 	assert_eq $((KILLS + 1)) "$(count_lines "$EVENTS" '^start ')" "starts"
 	assert_eq "$KILLS" "$(count_lines "$EVENTS" '^died .*status=signal:9')" \
 		"masters killed"
@@ -255,8 +257,7 @@ an_upgrade_under_load_keeps_the_pid_and_loses_nothing() {
 		fail "workers before: $old, now: $(worker_pids "$DAEMON_PID" | xargs)"
 	wait_for_workers "$DAEMON_PID" 2
 	sleep 0.5 # and after it
-	stop_load
-	echo "max_pause_ms: $(figure max_pause_ms "$LOAD_LINE")"
+	stop_load upgrade
 	bytes_verify "$mnt"
 	stop_daemon "$mnt" "$DAEMON_PID"
 }
@@ -326,8 +327,16 @@ an_aborted_connection_is_not_adopted() {
 	assert_not_mounted "$mnt"
 }
 
+# The pause figures, pass or fail, as TAP comments.
+show_figures() {
+	sed 's/^/# /' "$WORK/figures" 2>/dev/null || true
+	rm -f "$WORK/figures"
+}
+
 run_test ten_sigkills_of_the_master_under_load_lose_nothing
+show_figures
 run_test an_upgrade_under_load_keeps_the_pid_and_loses_nothing
+show_figures
 run_test auto_unmount_is_refused_under_a_store
 run_test an_aborted_connection_is_not_adopted
 run_test nothing_is_left_behind
