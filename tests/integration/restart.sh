@@ -239,6 +239,8 @@ ten_sigkills_of_the_master_under_load_lose_nothing() {
 	wait_until "$DEADLINE" test -z "$(our_pids)" ||
 		fail "left running: $(our_pids | xargs)"
 	[[ ! -e /dev/shm$POSIX ]] || fail "/dev/shm$POSIX left after the stop"
+	[[ -z $(new_shm_segments) ]] ||
+		fail "SysV segments left: $(new_shm_segments | xargs)"
 }
 
 an_upgrade_under_load_keeps_the_pid_and_loses_nothing() {

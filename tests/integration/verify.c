@@ -192,13 +192,15 @@ static void check_mapped(struct counts *c, const unsigned char *map, int b)
 	uint64_t got[WORDS];
 	uint32_t *v = &sh->version[b];
 
+	int64_t found;
+
 	if (sigsetjmp(bus_jump, 1)) {
 		note_error(c, "mmap read (SIGBUS)", 0, b, 0);
 		return;
 	}
 	memcpy(got, map + (size_t)b * BLOCK, BLOCK);
-	if (check(got, 0, b, *v, &c->mmap_wrong, "mmap") >= 0)
-		*v &= ~UNSURE;
+	if ((found = check(got, 0, b, *v, &c->mmap_wrong, "mmap")) >= 0)
+		*v = (uint32_t)found; /* settled */
 }
 
 static void stat_all(struct counts *c)
@@ -515,8 +517,11 @@ int main(int argc, char **argv)
 		return 1;
 	if (checkstate)
 		return load(checkstate) < 0 ? 1 : check_all();
-	if (fill() < 0)
+	if (fill() < 0) { /* said; the summary line all the same */
+		sh->counts[0].errors = 1;
+		summary(0);
 		return 1;
+	}
 	signal(SIGTERM, on_stop);
 	signal(SIGINT, on_stop);
 	for (int p = 0; p < nprocs; p++) {
