@@ -143,6 +143,17 @@ static int load(const char *path, struct shmfs_config *cfg, char *err,
 		return ret;
 	}
 	ret = parse(text ? text : "", len, path, cfg, err, errlen, pid);
+	if (ret == 0 && text) { /* kept as a string: NUL-terminated */
+		char *t = realloc(text, len + 1);
+
+		if (t == NULL) {
+			free(text);
+			shmfs_config_free(cfg);
+			return -ENOMEM;
+		}
+		text = t;
+		text[len] = '\0';
+	}
 	if (ret == 0) {
 		cfg->text = text;
 		cfg->text_len = len;
