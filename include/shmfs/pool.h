@@ -40,6 +40,8 @@ struct shmfs_pool {
 	long long started[SHMFS_WORKERS_MAX]; /* monotonic ns of last fork */
 	/* Deaths in a row within a second of their start; 2+ throttles. */
 	unsigned quick_deaths[SHMFS_WORKERS_MAX];
+	/* The slot's last child left because the pool stopped it. */
+	bool was_stopped[SHMFS_WORKERS_MAX];
 };
 
 /* Monotonic nanoseconds. */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "shmfs/cycle.h"
@@ -57,6 +58,7 @@ struct master {
 	bool resend;   /* the kernel resends what a dead worker read */
 	bool died;     /* a worker died holding requests: resend them */
 	bool died_slot[SHMFS_WORKERS_MAX]; /* ... and where */
+	bool crashed[SHMFS_WORKERS_MAX];   /* ... not of a SIGKILL */
 	struct shmfs_adopt *adopt;     /* the store, and what it gave back */
 	bool adopted; /* the connection is a dead master's: libfuse does
 		       * not know it mounted it, so we unmount it */
@@ -209,6 +211,9 @@ static bool worker_reaped(void *arg, unsigned slot, pid_t pid, int status,
 	if (died && m->resend) {
 		m->died = true;
 		m->died_slot[slot] = true;
+		/* Killed (the OOM killer, kill -9) or its own fault? */
+		m->crashed[slot] =
+			!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	}
 	return ended;
 }
@@ -431,10 +436,11 @@ static void notify_ready(const struct master *m)
  * clone is ours): the others finish what they serve and leave, and once
  * no worker lives the kernel puts every request read and not answered
  * back in the queue, for the new pool to read: the callers wait a few
- * milliseconds and succeed. But a slot whose workers keep dying right
- * after their start may be fed a request that kills whoever serves it:
- * that slot's clone is closed instead, and what it held fails with
- * ECONNABORTED, as without a resend.
+ * milliseconds and succeed. But a slot whose workers keep crashing (a
+ * signal of their own making, not a SIGKILL) right after their start may
+ * be fed a request that kills whoever serves it: that slot's clone is
+ * closed instead, and what it held fails with ECONNABORTED, as without a
+ * resend.
  */
 static void recover(struct master *m)
 {
@@ -444,8 +450,8 @@ static void recover(struct master *m)
 
 	shmfs_pool_stop(&m->pool);
 	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++)
-		poisoned |= m->died_slot[i] && m->pool.quick_deaths[i] >= 2 &&
-			    m->clones[i] >= 0;
+		poisoned |= m->died_slot[i] && m->crashed[i] &&
+			    m->pool.quick_deaths[i] >= 2 && m->clones[i] >= 0;
 	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++) {
 		if (m->died_slot[i] && poisoned && m->clones[i] >= 0) {
 			/* Its last copy gone (ours, the store's), the

@@ -54,7 +54,14 @@ static int spawn(struct shmfs_pool *pool, unsigned slot)
 		_exit(127);
 	}
 	pool->pids[slot] = pid;
-	pool->started[slot] = shmfs_pool_now();
+	/*
+	 * A slot refilled after the pool stopped its child keeps the start
+	 * of the last child that died there: how soon its children die is
+	 * counted from the starts that followed their deaths.
+	 */
+	if (!pool->was_stopped[slot])
+		pool->started[slot] = shmfs_pool_now();
+	pool->was_stopped[slot] = false;
 	return 0;
 }
 
@@ -101,8 +108,14 @@ bool shmfs_pool_reap(struct shmfs_pool *pool, bool stopping)
 			continue;
 		}
 		pool->pids[slot] = 0;
-		/* Died within a second of its start: one more quick death. */
-		if (shmfs_pool_now() - pool->started[slot] < RESPAWN_DELAY_NS)
+		/*
+		 * Died within a second of its start: one more quick death.
+		 * A child the pool stops was asked to: that says nothing.
+		 */
+		if (stopping)
+			pool->was_stopped[slot] = true;
+		else if (shmfs_pool_now() - pool->started[slot] <
+			 RESPAWN_DELAY_NS)
 			pool->quick_deaths[slot]++;
 		else
 			pool->quick_deaths[slot] = 0;

@@ -250,7 +250,13 @@ the_daemon_notifies_ready_reloading_and_stopping() {
 	assert_eq "READY=1
 RELOADING=1
 READY=1
-STOPPING=1" "$msgs" "notifications, in order"
+STOPPING=1" "$(grep -v '^FDSTORE' <<<"$msgs")" "notifications, in order"
+	# What a restart needs is in the store before READY=1, and gone
+	# after the stop (the mount is).
+	assert_eq FDSTORE=1 "$(head -n1 <<<"$msgs")" "the first message"
+	assert_eq "" "$(sed '1,/^STOPPING=1$/d' <<<"$msgs" |
+		grep -v '^FDSTOREREMOVE=1$')" "after STOPPING=1, removals only"
+	assert_match 'FDSTOREREMOVE=1' "$(tail -n1 <<<"$msgs")" "the last message"
 	assert_match "MAINPID=$DAEMON_PID(\||$)" "$(grep -m1 READY=1 "$out")" \
 		"READY message"
 	assert_match 'RELOADING=1\|MONOTONIC_USEC=[0-9]+' \
