@@ -35,7 +35,7 @@ struct shmfs_adopt {
 	char *config;			 /* the dead master's file, as text */
 	struct shmfs_fdlist fds;	 /* what came back, by name */
 	int fuse;			 /* the session's descriptor */
-	bool found;   /* a live connection to adopt */
+	bool found;			 /* a live connection to adopt */
 	bool upgrade; /* this process executed itself again (SIGUSR2) */
 	struct shmfs_kernel_init init; /* the recorded INIT, from rec */
 	/* What the service manager holds for the master (found or not). */
@@ -85,10 +85,10 @@ unsigned shmfs_restart_wait_old(struct shmfs_region *region,
 /* What a master hands over: its connection and its running cycle. */
 struct shmfs_handover {
 	const struct shmfs_cycle *cycle;
-	int fuse;		    /* the session's descriptor */
-	const int *clones;	    /* per worker slot, -1: none */
-	unsigned nclones;	    /* slots */
-	const char *mountpoint;	    /* absolute */
+	int fuse;		      /* the session's descriptor */
+	const int *clones;	      /* per worker slot, -1: none */
+	unsigned nclones;	      /* slots */
+	const char *mountpoint;	      /* absolute */
 	const struct fuse_args *args; /* the libfuse options */
 	bool detached;
 };

@@ -33,8 +33,8 @@ struct shmfs_worker_opts {
 
 /*
  * Runs in a freshly forked child of opts->master: names the process
- * "shmfs-worker", reads the slot's clone (opts->device), drops its privileges (see
- * privsep.h) and serves cycle until the end. The signal mask on entry is
+ * "shmfs-worker", reads the slot's clone (opts->device), drops its privileges
+ * (see privsep.h) and serves cycle until the end. The signal mask on entry is
  * the master's (all blocked); the worker sets its own. Never returns.
  */
 _Noreturn void shmfs_worker_run(struct fuse_session *se,

@@ -87,7 +87,7 @@ int shmfs_zonetab_create(const struct shmfs_config *cfg,
  * and what names its object.
  */
 struct shmfs_zonetab_stored_zone {
-	int fd;	      /* -1: none stored (allocated again, as at a start) */
+	int fd; /* -1: none stored (allocated again, as at a start) */
 	uint64_t size;
 	uint64_t ino;
 	int sysv_id;

@@ -201,10 +201,10 @@ static ssize_t swallow_replayed(struct iovec *iov, int count)
 {
 	const struct fuse_out_header *out = iov[0].iov_base;
 
-	conn.replay_match = out->error == 0 && count >= 2 &&
-			    iov[1].iov_len == conn.init.out_len &&
-			    memcmp(iov[1].iov_base, conn.init.out,
-				   conn.init.out_len) == 0;
+	conn.replay_match =
+		out->error == 0 && count >= 2 &&
+		iov[1].iov_len == conn.init.out_len &&
+		memcmp(iov[1].iov_base, conn.init.out, conn.init.out_len) == 0;
 	return (ssize_t)iov_bytes(iov, count);
 }
 
@@ -410,10 +410,10 @@ bool shmfs_kernel_can_resend(void)
 		(const void *)(conn.init.in + sizeof(struct fuse_in_header));
 
 	return conn.recorded &&
-	       conn.init.in_len >= sizeof(struct fuse_in_header) +
-					   offsetof(struct fuse_init_in,
-						    flags2) +
-					   sizeof(init->flags2) &&
+	       conn.init.in_len >=
+		       sizeof(struct fuse_in_header) +
+			       offsetof(struct fuse_init_in, flags2) +
+			       sizeof(init->flags2) &&
 	       (init->flags & FUSE_INIT_EXT) &&
 	       (init->flags2 & SHMFS_FUSE_HAS_RESEND_FLAGS2);
 }

@@ -181,8 +181,8 @@ static int old_config(struct shmfs_adopt *a, const char *file,
 {
 	char err[1024];
 
-	if (shmfs_config_parse_string(a->config, file, cfg, err,
-				      sizeof(err)) < 0) {
+	if (shmfs_config_parse_string(a->config, file, cfg, err, sizeof(err)) <
+	    0) {
 		shmfs_log_error("the stored configuration: %s", err);
 		return -EPROTO;
 	}
@@ -234,9 +234,9 @@ int shmfs_restart_cycle(struct shmfs_adopt *a, const char *file,
 	for (size_t i = 0; i < n; i++) {
 		const struct shmfs_record_zone *z = &a->zones[i];
 
-		zones[i].fd = z->fdname[0] ? shmfs_fdlist_claim(&a->fds,
-								z->fdname)
-					   : -1;
+		zones[i].fd = z->fdname[0]
+				      ? shmfs_fdlist_claim(&a->fds, z->fdname)
+				      : -1;
 		zones[i].size = z->size;
 		zones[i].ino = z->ino;
 		zones[i].sysv_id = z->sysv_id;
@@ -384,8 +384,7 @@ static void fill_head(struct shmfs_record *rec, const struct shmfs_handover *h)
 		memcpy(rec->init_in, init->in, init->in_len);
 		memcpy(rec->init_out, init->out, init->out_len);
 	}
-	snprintf(rec->mountpoint, sizeof(rec->mountpoint), "%s",
-		 h->mountpoint);
+	snprintf(rec->mountpoint, sizeof(rec->mountpoint), "%s", h->mountpoint);
 	join_args(h->args, rec->fuse_opts, sizeof(rec->fuse_opts));
 	rec->region_size = c->tab->region_shm.size;
 	rec->stats_size = SHMFS_STATSFILE_SLOTS * c->stats.slot_size;
@@ -415,8 +414,8 @@ static int add_zones(struct handed *hd, const struct shmfs_handover *h,
 		z->backend = e->conf.backend;
 		z->cache = run->cache;
 		z->backing_id = run->backing_id;
-		z->sysv_id = e->conf.backend == SHMFS_BACKEND_SYSV ? e->shm.id
-								   : -1;
+		z->sysv_id =
+			e->conf.backend == SHMFS_BACKEND_SYSV ? e->shm.id : -1;
 		z->created = e->shm.created;
 		z->keep = e->shm.keep;
 		if (fd < 0)
@@ -466,9 +465,8 @@ static int collect(struct handed *hd, const struct shmfs_handover *h)
 	if (err == 0)
 		err = add_zones(hd, h, zones);
 	if (err == 0)
-		err = shmfs_record_write(&rec, zones,
-					 c->cfg.text ? c->cfg.text : "",
-					 &state);
+		err = shmfs_record_write(
+			&rec, zones, c->cfg.text ? c->cfg.text : "", &state);
 	snprintf(name, sizeof(name), "state.%llu", ++state_seq);
 	if (err == 0)
 		err = add(hd, name, state, true);

@@ -3,8 +3,8 @@
  * The worker loop. Each worker reads its slot's clone of the session's
  * device (FUSE_DEV_IOC_CLONE), which the master made and keeps: the
  * requests a worker read stay on the connection when it dies, for the
- * master to have them resent (see master.c). Stopping uses a flag of our own, never fuse_session_exit() from a
- * handler (that drops a request already read).
+ * master to have them resent (see master.c). Stopping uses a flag of our own,
+ * never fuse_session_exit() from a handler (that drops a request already read).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,8 +91,8 @@ static bool take_device(struct fuse_session *se, int device)
 		return false;
 	cloned = dup3(device, sessfd, O_CLOEXEC) == sessfd;
 	if (!cloned)
-		shmfs_log_sys(LOG_WARNING, errno, "dup3(%d, %d) failed",
-			      device, sessfd);
+		shmfs_log_sys(LOG_WARNING, errno, "dup3(%d, %d) failed", device,
+			      sessfd);
 	close(device);
 	return cloned;
 }
