@@ -5,6 +5,8 @@
  * next COUNT (default 1) workers that reach POINT die there with SIGKILL, as if
  * killed from outside at the worst moment. Points:
  *   read          a read request taken, not answered
+ *   read_crash    (not SIGKILL) the worker aborts there: a request that
+ *                 kills whoever serves it
  *   write_locked  a write half copied into a zone, its lock held
  *   truncate_locked  a shrink half done, the lock held
  *   no_clone      (not a death) workers keep the shared /dev/fuse descriptor

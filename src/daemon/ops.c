@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -317,6 +318,7 @@ static void shmfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	if (saverr == 0)
 		saverr = -shmfs_zone_read(&e->zone, off, size, &p, &n);
 	SHMFS_FAULT_POINT("read");
+	SHMFS_FAULT_TAKE("read_crash", abort());
 	if (saverr) {
 		reply_err(req, saverr);
 		return;
