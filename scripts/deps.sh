@@ -7,7 +7,8 @@
 #   scripts/deps.sh --test   also what "meson test -C build" calls
 #   scripts/deps.sh --all    also the checks only .ci/run makes: clang builds
 #                            (ASan, UBSan, libFuzzer), clang-format, the
-#                            Debian package, lintian and the clean chroot
+#                            Debian package, lintian, the clean chroot and
+#                            the booted one (systemd-nspawn)
 set -euo pipefail
 
 # meson.build: compiler, pkg-config for the dependencies, meson (whose
@@ -30,7 +31,7 @@ test=(
 # .ci/run only.
 all=(
 	clang libclang-rt-14-dev clang-format
-	dpkg-dev debhelper fakeroot lintian debootstrap
+	dpkg-dev debhelper fakeroot lintian debootstrap systemd-container
 )
 
 packages=("${build[@]}")

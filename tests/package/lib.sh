@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 # What the package tests share (sourced): the TAP-like counters, and for
-# the two that debootstrap a clean bookworm (chroot.sh, deps.sh) the mirror,
-# the bootstrap itself and a cleanup that never removes a tree while
-# anything is still mounted in it.
+# the three that debootstrap a clean bookworm (chroot.sh, deps.sh,
+# nspawn.sh) the mirror, the bootstrap itself and a cleanup that never
+# removes a tree while anything is still mounted in it.
 
 passed=0 failed=0
 ok() { echo "ok - $*"; passed=$((passed + 1)); }
@@ -29,19 +29,21 @@ remove_root() {
 	fi
 }
 
-# bootstrap WORK ROOT MIRROR: a minimal bookworm in ROOT (log in WORK);
-# SHMFS_CHROOT_CACHE=DIR keeps debootstrap's tarball for the next run.
-# Exits (with the log's tail) if debootstrap fails.
+# bootstrap WORK ROOT MIRROR [PACKAGES]: a minimal bookworm in ROOT (log in
+# WORK), with PACKAGES (comma-separated, debootstrap's --include) on top;
+# SHMFS_CHROOT_CACHE=DIR keeps debootstrap's tarball for the next run (one
+# per package list). Exits (with the log's tail) if debootstrap fails.
 bootstrap() {
-	local work=$1 root=$2 mirror=$3 cache tarball=()
+	local work=$1 root=$2 mirror=$3 include=${4:-} cache tarball=() extra=()
+	[[ -z $include ]] || extra=(--include="$include")
 	if [[ -n ${SHMFS_CHROOT_CACHE:-} ]]; then
 		mkdir -p "$SHMFS_CHROOT_CACHE"
-		cache=$(realpath "$SHMFS_CHROOT_CACHE")/bookworm-minbase.tgz
-		[[ -s $cache ]] || debootstrap --variant=minbase --make-tarball="$cache" \
+		cache=$(realpath "$SHMFS_CHROOT_CACHE")/bookworm-minbase${include:+-${include//,/-}}.tgz
+		[[ -s $cache ]] || debootstrap --variant=minbase "${extra[@]}" --make-tarball="$cache" \
 			bookworm "$work/tarball" "$mirror" >"$work/debootstrap.log" 2>&1 ||
 			{ tail -n 20 "$work/debootstrap.log"; exit 1; }
 		tarball=(--unpack-tarball="$cache")
 	fi
-	debootstrap --variant=minbase "${tarball[@]}" bookworm "$root" "$mirror" \
+	debootstrap --variant=minbase "${extra[@]}" "${tarball[@]}" bookworm "$root" "$mirror" \
 		>"$work/debootstrap.log" 2>&1 || { tail -n 20 "$work/debootstrap.log"; exit 1; }
 }
