@@ -61,6 +61,13 @@ int shmfs_restart_find(struct shmfs_adopt *a);
  */
 void shmfs_restart_discard(struct shmfs_adopt *a, const char *why);
 
+/*
+ * The configuration the dead master ran, parsed from its text as file
+ * (for a start whose file does not load). Returns 0 or -errno (logged).
+ */
+int shmfs_restart_config(const struct shmfs_adopt *a, const char *file,
+			 struct shmfs_config *cfg);
+
 /* Closes whatever of a is left and frees it. */
 void shmfs_restart_free(struct shmfs_adopt *a);
 

@@ -335,5 +335,11 @@ bool shmfs_master_take_over(struct master *m, struct shmfs_config *cfg)
 		shmfs_config_free(cfg);
 		return false;
 	}
-	return swap_cycle(m, cfg) >= 0;
+	if (swap_cycle(m, cfg) < 0)
+		return false;
+	shmfs_log_notice("reloaded %s (changed while no master ran): %zu "
+			 "zones, %zu removed",
+			 m->cycle->cfg.file, m->cycle->tab->nzones,
+			 m->cycle->ngone);
+	return true;
 }

@@ -143,9 +143,9 @@ int shmfs_restart_find(struct shmfs_adopt *a)
 	int n;
 
 	init_adopt(a);
-	n = shmfs_fdstore_take(&a->fds);
+	n = shmfs_fdstore_take(&a->fds); /* a malformed one is logged */
 	if (n <= 0)
-		return n;
+		return 0;
 	shmfs_fdstore_seed(&a->store, &a->fds);
 	why = check(a);
 	if (why != NULL) {
@@ -176,8 +176,8 @@ void shmfs_restart_free(struct shmfs_adopt *a)
 /* ------------------------------------------------------------ adopting */
 
 /* The configuration the dead master ran, from its text. */
-static int old_config(struct shmfs_adopt *a, const char *file,
-		      struct shmfs_config *cfg)
+int shmfs_restart_config(const struct shmfs_adopt *a, const char *file,
+			 struct shmfs_config *cfg)
 {
 	char err[1024];
 
@@ -186,6 +186,22 @@ static int old_config(struct shmfs_adopt *a, const char *file,
 		shmfs_log_error("the stored configuration: %s", err);
 		return -EPROTO;
 	}
+	cfg->text = strdup(a->config);
+	if (cfg->text == NULL) {
+		shmfs_config_free(cfg);
+		return -ENOMEM;
+	}
+	cfg->text_len = strlen(a->config);
+	return 0;
+}
+
+static int old_config(struct shmfs_adopt *a, const char *file,
+		      struct shmfs_config *cfg)
+{
+	int err = shmfs_restart_config(a, file, cfg);
+
+	if (err)
+		return err;
 	if (cfg->nzones != a->rec.nzones) {
 		shmfs_log_error("the stored configuration has %zu zones, its "
 				"record %u",
@@ -203,9 +219,6 @@ static int old_config(struct shmfs_adopt *a, const char *file,
 			return -EPROTO;
 		}
 	}
-	cfg->text = a->config;
-	cfg->text_len = strlen(a->config);
-	a->config = NULL;
 	return 0;
 }
 

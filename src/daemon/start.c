@@ -113,11 +113,7 @@ static bool auto_unmount(const struct shmfs_cli *cli)
 static int find_mountpoint(struct shmfs_cli *cli, struct shmfs_config *cfg,
 			   struct shmfs_adopt *adopt, char **mountpoint)
 {
-	int found = shmfs_restart_find(adopt);
-
-	if (found < 0)
-		return found;
-	if (found == 0) {
+	if (!adopt->found) {
 		if (shmfs_sizing_check(cfg) < 0)
 			return -ENOMEM; /* the zones could not be mapped */
 		return shmfs_mountpoint_check(cli->mountpoint, mountpoint);
@@ -129,19 +125,11 @@ static int find_mountpoint(struct shmfs_cli *cli, struct shmfs_config *cfg,
 }
 
 /* With the log open: the checks of the machine, then the master. */
-static int start(struct shmfs_cli *cli, struct shmfs_config *cfg)
+static int start(struct shmfs_cli *cli, struct shmfs_config *cfg,
+		 struct shmfs_adopt *adopt)
 {
-	struct shmfs_adopt adopt;
 	char *mountpoint = NULL;
 	int pidfd, status;
-
-	if (auto_unmount(cli)) {
-		shmfs_log_error("-o auto_unmount is refused: it unmounts when "
-				"the master goes, and a restart or an upgrade "
-				"keeps the mount");
-		return SHMFS_EXIT_USAGE;
-	}
-	shmfs_notify_init(); /* before any fork: workers never see it */
 
 	if (cli->source != NULL && cli->suid_dev[0] != '\0')
 		shmfs_log_info("mount options dev,suid (mount.fuse3 adds them) "
@@ -149,31 +137,66 @@ static int start(struct shmfs_cli *cli, struct shmfs_config *cfg)
 	if (cfg->nzones == 0)
 		shmfs_log_warn("%s: no zones: the mount is an empty directory",
 			       cfg->file);
-	if (find_mountpoint(cli, cfg, &adopt, &mountpoint) < 0)
+	if (find_mountpoint(cli, cfg, adopt, &mountpoint) < 0)
 		status = SHMFS_EXIT_MOUNT;
 	else if (lock_pidfile(cfg, &pidfd) < 0)
 		status = SHMFS_EXIT_USAGE;
 	else
-		status = run_master(cli, cfg, mountpoint, pidfd, &adopt);
-	shmfs_restart_free(&adopt);
+		status = run_master(cli, cfg, mountpoint, pidfd, adopt);
 	free(mountpoint);
 	return status;
 }
 
+/*
+ * The configuration to start with. A restart that found a live mount
+ * serves on even if the file broke since the dead master read it (a
+ * failed restart would lose the mount): it then runs what the dead master
+ * ran, as a failed reload keeps the running configuration.
+ */
+static int load_config(struct shmfs_cli *cli, struct shmfs_adopt *adopt,
+		       struct shmfs_config *cfg)
+{
+	const char *file =
+		cli->config ? cli->config : shmfs_config_default_path();
+	char err[1024];
+
+	if (!adopt->found)
+		return shmfs_config_load_command(cli->config, cli->pidfile,
+						 cfg);
+	if (shmfs_config_load_default(cli->config, cfg, err, sizeof(err)) == 0)
+		return 0;
+	shmfs_log_error("%s; serving the configuration the previous master "
+			"ran",
+			err);
+	return shmfs_restart_config(adopt, file, cfg);
+}
+
 int shmfs_start_daemon(struct shmfs_cli *cli, char **argv)
 {
-	shmfs_restart_set_argv(argv); /* what an upgrade executes again */
+	struct shmfs_adopt adopt;
 	struct shmfs_config cfg;
 	int status = SHMFS_EXIT_USAGE;
 
-	if (shmfs_config_load_command(cli->config, cli->pidfile, &cfg) < 0)
+	shmfs_restart_set_argv(argv); /* what an upgrade executes again */
+	if (auto_unmount(cli)) {
+		shmfs_log_error("-o auto_unmount is refused: it unmounts when "
+				"the master goes, and a restart or an upgrade "
+				"keeps the mount");
 		return status;
+	}
+	shmfs_notify_init(); /* before any fork: workers never see it */
+	if (shmfs_restart_find(&adopt) < 0 ||
+	    load_config(cli, &adopt, &cfg) < 0) {
+		shmfs_restart_free(&adopt);
+		return status;
+	}
 	if (cli->workers_set)
 		cfg.workers = cli->workers; /* the master keeps -w too */
 	if (open_log(cli, &cfg) == 0) {
-		status = start(cli, &cfg);
+		status = start(cli, &cfg, &adopt);
 		shmfs_log_close();
 	}
+	shmfs_restart_free(&adopt);
 	shmfs_config_free(&cfg);
 	return status;
 }

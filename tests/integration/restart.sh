@@ -206,6 +206,83 @@ stop_keeper() {
 
 # ---------------------------------------------------------------- tests
 
+# with_held_restart DIR MNT: a master under a keeper that holds the store
+# after a death (-H) until SIGUSR2; "kill_and_hold" kills it, the test
+# acts on the files, "release" lets the keeper start the next one.
+with_held_restart() {
+	mkdir -p "$2"
+	start_keeper "$1" -H -- "$SHMFS" -f -c "$CONF" "$2"
+	wait_for_line "$EVENTS" '^ready '
+	main_of "$1"
+	wait_mounted "$2" "$MAIN_PID" "$DAEMON_LOG"
+}
+
+kill_and_hold() {
+	HELD_READY=$(count_lines "$EVENTS" '^ready ')
+	kill -USR1 "$KEEPER_PID"
+	wait_for_line "$EVENTS" '^held '
+}
+
+release() {
+	kill -USR2 "$KEEPER_PID"
+	wait_for_count "$EVENTS" '^ready ' $((HELD_READY + 1))
+	main_of "$1"
+}
+
+# A /.stats snapshot open across a crash reads on (its arena is stored),
+# and what a reload added before the crash is there after it.
+a_stats_handle_and_a_reload_outlive_a_crash() {
+	local dir=$WORK/stats mnt=$WORK/mnt-stats conf=$CONF ino first rest
+	fresh_start
+	CONF=$WORK/stats.ini
+	cp "$conf" "$CONF"
+	with_held_restart "$dir" "$mnt"
+	printf '\n[zone:late]\nsize = 64K\n' >>"$CONF"
+	kill -HUP "$MAIN_PID"
+	wait_for_line "$DAEMON_LOG" 'reloaded'
+	echo late >"$mnt/late"
+	ino=$(stat -c %i "$mnt/late")
+	exec 8<"$mnt/.stats"
+	first=$(head -c 20 <&8)
+	kill_and_hold
+	release "$dir"
+	rest=$(cat <&8) || fail "reading /.stats opened before the crash failed"
+	exec 8<&-
+	assert_match '^[a-z_]+ ' "$first$rest" "the snapshot read across it"
+	assert_match 'zone\.late\.' "$first$rest" "the snapshot names the late zone"
+	assert_eq late "$(cat "$mnt/late")" "the reloaded zone's bytes"
+	assert_eq "$ino" "$(stat -c %i "$mnt/late")" "its inode number"
+	assert_eq 1 "$(grep -c '^restarts 1$' "$mnt/.stats")" "restarts in /.stats"
+	assert_eq 1 "$(grep -c '^generation 2$' "$mnt/.stats")" "generation"
+	stop_keeper
+	CONF=$conf
+}
+
+# The file changed while no master ran: the restarted one applies it as a
+# reload would; a file broken meanwhile leaves the mount as it ran.
+a_file_changed_before_the_restart_applies_as_a_reload() {
+	local dir=$WORK/changed mnt=$WORK/mnt-changed conf=$CONF
+	fresh_start
+	CONF=$WORK/changed.ini
+	cp "$conf" "$CONF"
+	with_held_restart "$dir" "$mnt"
+	echo kept >"$mnt/anon"
+	kill_and_hold
+	printf '\n[zone:added]\nsize = 64K\n' >>"$CONF"
+	release "$dir"
+	wait_for_line "$DAEMON_LOG" 'reloaded'
+	assert_eq kept "$(cat "$mnt/anon")" "a kept zone's bytes"
+	echo new >"$mnt/added" || fail "the added zone"
+	kill_and_hold
+	echo '[zone:broken' >>"$CONF"
+	release "$dir"
+	wait_for_line "$DAEMON_LOG" 'serving the configuration the previous master ran'
+	assert_eq new "$(cat "$mnt/added")" "the added zone after a broken file"
+	assert_eq kept "$(cat "$mnt/anon")" "and the first"
+	stop_keeper
+	CONF=$conf
+}
+
 ten_sigkills_of_the_master_under_load_lose_nothing() {
 	local dir=$WORK/kills mnt=$WORK/mnt-kills i n inos
 	fresh_start
@@ -341,5 +418,7 @@ run_test an_upgrade_under_load_keeps_the_pid_and_loses_nothing
 show_figures
 run_test auto_unmount_is_refused_under_a_store
 run_test an_aborted_connection_is_not_adopted
+run_test a_stats_handle_and_a_reload_outlive_a_crash
+run_test a_file_changed_before_the_restart_applies_as_a_reload
 run_test nothing_is_left_behind
 finish
