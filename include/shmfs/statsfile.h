@@ -36,6 +36,7 @@ enum shmfs_statsfile_format {
 struct shmfs_statsfile {
 	void *addr;
 	size_t slot_size;
+	int fd; /* the arena's shmem file, kept for a successor; -1: none */
 };
 
 /*
@@ -47,7 +48,7 @@ int shmfs_statsfile_create(struct shmfs_statsfile *sf,
 
 /*
  * For a restarted master: maps the arena a dead master stored (fd, its
- * shmem file; taken and closed), so that snapshots open across the
+ * shmem file; taken), so that snapshots open across the
  * restart read on. -ESTALE if it is not the arena tab's figures need
  * (then create one: open snapshots are lost).
  */

@@ -105,6 +105,11 @@ static int alloc_region(struct shmfs_zonetab *tab,
 	r = tab->region = tab->region_shm.addr;
 	if (st) /* the dead master's, as it left it */
 		return 0;
+	/* Its file, for a successor (not page-sized: alloc found none). */
+	if (tab->region_shm.fd < 0) {
+		int fd = shmfs_shm_memory_file(&tab->region_shm);
+		tab->region_shm.fd = fd < 0 ? -1 : fd;
+	}
 	if (prev == NULL) {
 		clock_gettime(CLOCK_REALTIME, &r->started);
 		r->next_ino = SHMFS_INO_ZONE0;

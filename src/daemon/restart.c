@@ -473,8 +473,7 @@ static int collect(struct handed *hd, const struct shmfs_handover *h)
 				    true);
 	}
 	if (err == 0)
-		err = add(hd, "stats",
-			  mapping_file(c->stats.addr, rec.stats_size), true);
+		err = add(hd, "stats", c->stats.fd, false);
 	if (err == 0)
 		err = add_zones(hd, h, zones);
 	if (err == 0)

@@ -383,6 +383,7 @@ int shmfs_statsfile_restore(struct shmfs_statsfile *sf,
 
 	sf->slot_size = slot_size(tab);
 	sf->addr = NULL;
+	sf->fd = -1;
 	if (fstat(fd, &st) < 0 ||
 	    (uint64_t)st.st_size != SHMFS_STATSFILE_SLOTS * sf->slot_size) {
 		close(fd);
@@ -390,17 +391,19 @@ int shmfs_statsfile_restore(struct shmfs_statsfile *sf,
 	}
 	sf->addr = mmap(NULL, SHMFS_STATSFILE_SLOTS * sf->slot_size,
 			PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd); /* the mapping keeps the memory */
 	if (sf->addr == MAP_FAILED) {
+		close(fd);
 		sf->addr = NULL;
 		return -ESTALE;
 	}
+	sf->fd = fd;
 	return 0;
 }
 
 int shmfs_statsfile_create(struct shmfs_statsfile *sf,
 			   const struct shmfs_zonetab *tab)
 {
+	sf->fd = -1;
 	sf->slot_size = slot_size(tab);
 	sf->addr =
 		mmap(NULL, SHMFS_STATSFILE_SLOTS * sf->slot_size,
@@ -417,6 +420,14 @@ int shmfs_statsfile_create(struct shmfs_statsfile *sf,
 		sf->addr = NULL;
 		return -err;
 	}
+	/* Its file, for a successor to map (root: /proc/self/map_files). */
+	struct shmfs_shm shm = {
+		.addr = sf->addr,
+		.size = SHMFS_STATSFILE_SLOTS * sf->slot_size,
+	};
+	sf->fd = shmfs_shm_memory_file(&shm);
+	if (sf->fd < 0)
+		sf->fd = -1; /* not root: a successor does without */
 	return 0;
 }
 
@@ -427,7 +438,11 @@ void shmfs_statsfile_destroy(struct shmfs_statsfile *sf)
 		shmfs_log_sys(LOG_ERR, errno,
 			      "munmap(%p, %zu) of the /.stats snapshots failed",
 			      sf->addr, SHMFS_STATSFILE_SLOTS * sf->slot_size);
+	/* (A cycle that never made its arena has fd 0 from calloc.) */
+	if (sf->addr != NULL && sf->fd >= 0)
+		close(sf->fd);
 	sf->addr = NULL;
+	sf->fd = -1;
 }
 
 /* Slots uid holds now (a racing open of the same uid may pass by one). */
