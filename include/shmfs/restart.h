@@ -97,7 +97,6 @@ struct shmfs_handover {
 	unsigned nclones;	      /* slots */
 	const char *mountpoint;	      /* absolute */
 	const struct fuse_args *args; /* the libfuse options */
-	bool detached;
 };
 
 /*

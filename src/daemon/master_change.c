@@ -32,6 +32,12 @@
  */
 void shmfs_master_make_clones(struct master *m)
 {
+	/* A pool made smaller by a reload: no one reads those any more. */
+	for (unsigned i = m->pool.nchildren; i < SHMFS_WORKERS_MAX; i++) {
+		if (m->clones[i] >= 0)
+			close(m->clones[i]);
+		m->clones[i] = -1;
+	}
 	for (unsigned i = 0; i < m->pool.nchildren && !m->no_clone; i++) {
 		if (m->clones[i] >= 0)
 			continue;
@@ -56,7 +62,6 @@ static void handover(const struct master *m, struct shmfs_handover *h)
 		.nclones = SHMFS_WORKERS_MAX,
 		.mountpoint = m->opts->mountpoint,
 		.args = m->opts->fuse_args,
-		.detached = !m->opts->foreground,
 	};
 }
 
