@@ -14,6 +14,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "shmfs/config.h"
@@ -339,6 +342,92 @@ static void a_reload_keeps_a_shared_object_or_maps_the_new_one(void **s)
 	assert_int_equal(stat("/dev/shm/shmfs-unit-zt-c", &st), -1);
 }
 
+/*
+ * A restart: a second table made from what the first would store (the
+ * region's and each zone's memory file) maps the same pages, with the
+ * recorded inode numbers and the records as they were (length, mode,
+ * next_ino).
+ * The region's and the anon zone's files come from /proc/self/map_files,
+ * which needs root (CI runs as root; elsewhere the test says so).
+ */
+static void a_restored_table_maps_the_same_memory_and_records(void **state)
+{
+	const char *ini = "[zone:m]\nsize = 64K\nbackend = memfd\n"
+			  "[zone:a]\nsize = 64K\nbackend = anon\n";
+	struct shmfs_config cfg = {0}, again = {0};
+	struct shmfs_zonetab *tab = make(ini, &cfg), *back = NULL;
+	struct shmfs_zonetab_stored_zone zones[2];
+	struct shmfs_zonetab_stored st = {.zones = zones};
+	char err[256];
+
+	(void)state;
+	if (tab->region_shm.fd < 0 || tab->entries[1].shm.fd < 0) {
+		assert_null(getenv("CI")); /* under CI: root, and a failure */
+		skip();
+	}
+	memcpy(tab->entries[0].zone.data, "memfd", 5);
+	memcpy(tab->entries[1].zone.data, "anon", 4);
+	atomic_store(&tab->entries[1].zone.meta->length, 4);
+	tab->entries[1].zone.meta->mode = 0640;
+	tab->region->next_ino = 42;
+	st.region_fd = dup(tab->region_shm.fd);
+	st.region_size = tab->region_shm.size;
+	for (int i = 0; i < 2; i++)
+		zones[i] = (struct shmfs_zonetab_stored_zone){
+			.fd = dup(tab->entries[i].shm.fd),
+			.size = tab->entries[i].shm.size,
+			.ino = tab->entries[i].ino + 100,
+			.sysv_id = -1,
+		};
+	/* (tab lives on: destroying it would destroy the records' locks,
+	 * which a dead master never does.) */
+	assert_int_equal(shmfs_config_parse_string(ini, "t.ini", &again, err,
+						   sizeof(err)),
+			 0);
+	assert_int_equal(shmfs_zonetab_restore(&again, &st, &back), 0);
+	assert_memory_equal(back->entries[0].zone.data, "memfd", 5);
+	assert_memory_equal(back->entries[1].zone.data, "anon", 4);
+	assert_int_equal(shmfs_zone_length(&back->entries[1].zone), 4);
+	assert_int_equal(back->entries[1].zone.meta->mode, 0640);
+	assert_int_equal(back->region->next_ino, 42);
+	assert_int_equal(back->entries[0].ino, zones[0].ino);
+	assert_ptr_equal(shmfs_zonetab_by_ino(back, zones[1].ino),
+			 &back->entries[1]);
+	assert_true(back->entries[1].shm.mapped);
+	/* The same pages, not a copy: a write through one shows in both. */
+	tab->entries[1].zone.data[0] = 'A';
+	assert_int_equal(back->entries[1].zone.data[0], 'A');
+	shmfs_zonetab_destroy(back);
+	shmfs_zonetab_destroy(tab);
+	shmfs_config_free(&again);
+	shmfs_config_free(&cfg);
+}
+
+/* A stored region of another size (another build's) is refused. */
+static void a_stored_region_of_another_size_is_refused(void **state)
+{
+	const char *ini = "[zone:m]\nsize = 64K\nbackend = memfd\n";
+	struct shmfs_config cfg = {0};
+	struct shmfs_zonetab_stored_zone zone = {.fd = -1, .size = 65536};
+	struct shmfs_zonetab_stored st = {.zones = &zone};
+	struct shmfs_zonetab *tab = NULL;
+	char err[256];
+	int fd = memfd_create("t", MFD_CLOEXEC);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	st.region_fd = fd;
+	st.region_size = 4096;
+	assert_int_equal(
+		shmfs_config_parse_string(ini, "t.ini", &cfg, err, sizeof(err)),
+		0);
+	assert_int_equal(shmfs_zonetab_restore(&cfg, &st, &tab), -EPROTO);
+	assert_null(tab);
+	assert_int_equal(fcntl(fd, F_GETFD), -1); /* taken: closed */
+	shmfs_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +443,9 @@ int main(void)
 			a_reload_keeps_a_shared_object_or_maps_the_new_one),
 		cmocka_unit_test(
 			a_reload_renumbers_a_passthrough_zone_only_when_it_must),
+		cmocka_unit_test(
+			a_restored_table_maps_the_same_memory_and_records),
+		cmocka_unit_test(a_stored_region_of_another_size_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
