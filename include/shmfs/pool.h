@@ -65,7 +65,8 @@ bool shmfs_pool_reap(struct shmfs_pool *pool, bool stopping);
 long long shmfs_pool_respawn(struct shmfs_pool *pool);
 
 /*
- * Stops every child: SIGTERM, again every 10 ms until all are gone, and
+ * Stops every child: SIGTERM, again after 0.6, 1.2, 2.5 and 5 ms and then
+ * every 10 ms until all are gone, and
  * SIGKILL once stop_timeout_ns passed (one line says so).
  */
 void shmfs_pool_stop(struct shmfs_pool *pool);

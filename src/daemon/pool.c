@@ -22,7 +22,7 @@
 #define RESPAWN_DELAY_NS 1000000000LL
 /* How long children get to leave before SIGKILL, by default. */
 #define STOP_TIMEOUT_NS 5000000000LL
-/* SIGTERM is sent again this often while children are left. */
+/* SIGTERM is sent again at least this often while children are left. */
 #define STOP_TICK_NS 10000000L
 
 long long shmfs_pool_now(void)
@@ -182,6 +182,10 @@ void shmfs_pool_stop(struct shmfs_pool *pool)
 	long long deadline = shmfs_pool_now() + timeout;
 	bool killed = false;
 
+	/* A child between two requests leaves within a millisecond: the
+	 * first looks come soon, the later ones every tick. */
+	long wait_ns = STOP_TICK_NS / 16;
+
 	while (live_children(pool) > 0) {
 		if (!killed && shmfs_pool_now() > deadline) {
 			shmfs_log_warn(
@@ -191,9 +195,11 @@ void shmfs_pool_stop(struct shmfs_pool *pool)
 			killed = true;
 		}
 		signal_all(pool, killed ? SIGKILL : SIGTERM);
-		struct timespec tick = {0, STOP_TICK_NS};
+		struct timespec tick = {0, wait_ns};
 		nanosleep(&tick, NULL);
 		shmfs_pool_reap(pool, true);
+		if (wait_ns < STOP_TICK_NS)
+			wait_ns *= 2;
 	}
 }
 
