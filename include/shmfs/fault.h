@@ -10,6 +10,8 @@
  *   write_locked  a write half copied into a zone, its lock held
  *   truncate_locked  a shrink half done, the lock held
  *   no_clone      (not a death) workers keep the shared /dev/fuse descriptor
+ *   no_resend     (not a death) the kernel is taken not to resend (before
+ *                 6.9): a dead worker's requests fail as they used to
  *   no_passthrough (not a death) registering a passthrough backing fails
  *                 as without CAP_SYS_ADMIN: zones fall back to page mode
  *   forbidden_syscall  a worker, once under its seccomp filter, makes a

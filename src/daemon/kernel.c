@@ -406,6 +406,7 @@ int shmfs_kernel_replay_init(struct fuse_session *se,
 
 bool shmfs_kernel_can_resend(void)
 {
+	SHMFS_FAULT_RETURN("no_resend", false);
 	const struct fuse_init_in *init =
 		(const void *)(conn.init.in + sizeof(struct fuse_in_header));
 

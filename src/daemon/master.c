@@ -191,6 +191,15 @@ static bool worker_reaped(void *arg, unsigned slot, pid_t pid, int status,
 		/* Killed (the OOM killer, kill -9) or its own fault? */
 		m->crashed[slot] =
 			!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	} else if (died && m->clones[slot] >= 0) {
+		/*
+		 * No resend (a kernel before 6.9): what it read fails
+		 * (ECONNABORTED) once the last copy of its clone, ours
+		 * and the store's, is closed; the slot gets a new one.
+		 */
+		close(m->clones[slot]);
+		m->clones[slot] = -1;
+		m->reclone = true;
 	}
 	return ended;
 }
@@ -258,6 +267,11 @@ static void supervise(struct master *m, int sigfd)
 		}
 		if (m->died)
 			shmfs_master_recover(m);
+		if (m->reclone) {
+			m->reclone = false;
+			shmfs_master_make_clones(m);
+			shmfs_master_keep(m);
+		}
 		wait = shmfs_pool_respawn(&m->pool);
 	}
 }

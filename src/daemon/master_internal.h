@@ -38,6 +38,7 @@ struct master {
 	bool died;     /* a worker died holding requests: resend them */
 	bool died_slot[SHMFS_WORKERS_MAX]; /* ... and where */
 	bool crashed[SHMFS_WORKERS_MAX];   /* ... not of a SIGKILL */
+	bool reclone; /* no resend: a dead worker's clone was closed */
 	struct shmfs_adopt *adopt; /* the store, and what it gave back */
 	bool adopted; /* the connection is a dead master's: libfuse does
 		       * not know it mounted it, so we unmount it */

@@ -100,6 +100,8 @@ static const char *check(struct shmfs_adopt *a)
 		return "no state record was stored";
 	if (shmfs_record_read(state, &a->rec, &a->zones, &a->config, &why) <
 	    0) {
+		/* Nothing of it can be trusted, its mount point included. */
+		memset(&a->rec, 0, sizeof(a->rec));
 		close(state);
 		return why ? why : "its state record cannot be read";
 	}

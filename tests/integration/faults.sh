@@ -76,6 +76,38 @@ a_read_held_on_the_shared_descriptor_is_resent_too() {
 	stop_daemon "$MNT" "$DAEMON_PID"
 }
 
+# Without a resend (a kernel before 6.9, as no_resend pretends), a dead
+# worker's request fails at once (ECONNABORTED: its clone is closed), on
+# the shared descriptor with EIO (the master answers it): never a hang.
+a_read_held_by_a_dying_worker_fails_at_once_without_resend() {
+	local start=$SECONDS status=0
+	with_fault no_resend,read:1 noresend
+	echo hello >"$MNT/d"
+	timeout -s KILL 3 cat "$MNT/d" >/dev/null 2>"$WORK/noresend.err" ||
+		status=$?
+	((status != 137)) || fail "the read hung"
+	((status != 0)) || fail "the read succeeded though its worker died"
+	((SECONDS - start <= 2)) || fail "it took $((SECONDS - start)) s"
+	grep -q "Software caused connection abort" "$WORK/noresend.err" ||
+		fail "not ECONNABORTED: $(cat "$WORK/noresend.err")"
+	pool_is_whole_and_serves
+	assert_eq hello "$(cat "$MNT/d")" "the next read"
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
+a_read_held_on_the_shared_descriptor_is_answered_without_resend() {
+	local status=0
+	with_fault no_resend,no_clone,read:1 sharednoresend
+	wait_for_line "$DAEMON_LOG" "share one descriptor"
+	echo hello >"$MNT/d"
+	timeout -s KILL 3 cat "$MNT/d" >/dev/null 2>&1 || status=$?
+	((status != 137)) || fail "the read hung"
+	((status != 0)) || fail "the read succeeded though its worker died"
+	wait_for_line "$DAEMON_LOG" "answered with EIO"
+	pool_is_whole_and_serves
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
 # A request that kills whoever serves it must not loop for ever: once a
 # slot's workers crashed twice right after their start, what they held
 # fails with ECONNABORTED.
@@ -206,6 +238,8 @@ a_forced_passthrough_failure_falls_back_to_page_mode_once() {
 run_test_here a_read_held_by_a_dying_worker_is_resent_and_answered
 run_test_here a_read_held_on_the_shared_descriptor_is_resent_too
 run_test_here a_request_that_keeps_crashing_workers_fails_in_the_end
+run_test_here a_read_held_by_a_dying_worker_fails_at_once_without_resend
+run_test_here a_read_held_on_the_shared_descriptor_is_answered_without_resend
 run_test_here a_worker_dying_in_a_write_with_the_lock_held_leaves_it_usable
 run_test_here a_worker_dying_in_a_shrink_leaves_the_tail_zero
 run_test_here a_worker_making_a_denied_system_call_is_logged_and_replaced
