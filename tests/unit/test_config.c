@@ -270,6 +270,11 @@ static const struct config_case cases[] = {
 	 -EINVAL,
 	 "t.ini:2: log_level: \"verbose\" is not a log level (debug, info, "
 	 "notice, warn, error, alert)"},
+	{"io_uring_that_is_not_auto_on_or_off_is_refused",
+	 "[shmfs]\nio_uring = yes\n", -EINVAL,
+	 "t.ini:2: io_uring: \"yes\" is not auto, on or off"},
+	{"io_uring_in_a_zone_is_refused", "[zone:x]\nsize = 1\nio_uring = on\n",
+	 -EINVAL, "t.ini:3: unknown key \"io_uring\" in [zone:x]"},
 	{"relative_log_path_is_refused", "[shmfs]\nlog = shmfs.log\n", -EINVAL,
 	 "t.ini:2: log: \"shmfs.log\" is not stderr, syslog or an absolute "
 	 "path"},
@@ -352,6 +357,7 @@ static void missing_keys_take_the_defaults(void **state)
 	assert_int_equal(cfg.uid, geteuid());
 	assert_int_equal(cfg.gid, getegid());
 	assert_int_equal(cfg.log_level, LOG_NOTICE);
+	assert_int_equal(cfg.io_uring, SHMFS_IO_URING_AUTO);
 	assert_null(cfg.log);
 	assert_null(cfg.pid);
 	assert_int_equal(cfg.nzones, 1);
@@ -394,6 +400,31 @@ static void globals_apply_to_zones_before_and_after_them(void **state)
 	assert_int_equal(cfg.zones[1].gid, 0);
 	assert_int_equal(cfg.zones[1].line, 13);
 	shmfs_config_free(&cfg);
+}
+
+static void io_uring_takes_auto_on_or_off(void **state)
+{
+	static const struct {
+		const char *value;
+		enum shmfs_io_uring mode;
+	} values[] = {
+		{"auto", SHMFS_IO_URING_AUTO},
+		{"on", SHMFS_IO_URING_ON},
+		{"off", SHMFS_IO_URING_OFF},
+	};
+	struct shmfs_config cfg;
+	char text[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
+		snprintf(text, sizeof(text), "[shmfs]\nio_uring = %s\n",
+			 values[i].value);
+		parse_ok(text, &cfg);
+		assert_int_equal(cfg.io_uring, values[i].mode);
+		assert_string_equal(shmfs_config_io_uring_name(cfg.io_uring),
+				    values[i].value);
+		shmfs_config_free(&cfg);
+	}
 }
 
 static void passthrough_zones_are_memfd_and_fixed_size(void **state)
@@ -785,13 +816,14 @@ static void print_shows_an_aligned_zone_table(void **state)
 		 &cfg);
 	out = open_memstream(&buf, &len);
 	assert_non_null(out);
-	shmfs_config_print(&cfg, NULL, out);
+	shmfs_config_print(&cfg, NULL, NULL, out);
 	assert_int_equal(fclose(out), 0);
 	assert_string_equal(buf,
 			    "NAME  BACKEND CACHE     BYTES MODE  UID  GID\n"
 			    "cache anon    page   67108864 0600    0    0\n"
 			    "a     devzero direct    65536 0640 1000 1000\n"
-			    "2 zones, 67174400 bytes, workers 4\n");
+			    "2 zones, 67174400 bytes, workers 4, "
+			    "transport /dev/fuse\n");
 	free(buf);
 	shmfs_config_free(&cfg);
 }
@@ -806,10 +838,11 @@ static void print_of_no_zones_says_so(void **state)
 	parse_ok("", &cfg);
 	out = fmemopen(buf, sizeof(buf), "w");
 	assert_non_null(out);
-	shmfs_config_print(&cfg, NULL, out);
+	shmfs_config_print(&cfg, NULL, NULL, out);
 	assert_int_equal(fclose(out), 0);
 	assert_string_equal(buf, "NAME BACKEND CACHE  BYTES MODE UID GID\n"
-				 "0 zones, 0 bytes, workers auto\n");
+				 "0 zones, 0 bytes, workers auto, "
+				 "transport /dev/fuse\n");
 	shmfs_config_free(&cfg);
 }
 
@@ -824,18 +857,19 @@ static void print_shows_the_mode_a_zone_will_run_in(void **state)
 	(void)state;
 	parse_ok(ini, &cfg);
 	out = fmemopen(buf, sizeof(buf), "w");
-	shmfs_config_print(&cfg, NULL, out);
+	shmfs_config_print(&cfg, NULL, NULL, out);
 	assert_int_equal(fclose(out), 0);
 	assert_string_equal(buf, "NAME BACKEND CACHE       BYTES MODE UID GID\n"
 				 "p    memfd   passthrough  4096 0600   0   0\n"
-				 "1 zone, 4096 bytes, workers auto\n");
+				 "1 zone, 4096 bytes, workers auto, "
+				 "transport /dev/fuse\n");
 	out = fmemopen(buf, sizeof(buf), "w");
-	shmfs_config_print(&cfg, "no CAP_SYS_ADMIN", out);
+	shmfs_config_print(&cfg, "no CAP_SYS_ADMIN", NULL, out);
 	assert_int_equal(fclose(out), 0);
 	assert_string_equal(
 		buf, "NAME BACKEND CACHE  BYTES MODE UID GID\n"
 		     "p    memfd   page*   4096 0600   0   0\n"
-		     "1 zone, 4096 bytes, workers auto\n"
+		     "1 zone, 4096 bytes, workers auto, transport /dev/fuse\n"
 		     "* passthrough unavailable here (no CAP_SYS_ADMIN): "
 		     "these zones run in page mode, fixed size kept\n");
 	shmfs_config_free(&cfg);
@@ -855,6 +889,7 @@ static void freeing_a_zeroed_config_is_safe(void **state)
 static const struct CMUnitTest others[] = {
 	cmocka_unit_test(missing_keys_take_the_defaults),
 	cmocka_unit_test(globals_apply_to_zones_before_and_after_them),
+	cmocka_unit_test(io_uring_takes_auto_on_or_off),
 	cmocka_unit_test(passthrough_zones_are_memfd_and_fixed_size),
 	cmocka_unit_test(shared_objects_are_exact_fixed_and_direct),
 	cmocka_unit_test(user_and_group_name_the_workers_ids),
