@@ -270,11 +270,6 @@ static const struct config_case cases[] = {
 	 -EINVAL,
 	 "t.ini:2: log_level: \"verbose\" is not a log level (debug, info, "
 	 "notice, warn, error, alert)"},
-	{"io_uring_that_is_not_auto_on_or_off_is_refused",
-	 "[shmfs]\nio_uring = yes\n", -EINVAL,
-	 "t.ini:2: io_uring: \"yes\" is not auto, on or off"},
-	{"io_uring_in_a_zone_is_refused", "[zone:x]\nsize = 1\nio_uring = on\n",
-	 -EINVAL, "t.ini:3: unknown key \"io_uring\" in [zone:x]"},
 	{"relative_log_path_is_refused", "[shmfs]\nlog = shmfs.log\n", -EINVAL,
 	 "t.ini:2: log: \"shmfs.log\" is not stderr, syslog or an absolute "
 	 "path"},
@@ -400,31 +395,6 @@ static void globals_apply_to_zones_before_and_after_them(void **state)
 	assert_int_equal(cfg.zones[1].gid, 0);
 	assert_int_equal(cfg.zones[1].line, 13);
 	shmfs_config_free(&cfg);
-}
-
-static void io_uring_takes_auto_on_or_off(void **state)
-{
-	static const struct {
-		const char *value;
-		enum shmfs_io_uring mode;
-	} values[] = {
-		{"auto", SHMFS_IO_URING_AUTO},
-		{"on", SHMFS_IO_URING_ON},
-		{"off", SHMFS_IO_URING_OFF},
-	};
-	struct shmfs_config cfg;
-	char text[64];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
-		snprintf(text, sizeof(text), "[shmfs]\nio_uring = %s\n",
-			 values[i].value);
-		parse_ok(text, &cfg);
-		assert_int_equal(cfg.io_uring, values[i].mode);
-		assert_string_equal(shmfs_config_io_uring_name(cfg.io_uring),
-				    values[i].value);
-		shmfs_config_free(&cfg);
-	}
 }
 
 static void passthrough_zones_are_memfd_and_fixed_size(void **state)
@@ -889,7 +859,6 @@ static void freeing_a_zeroed_config_is_safe(void **state)
 static const struct CMUnitTest others[] = {
 	cmocka_unit_test(missing_keys_take_the_defaults),
 	cmocka_unit_test(globals_apply_to_zones_before_and_after_them),
-	cmocka_unit_test(io_uring_takes_auto_on_or_off),
 	cmocka_unit_test(passthrough_zones_are_memfd_and_fixed_size),
 	cmocka_unit_test(shared_objects_are_exact_fixed_and_direct),
 	cmocka_unit_test(user_and_group_name_the_workers_ids),

@@ -103,6 +103,45 @@ static void the_probe_agrees_with_enable_uring(void **s)
 		assert_non_null(why);
 }
 
+/* ------------------------------------------------- the io_uring key */
+
+static void io_uring_takes_auto_on_or_off_in_shmfs_only(void **s)
+{
+	static const struct {
+		const char *text;
+		int ret;
+		enum shmfs_io_uring mode;
+		const char *err;
+	} cases[] = {
+		{"[shmfs]\n", 0, SHMFS_IO_URING_AUTO, ""},
+		{"[shmfs]\nio_uring = auto\n", 0, SHMFS_IO_URING_AUTO, ""},
+		{"[shmfs]\nio_uring = on\n", 0, SHMFS_IO_URING_ON, ""},
+		{"[shmfs]\nio_uring = off\n", 0, SHMFS_IO_URING_OFF, ""},
+		{"[shmfs]\nio_uring = yes\n", -EINVAL, 0,
+		 "t.ini:2: io_uring: \"yes\" is not auto, on or off"},
+		{"[zone:x]\nsize = 1\nio_uring = on\n", -EINVAL, 0,
+		 "t.ini:3: unknown key \"io_uring\" in [zone:x]"},
+	};
+	struct shmfs_config cfg;
+	char err[256];
+
+	(void)s;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		err[0] = '\0';
+		assert_int_equal(shmfs_config_parse_string(cases[i].text,
+							   "t.ini", &cfg, err,
+							   sizeof(err)),
+				 cases[i].ret);
+		assert_string_equal(err, cases[i].err);
+		if (cases[i].ret < 0)
+			continue;
+		assert_int_equal(cfg.io_uring, cases[i].mode);
+		shmfs_config_free(&cfg);
+	}
+	assert_string_equal(shmfs_config_io_uring_name(SHMFS_IO_URING_OFF),
+			    "off");
+}
+
 /* ------------------------------------------------------------ INIT */
 
 /* An INIT request as the kernel sends it; flags2 as seen on 6.18. */
@@ -436,6 +475,7 @@ int main(void)
 		cmocka_unit_test(each_fact_in_the_way_is_named),
 		cmocka_unit_test(an_old_kernel_is_named_before_the_rest),
 		cmocka_unit_test(the_probe_agrees_with_enable_uring),
+		cmocka_unit_test(io_uring_takes_auto_on_or_off_in_shmfs_only),
 		cmocka_unit_test(init_offers_rings_only_with_bit_9_of_flags2),
 		cmocka_unit_test(init_patch_asks_for_rings_and_nothing_else),
 		cmocka_unit_test(
