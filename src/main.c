@@ -15,6 +15,7 @@
 #include "shmfs/log.h"
 #include "shmfs/start.h"
 #include "shmfs/status.h"
+#include "shmfs/uring.h"
 
 static int help(void)
 {
@@ -53,8 +54,8 @@ int main(int argc, char **argv)
 		status = shmfs_control_signal(cli.pidfile, cli.config,
 					      cli.signal);
 	else if (cli.check)
-		status =
-			shmfs_check_run(&cli, shmfs_kernel_passthrough_probe());
+		status = shmfs_check_run(&cli, shmfs_kernel_passthrough_probe(),
+					 shmfs_uring_probe());
 	else
 		status = shmfs_start_daemon(&cli, argv);
 	shmfs_cli_free(&cli);

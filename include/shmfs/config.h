@@ -58,6 +58,20 @@ enum shmfs_cache {
 const char *shmfs_config_cache_name(enum shmfs_cache cache);
 
 /*
+ * The io_uring key: whether the pool would serve FUSE over io_uring
+ * (docs/io_uring.md). This build serves /dev/fuse only: auto says why
+ * in one line at the start, on refuses to start, off says nothing.
+ */
+enum shmfs_io_uring {
+	SHMFS_IO_URING_AUTO,
+	SHMFS_IO_URING_ON,
+	SHMFS_IO_URING_OFF,
+};
+
+/* The io_uring value's name as written in the ini file. */
+const char *shmfs_config_io_uring_name(enum shmfs_io_uring mode);
+
+/*
  * One word for each size, everywhere: a zone's capacity is what it can
  * hold (the bytes mapped: struct shmfs_shm's size, a mapping that need
  * not be a zone's); its length is what was written (zone.h); requested is
@@ -141,6 +155,7 @@ struct shmfs_config {
 	 */
 	unsigned ncpus;
 	unsigned short cpus[SHMFS_CPUS_MAX];
+	enum shmfs_io_uring io_uring;
 	char *log;    /* NULL: stderr in the foreground, syslog detached */
 	int log_line; /* of log =, for messages about the file */
 	char *pid;    /* the pid file; NULL: none */
@@ -239,12 +254,14 @@ void shmfs_zone_config_shm(const struct shmfs_zone_config *z,
 /*
  * The zone table printed by "shmfs -t", with the mode each zone will run
  * in: where no_passthrough says why passthrough cannot be had here,
- * passthrough zones show "page*" and a last line gives the reason. Where
+ * passthrough zones show "page*" and a last line gives the reason. The
+ * summary line ends with the transport (NULL: "/dev/fuse"). Where
  * a zone is a shared object, an OBJECT column names it (as
  * shmfs_shm_describe does); a size left out shows as 0 unless the caller
  * filled in the object's.
  */
 void shmfs_config_print(const struct shmfs_config *cfg,
-			const char *no_passthrough, FILE *out);
+			const char *no_passthrough, const char *transport,
+			FILE *out);
 
 #endif /* SHMFS_CONFIG_H */

@@ -45,6 +45,31 @@ static int parse_cache(struct config_parser *p, void *field, const char *value)
 	return -EINVAL;
 }
 
+static const char *const io_uring_names[] = {
+	[SHMFS_IO_URING_AUTO] = "auto",
+	[SHMFS_IO_URING_ON] = "on",
+	[SHMFS_IO_URING_OFF] = "off",
+};
+
+const char *shmfs_config_io_uring_name(enum shmfs_io_uring mode)
+{
+	return mode <= SHMFS_IO_URING_OFF ? io_uring_names[mode] : "?";
+}
+
+static int parse_io_uring(struct config_parser *p, void *field,
+			  const char *value)
+{
+	(void)p;
+	for (size_t i = 0; i < sizeof(io_uring_names) / sizeof(*io_uring_names);
+	     i++) {
+		if (strcmp(value, io_uring_names[i]) == 0) {
+			*(enum shmfs_io_uring *)field = (enum shmfs_io_uring)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 static int parse_backend(struct config_parser *p, void *field,
 			 const char *value)
 {

@@ -69,7 +69,8 @@ static void row(const struct shmfs_zone_config *z, const int width[KEY_COUNT],
 }
 
 void shmfs_config_print(const struct shmfs_config *cfg,
-			const char *no_passthrough, FILE *out)
+			const char *no_passthrough, const char *transport,
+			FILE *out)
 {
 	size_t fallback = 0, shared = 0;
 	char object[SHMFS_SHM_DESCRIBE_MAX];
@@ -97,9 +98,10 @@ void shmfs_config_print(const struct shmfs_config *cfg,
 	fprintf(out, "%zu zone%s, %" PRIu64 " bytes, workers ", cfg->nzones,
 		cfg->nzones == 1 ? "" : "s", total);
 	if (cfg->workers)
-		fprintf(out, "%u\n", cfg->workers);
+		fprintf(out, "%u", cfg->workers);
 	else
-		fprintf(out, "auto\n");
+		fprintf(out, "auto");
+	fprintf(out, ", transport %s\n", transport ? transport : "/dev/fuse");
 	if (fallback > 0 && no_passthrough)
 		fprintf(out,
 			"* passthrough unavailable here (%s): these zones "

@@ -38,6 +38,7 @@
 #include "shmfs/restart.h"
 #include "shmfs/safefile.h"
 #include "shmfs/uidscan.h"
+#include "shmfs/uring.h"
 #include "shmfs/worker.h"
 #include "shmfs/zonetab.h"
 
@@ -300,6 +301,7 @@ static int serve(struct master *m, const sigset_t *set, int ready,
 		       : shmfs_kernel_init(m->se) < 0)
 		return SHMFS_EXIT_MOUNT;
 	m->resend = shmfs_kernel_can_resend();
+	shmfs_uring_log_transport(&m->cycle->cfg);
 	shmfs_kernel_cycle_conn(m->se, &m->conn);
 	shmfs_cycle_bind(m->cycle, &m->conn);
 	leave_terminal(m);

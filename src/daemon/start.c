@@ -20,6 +20,7 @@
 #include "shmfs/safefile.h"
 #include "shmfs/sizing.h"
 #include "shmfs/start.h"
+#include "shmfs/uring.h"
 
 /*
  * A log file is opened here, detached or not, so that a path that cannot
@@ -137,7 +138,9 @@ static int start(struct shmfs_cli *cli, struct shmfs_config *cfg,
 	if (cfg->nzones == 0)
 		shmfs_log_warn("%s: no zones: the mount is an empty directory",
 			       cfg->file);
-	if (find_mountpoint(cli, cfg, adopt, &mountpoint) < 0)
+	if (shmfs_uring_check_start(cfg, adopt->found) < 0)
+		status = SHMFS_EXIT_USAGE;
+	else if (find_mountpoint(cli, cfg, adopt, &mountpoint) < 0)
 		status = SHMFS_EXIT_MOUNT;
 	else if (lock_pidfile(cfg, &pidfd) < 0)
 		status = SHMFS_EXIT_USAGE;

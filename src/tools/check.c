@@ -3,6 +3,7 @@
  * shmfs -t (see check.h): everything the start would refuse, found
  * without allocating a zone, mounting or writing a file.
  */
+#include <stdio.h>
 #include <unistd.h>
 
 #include "shmfs/check.h"
@@ -14,6 +15,7 @@
 #include "shmfs/shm.h"
 #include "shmfs/sizing.h"
 #include "shmfs/uidscan.h"
+#include "shmfs/uring.h"
 
 /* A log file that could not be written would fail the start. */
 static int check_log(const struct shmfs_config *cfg)
@@ -53,10 +55,36 @@ static int probe_objects(struct shmfs_config *cfg)
 	return res;
 }
 
-int shmfs_check_run(const struct shmfs_cli *cli, const char *no_passthrough)
+/*
+ * The transport, as the summary line ends: this build serves /dev/fuse,
+ * and says why not rings (what the start logs for io_uring = auto).
+ */
+static const char *transport(const struct shmfs_config *cfg,
+			     const char *no_uring, char *buf, size_t len)
+{
+	if (cfg->io_uring == SHMFS_IO_URING_OFF)
+		return "/dev/fuse (io_uring = off)";
+	snprintf(buf, len, "/dev/fuse (io_uring: not used: %s)",
+		 no_uring ? no_uring : SHMFS_URING_NOT_YET);
+	return buf;
+}
+
+/* io_uring = on fails the start (shmfs_uring_check_start): so here. */
+static int check_uring(const struct shmfs_config *cfg, const char *no_uring)
+{
+	if (cfg->io_uring != SHMFS_IO_URING_ON)
+		return 0;
+	shmfs_log_error("%s: io_uring = on: %s", cfg->file,
+			no_uring ? no_uring : SHMFS_URING_NOT_BUILT);
+	return -1;
+}
+
+int shmfs_check_run(const struct shmfs_cli *cli, const char *no_passthrough,
+		    const char *no_uring)
 {
 	struct shmfs_config cfg;
-	int probed, sized, logged;
+	int probed, sized, logged, uring;
+	char line[256];
 
 	if (shmfs_config_load_command(cli->config, cli->pidfile, &cfg) < 0)
 		return SHMFS_EXIT_USAGE;
@@ -65,10 +93,14 @@ int shmfs_check_run(const struct shmfs_cli *cli, const char *no_passthrough)
 	if (geteuid() == 0)
 		shmfs_uidscan_warn(&cfg);
 	probed = probe_objects(&cfg);
-	shmfs_config_print(&cfg, no_passthrough, stdout);
+	shmfs_config_print(&cfg, no_passthrough,
+			   transport(&cfg, no_uring, line, sizeof(line)),
+			   stdout);
 	sized = shmfs_sizing_check(&cfg);
 	logged = sized < 0 ? 0 : check_log(&cfg);
+	uring = check_uring(&cfg, no_uring);
 	shmfs_config_free(&cfg);
-	return probed < 0 || sized < 0 || logged < 0 ? SHMFS_EXIT_USAGE
-						     : SHMFS_EXIT_OK;
+	return probed < 0 || sized < 0 || logged < 0 || uring < 0
+		       ? SHMFS_EXIT_USAGE
+		       : SHMFS_EXIT_OK;
 }

@@ -139,7 +139,7 @@ static void check_config(const struct shmfs_config *cfg)
 	/* Like /dev/null, but the table is written for real. */
 	f = fmemopen(out, sizeof(out), "w");
 	check(f != NULL, "fmemopen failed", NULL);
-	shmfs_config_print(cfg, NULL, f);
+	shmfs_config_print(cfg, NULL, NULL, f);
 	fclose(f);
 }
 

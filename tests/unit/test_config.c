@@ -352,6 +352,7 @@ static void missing_keys_take_the_defaults(void **state)
 	assert_int_equal(cfg.uid, geteuid());
 	assert_int_equal(cfg.gid, getegid());
 	assert_int_equal(cfg.log_level, LOG_NOTICE);
+	assert_int_equal(cfg.io_uring, SHMFS_IO_URING_AUTO);
 	assert_null(cfg.log);
 	assert_null(cfg.pid);
 	assert_int_equal(cfg.nzones, 1);
@@ -785,13 +786,14 @@ static void print_shows_an_aligned_zone_table(void **state)
 		 &cfg);
 	out = open_memstream(&buf, &len);
 	assert_non_null(out);
-	shmfs_config_print(&cfg, NULL, out);
+	shmfs_config_print(&cfg, NULL, NULL, out);
 	assert_int_equal(fclose(out), 0);
 	assert_string_equal(buf,
 			    "NAME  BACKEND CACHE     BYTES MODE  UID  GID\n"
 			    "cache anon    page   67108864 0600    0    0\n"
 			    "a     devzero direct    65536 0640 1000 1000\n"
-			    "2 zones, 67174400 bytes, workers 4\n");
+			    "2 zones, 67174400 bytes, workers 4, "
+			    "transport /dev/fuse\n");
 	free(buf);
 	shmfs_config_free(&cfg);
 }
@@ -806,10 +808,11 @@ static void print_of_no_zones_says_so(void **state)
 	parse_ok("", &cfg);
 	out = fmemopen(buf, sizeof(buf), "w");
 	assert_non_null(out);
-	shmfs_config_print(&cfg, NULL, out);
+	shmfs_config_print(&cfg, NULL, NULL, out);
 	assert_int_equal(fclose(out), 0);
 	assert_string_equal(buf, "NAME BACKEND CACHE  BYTES MODE UID GID\n"
-				 "0 zones, 0 bytes, workers auto\n");
+				 "0 zones, 0 bytes, workers auto, "
+				 "transport /dev/fuse\n");
 	shmfs_config_free(&cfg);
 }
 
@@ -824,18 +827,19 @@ static void print_shows_the_mode_a_zone_will_run_in(void **state)
 	(void)state;
 	parse_ok(ini, &cfg);
 	out = fmemopen(buf, sizeof(buf), "w");
-	shmfs_config_print(&cfg, NULL, out);
+	shmfs_config_print(&cfg, NULL, NULL, out);
 	assert_int_equal(fclose(out), 0);
 	assert_string_equal(buf, "NAME BACKEND CACHE       BYTES MODE UID GID\n"
 				 "p    memfd   passthrough  4096 0600   0   0\n"
-				 "1 zone, 4096 bytes, workers auto\n");
+				 "1 zone, 4096 bytes, workers auto, "
+				 "transport /dev/fuse\n");
 	out = fmemopen(buf, sizeof(buf), "w");
-	shmfs_config_print(&cfg, "no CAP_SYS_ADMIN", out);
+	shmfs_config_print(&cfg, "no CAP_SYS_ADMIN", NULL, out);
 	assert_int_equal(fclose(out), 0);
 	assert_string_equal(
 		buf, "NAME BACKEND CACHE  BYTES MODE UID GID\n"
 		     "p    memfd   page*   4096 0600   0   0\n"
-		     "1 zone, 4096 bytes, workers auto\n"
+		     "1 zone, 4096 bytes, workers auto, transport /dev/fuse\n"
 		     "* passthrough unavailable here (no CAP_SYS_ADMIN): "
 		     "these zones run in page mode, fixed size kept\n");
 	shmfs_config_free(&cfg);
