@@ -161,17 +161,26 @@ static int load_config(struct shmfs_cli *cli, struct shmfs_adopt *adopt,
 {
 	const char *file =
 		cli->config ? cli->config : shmfs_config_default_path();
-	char err[1024];
+	int res;
 
-	if (!adopt->found)
-		return shmfs_config_load_command(cli->config, cli->pidfile,
-						 cfg);
-	if (shmfs_config_load_default(cli->config, cfg, err, sizeof(err)) == 0)
+	/* -p and the user check, as for any start (the mistake logged) */
+	if (shmfs_config_load_command(cli->config, cli->pidfile, cfg) == 0)
 		return 0;
-	shmfs_log_error("%s; serving the configuration the previous master "
-			"ran",
-			err);
-	return shmfs_restart_config(adopt, file, cfg);
+	if (!adopt->found)
+		return -EINVAL;
+	shmfs_log_notice("%s cannot be used: serving the configuration the "
+			 "previous master ran",
+			 file);
+	res = shmfs_restart_config(adopt, file, cfg);
+	if (res == 0 && cli->pidfile) {
+		free(cfg->pid);
+		cfg->pid = strdup(cli->pidfile);
+		if (cfg->pid == NULL) {
+			shmfs_config_free(cfg);
+			res = -ENOMEM;
+		}
+	}
+	return res;
 }
 
 int shmfs_start_daemon(struct shmfs_cli *cli, char **argv)

@@ -210,17 +210,21 @@ stop_keeper() {
 # after a death (-H) until SIGUSR2; "kill_and_hold" kills it, the test
 # acts on the files, "release" lets the keeper start the next one.
 with_held_restart() {
-	mkdir -p "$2"
-	start_keeper "$1" -H -- "$SHMFS" -f -c "$CONF" "$2"
+	local dir=$1 mnt=$2
+	shift 2
+	mkdir -p "$mnt"
+	start_keeper "$dir" -H -- "$SHMFS" -f -c "$CONF" "$@" "$mnt"
 	wait_for_line "$EVENTS" '^ready '
-	main_of "$1"
-	wait_mounted "$2" "$MAIN_PID" "$DAEMON_LOG"
+	main_of "$dir"
+	wait_mounted "$mnt" "$MAIN_PID" "$DAEMON_LOG"
 }
 
 kill_and_hold() {
+	local held
 	HELD_READY=$(count_lines "$EVENTS" '^ready ')
+	held=$(count_lines "$EVENTS" '^held ')
 	kill -USR1 "$KEEPER_PID"
-	wait_for_line "$EVENTS" '^held '
+	wait_for_count "$EVENTS" '^held ' $((held + 1))
 }
 
 release() {
@@ -265,18 +269,20 @@ a_file_changed_before_the_restart_applies_as_a_reload() {
 	fresh_start
 	CONF=$WORK/changed.ini
 	cp "$conf" "$CONF"
-	with_held_restart "$dir" "$mnt"
+	with_held_restart "$dir" "$mnt" -p "$dir/pid"
 	echo kept >"$mnt/anon"
 	kill_and_hold
 	printf '\n[zone:added]\nsize = 64K\n' >>"$CONF"
 	release "$dir"
 	wait_for_line "$DAEMON_LOG" 'reloaded'
+	assert_eq "$MAIN_PID" "$(cat "$dir/pid")" "-p's pid file after a restart"
 	assert_eq kept "$(cat "$mnt/anon")" "a kept zone's bytes"
 	echo new >"$mnt/added" || fail "the added zone"
 	kill_and_hold
 	echo '[zone:broken' >>"$CONF"
 	release "$dir"
 	wait_for_line "$DAEMON_LOG" 'serving the configuration the previous master ran'
+	assert_eq "$MAIN_PID" "$(cat "$dir/pid")" "the pid file, the file broken"
 	assert_eq new "$(cat "$mnt/added")" "the added zone after a broken file"
 	assert_eq kept "$(cat "$mnt/anon")" "and the first"
 	stop_keeper
