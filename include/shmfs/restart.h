@@ -68,6 +68,16 @@ void shmfs_restart_discard(struct shmfs_adopt *a, const char *why);
 int shmfs_restart_config(const struct shmfs_adopt *a, const char *file,
 			 struct shmfs_config *cfg);
 
+/*
+ * The libfuse options the dead master's session was made with: libfuse
+ * must see the same (a max_read of its own fails the replayed INIT; a
+ * missing allow_root drops its check while the kernel keeps allow_other),
+ * whatever this start was given. Free with fuse_opt_free_args. Returns 0
+ * or -ENOMEM (logged).
+ */
+int shmfs_restart_fuse_args(const struct shmfs_adopt *a,
+			    struct fuse_args *args);
+
 /* Closes whatever of a is left and frees it. */
 void shmfs_restart_free(struct shmfs_adopt *a);
 

@@ -384,9 +384,14 @@ static int new_session(struct master *m, int *status)
 {
 	unsigned before = fuse_lines;
 
+	m->args = m->opts->fuse_args;
+	if (m->adopted) {
+		if (shmfs_restart_fuse_args(m->adopt, &m->adopted_args) < 0)
+			return -ENOMEM;
+		m->args = &m->adopted_args;
+	}
 	/* No userdata: each worker serves one cycle (see ops.h). */
-	m->se = fuse_session_new(m->opts->fuse_args, &shmfs_ops,
-				 sizeof(shmfs_ops), NULL);
+	m->se = fuse_session_new(m->args, &shmfs_ops, sizeof(shmfs_ops), NULL);
 	if (m->se == NULL) {
 		if (fuse_lines == before)
 			shmfs_log_error("bad mount options (see shmfs --help)");
@@ -488,6 +493,7 @@ int shmfs_master_run(struct shmfs_config *cfg,
 out_session:
 	fuse_session_destroy(m.se);
 out_cycle:
+	fuse_opt_free_args(&m.adopted_args);
 	shmfs_cycle_destroy(m.cycle);
 	if (status == SHMFS_EXIT_OK)
 		shmfs_log_notice("stopped");

@@ -61,7 +61,7 @@ static void handover(const struct master *m, struct shmfs_handover *h)
 		.clones = m->clones,
 		.nclones = SHMFS_WORKERS_MAX,
 		.mountpoint = m->opts->mountpoint,
-		.args = m->opts->fuse_args,
+		.args = m->args,
 	};
 }
 

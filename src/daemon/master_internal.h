@@ -39,6 +39,9 @@ struct master {
 	bool died_slot[SHMFS_WORKERS_MAX]; /* ... and where */
 	bool crashed[SHMFS_WORKERS_MAX];   /* ... not of a SIGKILL */
 	bool reclone; /* no resend: a dead worker's clone was closed */
+	/* libfuse's options: the command line's, or the adopted mount's */
+	struct fuse_args *args;
+	struct fuse_args adopted_args;
 	struct shmfs_adopt *adopt; /* the store, and what it gave back */
 	bool adopted; /* the connection is a dead master's: libfuse does
 		       * not know it mounted it, so we unmount it */

@@ -372,6 +372,26 @@ static int mapping_file(void *addr, size_t size)
 	return fd < 0 ? -1 : fd;
 }
 
+int shmfs_restart_fuse_args(const struct shmfs_adopt *a, struct fuse_args *args)
+{
+	char opts[sizeof(a->rec.fuse_opts)], *save = NULL;
+	struct fuse_args none = FUSE_ARGS_INIT(0, NULL);
+
+	*args = none;
+	snprintf(opts, sizeof(opts), "%s", a->rec.fuse_opts);
+	if (fuse_opt_add_arg(args, "shmfs") < 0)
+		goto fail;
+	for (char *p = strtok_r(opts, "\n", &save); p != NULL;
+	     p = strtok_r(NULL, "\n", &save))
+		if (fuse_opt_add_arg(args, p) < 0)
+			goto fail;
+	return 0;
+fail:
+	shmfs_log_sys(LOG_ERR, ENOMEM, "the adopted mount's options");
+	fuse_opt_free_args(args);
+	return -ENOMEM;
+}
+
 static void join_args(const struct fuse_args *args, char *buf, size_t len)
 {
 	size_t used = 0;
