@@ -35,6 +35,9 @@ struct shmfs_cycle_conn;
  */
 const char *shmfs_kernel_passthrough_probe(void);
 
+/* Whether this process has CAP_SYS_ADMIN in its effective set. */
+bool shmfs_kernel_has_sys_admin(void);
+
 /*
  * In the master, once, after fuse_session_mount and before any fork: reads
  * the first request, which must be INIT, and answers it through libfuse,

@@ -132,6 +132,7 @@ int shmfs_cycle_restore(struct shmfs_config *cfg,
 			const struct shmfs_cycle_stored *st,
 			struct shmfs_cycle **out)
 {
+	size_t n = cfg->nzones; /* new_cycle frees cfg if it fails */
 	struct shmfs_cycle *c = new_cycle(cfg);
 	int err;
 
@@ -167,7 +168,7 @@ fail:
 		close(st->stats_fd);
 	if (st->tab.region_fd >= 0)
 		close(st->tab.region_fd);
-	for (size_t i = 0; st->tab.zones && i < cfg->nzones; i++)
+	for (size_t i = 0; st->tab.zones && i < n; i++)
 		if (st->tab.zones[i].fd >= 0)
 			close(st->tab.zones[i].fd);
 	return err;

@@ -62,8 +62,7 @@ static void refuse_passthrough(const char *why, int err)
 
 /* ------------------------------------------------------------ probe */
 
-/* True if this process has CAP_SYS_ADMIN in its effective set. */
-static bool has_sys_admin(void)
+bool shmfs_kernel_has_sys_admin(void)
 {
 	struct __user_cap_header_struct head = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -98,7 +97,7 @@ const char *shmfs_kernel_passthrough_probe(void)
 	if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
 	    (major < 6 || (major == 6 && minor < 9)))
 		return "the kernel is older than 6.9";
-	if (!has_sys_admin())
+	if (!shmfs_kernel_has_sys_admin())
 		return "no CAP_SYS_ADMIN";
 	if (!initial_user_ns())
 		return "a user namespace (CAP_SYS_ADMIN must be in the "

@@ -16,7 +16,6 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <linux/io_uring.h>
 
 #include "shmfs/kernel.h"
@@ -78,17 +77,6 @@ static long read_long(const char *path, long fallback)
 	return v;
 }
 
-static bool has_sys_admin(void)
-{
-	struct __user_cap_header_struct head = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	if (syscall(SYS_capget, &head, data) < 0)
-		return false;
-	return data[CAP_SYS_ADMIN / 32].effective & (1u << CAP_SYS_ADMIN % 32);
-}
 
 /* io_uring_disabled = 1 lets CAP_SYS_ADMIN and io_uring_group in. */
 static bool may_use_restricted(void)
@@ -97,7 +85,7 @@ static bool may_use_restricted(void)
 	gid_t groups[256];
 	int n;
 
-	if (has_sys_admin())
+	if (shmfs_kernel_has_sys_admin())
 		return true;
 	if (group < 0)
 		return false;
