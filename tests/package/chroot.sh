@@ -46,12 +46,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-deb=${1:-}
-if [[ -z $deb ]]; then
-	"$src/tests/package/build.sh" "$work/deb" >"$work/build.log" ||
-		{ cat "$work/build.log"; exit 1; }
-	deb=$(ls "$work"/deb/shmfs_*.deb)
-fi
+deb_or_build "${1:-}"
 
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 

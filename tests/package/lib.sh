@@ -8,6 +8,17 @@ passed=0 failed=0
 ok() { echo "ok - $*"; passed=$((passed + 1)); }
 not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
 
+# deb_or_build [DEB]: the package to test, in $deb: DEB, or one that
+# build.sh makes in $work/deb (its output shown if it fails).
+deb_or_build() {
+	deb=$1
+	[[ -n $deb ]] && return 0
+	"$src/tests/package/build.sh" "$work/deb" >"$work/build.log" ||
+		{ cat "$work/build.log"; exit 1; }
+	deb=$(ls "$work"/deb/shmfs_*.deb) || exit 1
+}
+
+
 # The host's Debian mirror (deb822 sources), or Debian's own; MIRROR wins.
 package_mirror() {
 	local m=${MIRROR:-$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}

@@ -101,12 +101,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-deb=${1:-}
-if [[ -z $deb ]]; then
-	"$src/tests/package/build.sh" "$work/deb" >"$work/build.log" ||
-		{ cat "$work/build.log"; exit 1; }
-	deb=$(ls "$work"/deb/shmfs_*.deb) || exit 1
-fi
+deb_or_build "${1:-}"
 
 t0=$(date +%s)
 bootstrap "$work" "$root" "$mirror" systemd,systemd-sysv,dbus,libfuse3-3,fuse3,adduser,libinih1
