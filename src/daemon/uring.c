@@ -77,7 +77,6 @@ static long read_long(const char *path, long fallback)
 	return v;
 }
 
-
 /* io_uring_disabled = 1 lets CAP_SYS_ADMIN and io_uring_group in. */
 static bool may_use_restricted(void)
 {
