@@ -25,6 +25,10 @@
 #include "shmfs/shm.h"
 #include "shmfs/statsfile.h"
 
+/* FileDescriptorStoreMax= in shmfs@.service. */
+#define UNIT_STORE_MAX 256
+static bool warned_max;
+
 /* How long the dead master's workers get to finish what they serve. */
 #define OLD_GENERATION_NS 5000000000LL
 
@@ -529,6 +533,15 @@ int shmfs_restart_keep(struct shmfs_fdstore *store,
 	if (!store->on || shmfs_kernel_init_recorded() == NULL)
 		return 0;
 	err = collect(&hd, h);
+	if (err == 0 && hd.want.n > UNIT_STORE_MAX && !warned_max) {
+		/* systemd drops what does not fit, and says nothing. */
+		shmfs_log_warn(
+			"a restart needs %zu stored descriptors, more "
+			"than shmfs@.service's FileDescriptorStoreMax=%d: "
+			"raise it in a drop-in, or a crash loses zones",
+			hd.want.n, UNIT_STORE_MAX);
+		warned_max = true;
+	}
 	if (err == 0)
 		err = shmfs_fdstore_sync(store, &hd.want);
 	release(&hd);

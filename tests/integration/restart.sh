@@ -412,6 +412,28 @@ an_aborted_connection_is_not_adopted() {
 	assert_not_mounted "$mnt"
 }
 
+# More zones than shmfs@.service's FileDescriptorStoreMax=256 can keep:
+# systemd would drop the rest in silence, so the daemon says so, once.
+a_store_larger_than_the_units_limit_is_warned_of() {
+	local dir=$WORK/many mnt=$WORK/mnt-many conf=$CONF i
+	fresh_start
+	CONF=$WORK/many.ini
+	{
+		printf '[shmfs]\nworkers = 2\n'
+		for ((i = 0; i < 260; i++)); do
+			printf '[zone:z%d]\nbackend = memfd\nsize = 4K\n' "$i"
+		done
+	} >"$CONF"
+	keep_daemon "$dir" "$mnt"
+	wait_for_line "$DAEMON_LOG" 'FileDescriptorStoreMax=256'
+	kill -HUP "$MAIN_PID" # a reload stores again: no second line
+	wait_for_line "$DAEMON_LOG" 'reloaded'
+	assert_eq 1 "$(count_lines "$DAEMON_LOG" 'FileDescriptorStoreMax')" \
+		"warnings"
+	stop_keeper
+	CONF=$conf
+}
+
 # The pause figures, pass or fail, as TAP comments.
 show_figures() {
 	sed 's/^/# /' "$WORK/figures" 2>/dev/null || true
@@ -426,5 +448,6 @@ run_test auto_unmount_is_refused_under_a_store
 run_test an_aborted_connection_is_not_adopted
 run_test a_stats_handle_and_a_reload_outlive_a_crash
 run_test a_file_changed_before_the_restart_applies_as_a_reload
+run_test a_store_larger_than_the_units_limit_is_warned_of
 run_test nothing_is_left_behind
 finish
