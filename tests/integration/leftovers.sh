@@ -16,10 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 setup
 
 : "${PEER:=$SHMFS_SRCDIR/build/tests/integration/peer}"
-[[ -x $PEER ]] || {
-	echo "FAIL: the helper $PEER is not built" >&2
-	exit 1
-}
+require_helper "$PEER"
 
 MNT=$WORK/mnt
 CONF=$WORK/shmfs.ini

@@ -56,6 +56,18 @@ require_prerequisites() {
 	fi
 }
 
+# require_helper PROGRAM...: the test helpers a script runs (built by meson
+# beside the daemon); one missing is a failure, never a skip.
+require_helper() {
+	local helper
+	for helper in "$@"; do
+		if [[ ! -x $helper ]]; then
+			echo "FAIL: the helper $helper is not built" >&2
+			exit 1
+		fi
+	done
+}
+
 # Makes the private directory and arms the cleanup. Every mount point, config
 # file and log lives under $WORK, so processes whose command line names it are
 # ours.

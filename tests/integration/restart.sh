@@ -22,12 +22,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 : "${KEEPER:=$SHMFS_SRCDIR/build/tests/integration/keeper}"
 : "${VERIFY:=$SHMFS_SRCDIR/build/tests/integration/verify}"
-for helper in "$KEEPER" "$VERIFY"; do
-	[[ -x $helper ]] || {
-		echo "FAIL: the helper $helper is not built" >&2
-		exit 1
-	}
-done
+require_helper "$KEEPER" "$VERIFY"
 
 setup
 
