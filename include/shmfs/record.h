@@ -61,9 +61,7 @@ struct shmfs_record {
 	 */
 	uint32_t layout;
 	uint64_t generation, restarts, upgrades; /* region.h's counters */
-	uint64_t reloads;			 /* the reload count */
 	uint64_t stats_epoch;  /* what /.stats handles carry (fh >> 16) */
-	uint64_t next_ino;     /* the next inode number to give */
 	uint64_t region_size;  /* bytes of the stored region */
 	uint64_t stats_size;   /* bytes of the stored /.stats arena */
 	uint64_t master_start; /* the master's start time (see below) */
@@ -78,8 +76,6 @@ struct shmfs_record {
 	char mountpoint[PATH_MAX];		 /* absolute */
 	/* The libfuse arguments the master passed, one per line ("-o\n..."). */
 	char fuse_opts[1024];
-	uint64_t worker_start[SHMFS_WORKERS_MAX]; /* start times, by slot */
-	int32_t workers[SHMFS_WORKERS_MAX];	  /* pids by slot; 0: none */
 };
 
 /*

@@ -31,8 +31,8 @@ _Static_assert(sizeof(struct shmfs_record_zone) ==
 			       4 * 4 + 8,
 	       "struct shmfs_record_zone has padding");
 _Static_assert(sizeof(struct shmfs_record) ==
-		       16 + 9 * 8 + 6 * 4 + 2 * SHMFS_RECORD_INIT_MAX +
-			       PATH_MAX + 1024 + SHMFS_WORKERS_MAX * (8 + 4),
+		       16 + 7 * 8 + 6 * 4 + 2 * SHMFS_RECORD_INIT_MAX +
+			       PATH_MAX + 1024,
 	       "struct shmfs_record has padding");
 
 /* The sizes that another build may change, mixed (FNV-1a, folded). */

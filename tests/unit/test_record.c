@@ -31,9 +31,7 @@ static void fill(struct shmfs_record *h, struct shmfs_record_zone z[2])
 	h->generation = 3;
 	h->restarts = 1;
 	h->upgrades = 1;
-	h->reloads = 7;
 	h->stats_epoch = 7;
-	h->next_ino = 42;
 	h->region_size = 1 << 20;
 	h->stats_size = 1 << 16;
 	h->master = (int32_t)getpid();
@@ -47,10 +45,6 @@ static void fill(struct shmfs_record *h, struct shmfs_record_zone z[2])
 	snprintf(h->mountpoint, sizeof(h->mountpoint), "/mnt/shm");
 	snprintf(h->fuse_opts, sizeof(h->fuse_opts),
 		 "-o\nallow_other,default_permissions\n-o\nmax_read=131072");
-	h->workers[0] = 100;
-	h->worker_start[0] = 200;
-	h->workers[SHMFS_WORKERS_MAX - 1] = 101;
-	h->worker_start[SHMFS_WORKERS_MAX - 1] = 201;
 	h->nzones = 2;
 	memset(z, 0, 2 * sizeof(*z));
 	snprintf(z[0].name, sizeof(z[0].name), "a");
