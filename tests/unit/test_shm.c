@@ -25,6 +25,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_log.h"
+
 #include "shmfs/log.h"
 #include "shmfs/shm.h"
 
@@ -43,17 +45,10 @@ int __wrap_shmget(key_t key, size_t size, int flags)
 	return __real_shmget(key, size, flags);
 }
 
-static char log_path[64];
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(log_path, sizeof(log_path), "/tmp/shmfs-test-log-XXXXXX");
-	int fd = mkstemp(log_path);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	return shmfs_log_open(log_path, LOG_DEBUG, true);
+	return test_log_open();
 }
 
 static char walk_base[64]; /* the directory paths_init made, if any */
@@ -74,8 +69,7 @@ static key_t unit_key(int n)
 static int teardown(void **state)
 {
 	(void)state;
-	shmfs_log_close();
-	unlink(log_path);
+	test_log_close();
 	for (int n = 1; n <= 3; n++) {
 		int id = shmget(unit_key(n), 0, 0);
 
@@ -88,18 +82,6 @@ static int teardown(void **state)
 		nftw(walk_base, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	walk_base[0] = '\0';
 	return 0;
-}
-
-static char *read_log(void)
-{
-	static char buf[1 << 16];
-	FILE *f = fopen(log_path, "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	return buf;
 }
 
 static void memory_is_zeroed_and_shared_with_a_child(enum shmfs_backend b)
@@ -179,7 +161,7 @@ static void sysv_failure_is_logged_with_call_size_and_errno(void **state)
 	shmget_errno = ENOSPC;
 	assert_int_equal(shmfs_shm_alloc(&shm), -ENOSPC);
 	assert_null(shm.addr);
-	assert_non_null(strstr(read_log(), "shmget(65536) failed (28: "));
+	assert_non_null(strstr(test_log_read(), "shmget(65536) failed (28: "));
 }
 
 /*
@@ -197,7 +179,7 @@ static void too_large(enum shmfs_backend backend, const char *call)
 	assert_null(shm.addr);
 	snprintf(want, sizeof(want),
 		 "zone \"big\": %s, 70368744177664) failed (%d: ", call, -err);
-	assert_non_null(strstr(read_log(), want));
+	assert_non_null(strstr(test_log_read(), want));
 }
 
 static void anon_too_large_fails_and_says_so(void **state)
@@ -465,7 +447,7 @@ a_keyed_segment_in_the_way_is_refused_with_its_owner_creator_and_pid(
 		 "remove it (ipcrm -M %#x)\n",
 		 (unsigned)key, (unsigned)geteuid(), (unsigned)geteuid(),
 		 (int)getpid(), (unsigned)key);
-	assert_non_null(strstr(read_log(), want));
+	assert_non_null(strstr(test_log_read(), want));
 	assert_int_equal(shmget(key, 0, 0), id); /* left alone */
 	a.size = 0;
 	assert_int_equal(shmfs_shm_alloc(&a), -EINVAL); /* nothing to create */
@@ -512,9 +494,10 @@ an_attached_segment_must_be_owned_and_created_by_a_trusted_user(void **state)
 	assert_int_equal(shmctl(id, IPC_SET, &ds), 0);
 	assert_int_equal(shmfs_shm_probe(&a), -EPERM);
 	assert_int_equal(shmfs_shm_alloc(&a), -EPERM);
-	assert_non_null(strstr(read_log(), "owner uid 65534 is not root, the "
-					   "daemon's user, the zone's uid or "
-					   "object_owner: refused"));
+	assert_non_null(strstr(test_log_read(),
+			       "owner uid 65534 is not root, the "
+			       "daemon's user, the zone's uid or "
+			       "object_owner: refused"));
 	a.object_owner = OTHER;
 	assert_int_equal(shmfs_shm_alloc(&a), 0);
 	shmfs_shm_free(&a);
@@ -532,8 +515,9 @@ an_attached_segment_must_be_owned_and_created_by_a_trusted_user(void **state)
 	assert_int_equal(shmctl(id, IPC_SET, &ds), 0);
 	assert_int_equal(shmfs_shm_alloc(&a), -EPERM);
 	assert_non_null(
-		strstr(read_log(), "(owner uid 0, creator uid 65534, "));
-	assert_non_null(strstr(read_log(), "creator uid 65534 is not root"));
+		strstr(test_log_read(), "(owner uid 0, creator uid 65534, "));
+	assert_non_null(
+		strstr(test_log_read(), "creator uid 65534 is not root"));
 	a.object_owner = OTHER;
 	assert_int_equal(shmfs_shm_alloc(&a), 0);
 	shmfs_shm_free(&a);
@@ -561,9 +545,10 @@ an_attached_posix_object_must_be_a_trusted_users_with_one_link(void **state)
 	close(fd);
 	assert_int_equal(shmfs_shm_probe(&a), -EPERM);
 	assert_int_equal(shmfs_shm_alloc(&a), -EPERM);
-	assert_non_null(strstr(read_log(), "zone \"app\": posix object "
-					   "/shmfs-unit-planted is owned by "
-					   "uid 65534: not root"));
+	assert_non_null(strstr(test_log_read(),
+			       "zone \"app\": posix object "
+			       "/shmfs-unit-planted is owned by "
+			       "uid 65534: not root"));
 	a.object_owner = OTHER;
 	assert_int_equal(shmfs_shm_alloc(&a), 0);
 	shmfs_shm_free(&a);
@@ -627,7 +612,7 @@ a_file_zone_refuses_links_and_other_users_files_and_directories(void **state)
 	assert_int_equal(symlink(real, at(&p, "link")), 0);
 	assert_int_equal(file_zone(at(&p, "link"), 0, 0), -ELOOP);
 	assert_non_null(
-		strstr(read_log(), "/link is a symbolic link (refused)"));
+		strstr(test_log_read(), "/link is a symbolic link (refused)"));
 	assert_int_equal(link(real, at(&p, "hard")), 0);
 	assert_int_equal(file_zone(at(&p, "hard"), 0, 0), -EMLINK);
 	unlink(at(&p, "hard"));
@@ -640,7 +625,7 @@ a_file_zone_refuses_links_and_other_users_files_and_directories(void **state)
 		 "0777) is writable by group or others and not sticky "
 		 "(refused)\n",
 		 p.base, p.base);
-	assert_non_null(strstr(read_log(), want));
+	assert_non_null(strstr(test_log_read(), want));
 	assert_int_equal(chmod(at(&p, "open"), 01777), 0);
 	assert_int_equal(file_zone(at(&p, "open/f"), 0, 4096), 0);
 	/* A link of ours on the way is followed, ".." too. */
@@ -651,8 +636,9 @@ a_file_zone_refuses_links_and_other_users_files_and_directories(void **state)
 		/* Another user's file, directory, or link on the way. */
 		assert_int_equal(chown(at(&p, "open/f"), OTHER, OTHER), 0);
 		assert_int_equal(file_zone(at(&p, "open/f"), 0, 0), -EPERM);
-		assert_non_null(strstr(read_log(), "/open/f is owned by uid "
-						   "65534: not root"));
+		assert_non_null(strstr(test_log_read(),
+				       "/open/f is owned by uid "
+				       "65534: not root"));
 		assert_int_equal(file_zone(at(&p, "open/f"), OTHER, 0), 0);
 		assert_int_equal(lchown(at(&p, "up"), OTHER, OTHER), 0);
 		assert_int_equal(file_zone(at(&p, "up/real"), 0, 0), -EPERM);
@@ -660,14 +646,14 @@ a_file_zone_refuses_links_and_other_users_files_and_directories(void **state)
 			 "symbolic link %s/up is owned by uid 65534, not root "
 			 "or the daemon's user (refused)",
 			 p.base);
-		assert_non_null(strstr(read_log(), want));
+		assert_non_null(strstr(test_log_read(), want));
 		assert_int_equal(chown(at(&p, "open"), OTHER, OTHER), 0);
 		assert_int_equal(file_zone(at(&p, "open/f"), OTHER, 0), -EPERM);
 		snprintf(want, sizeof(want),
 			 "directory %s/open is owned by uid 65534, not root or "
 			 "the daemon's user (refused)",
 			 p.base);
-		assert_non_null(strstr(read_log(), want));
+		assert_non_null(strstr(test_log_read(), want));
 	}
 	unlink(at(&p, "open/f"));
 	rmdir(at(&p, "open"));
@@ -704,8 +690,8 @@ a_file_deleted_behind_the_zone_is_written_back_and_mapped(void **state)
 	assert_int_equal(unlink(a.object), 0);
 	assert_int_equal(shmfs_shm_file_check(&a, false),
 			 SHMFS_SHM_FILE_RESTORED);
-	assert_non_null(strstr(read_log(), "/data was deleted behind the "
-					   "daemon (inode "));
+	assert_non_null(strstr(test_log_read(), "/data was deleted behind the "
+						"daemon (inode "));
 	assert_ptr_equal(a.addr, addr);
 	assert_int_equal(stat(a.object, &st), 0);
 	assert_int_equal(st.st_size, 3 * 4096);
@@ -734,10 +720,11 @@ a_file_deleted_behind_the_zone_is_written_back_and_mapped(void **state)
 	assert_int_equal(rename(p.path, a.object), 0);
 	assert_int_equal(shmfs_shm_file_check(&a, true),
 			 SHMFS_SHM_FILE_REPLACED);
-	assert_non_null(strstr(read_log(), "/data was replaced behind the "
-					   "daemon (inode "));
-	assert_non_null(strstr(read_log(), "the zone's bytes go with the old "
-					   "inode, deleted"));
+	assert_non_null(strstr(test_log_read(), "/data was replaced behind the "
+						"daemon (inode "));
+	assert_non_null(strstr(test_log_read(),
+			       "the zone's bytes go with the old "
+			       "inode, deleted"));
 	shmfs_shm_free(&a);
 	assert_int_equal(stat(a.object, &st), 0);
 	assert_int_equal(st.st_size, 5);

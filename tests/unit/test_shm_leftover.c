@@ -24,13 +24,13 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_log.h"
+
 #include "shmfs/log.h"
 #include "shmfs/shm.h"
 
 #define NAME "/shmfs-unit-leftover"
 #define LINKED "/dev/shm/shmfs-unit-leftover2"
-
-static char log_path[64];
 
 /* The test process's key (a child computes it from its parent's pid). */
 static key_t unit_key(void)
@@ -41,13 +41,8 @@ static key_t unit_key(void)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(log_path, sizeof(log_path), "/tmp/shmfs-test-log-XXXXXX");
-	int fd = mkstemp(log_path);
-	if (fd < 0)
-		return -1;
-	close(fd);
 	shm_unlink(NAME);
-	return shmfs_log_open(log_path, LOG_DEBUG, true);
+	return test_log_open();
 }
 
 /* Whatever a test made goes, even if it failed. */
@@ -56,25 +51,12 @@ static int teardown(void **state)
 	int id = shmget(unit_key(), 0, 0);
 
 	(void)state;
-	shmfs_log_close();
-	unlink(log_path);
+	test_log_close();
 	if (id >= 0)
 		shmctl(id, IPC_RMID, NULL);
 	shm_unlink(NAME);
 	unlink(LINKED);
 	return 0;
-}
-
-static const char *read_log(void)
-{
-	static char buf[1 << 16];
-	FILE *f = fopen(log_path, "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	return buf;
 }
 
 static struct shmfs_shm posix_zone(size_t size)
@@ -137,21 +119,24 @@ static void a_posix_leftover_is_adopted_with_its_bytes_and_removed(void **state)
 	assert_int_equal(crash_after_alloc(a, "before the crash"), 0);
 	assert_true(posix_exists());
 	assert_int_equal(shmfs_shm_probe(&b), 0); /* shmfs -t */
-	assert_non_null(strstr(read_log(), "zone \"app\": posix object " NAME
-					   " left by a previous run: the start "
-					   "adopts it with its bytes\n"));
+	assert_non_null(strstr(test_log_read(),
+			       "zone \"app\": posix object " NAME
+			       " left by a previous run: the start "
+			       "adopts it with its bytes\n"));
 	assert_int_equal(shmfs_shm_alloc(&a), 0);
 	assert_true(a.adopted);
 	assert_true(a.created);
 	assert_int_equal(a.size, 5000);
 	assert_memory_equal(a.addr, "before the crash", 16);
-	assert_non_null(strstr(read_log(), "zone \"app\": posix object " NAME
-					   " left by a previous run: adopted "
-					   "with its bytes\n"));
+	assert_non_null(strstr(test_log_read(),
+			       "zone \"app\": posix object " NAME
+			       " left by a previous run: adopted "
+			       "with its bytes\n"));
 	/* Adopted, it is a live zone's: no one else takes it. */
 	b = posix_zone(5000);
 	assert_int_equal(shmfs_shm_alloc(&b), -EBUSY);
-	assert_non_null(strstr(read_log(), "is in use by a running shmfs"));
+	assert_non_null(
+		strstr(test_log_read(), "is in use by a running shmfs"));
 	shmfs_shm_free(&a);
 	assert_false(posix_exists()); /* removed, as if made now */
 }
@@ -188,10 +173,10 @@ another_programs_posix_object_of_the_same_user_is_refused(void **state)
 	close(fd);
 	assert_int_equal(shmfs_shm_probe(&a), -EEXIST);
 	assert_int_equal(shmfs_shm_alloc(&a), -EEXIST);
-	assert_non_null(strstr(read_log(),
+	assert_non_null(strstr(test_log_read(),
 			       "zone \"app\": posix object " NAME
 			       " exists (/dev/shm" NAME "): set attach = yes"));
-	assert_null(strstr(read_log(), "left by a previous run"));
+	assert_null(strstr(test_log_read(), "left by a previous run"));
 	assert_true(posix_exists()); /* left alone */
 }
 
@@ -204,7 +189,7 @@ a_posix_leftover_of_another_size_or_with_a_link_is_refused(void **state)
 	assert_int_equal(crash_after_alloc(posix_zone(4096), "x"), 0);
 	assert_int_equal(shmfs_shm_probe(&a), -EINVAL);
 	assert_int_equal(shmfs_shm_alloc(&a), -EINVAL);
-	assert_non_null(strstr(read_log(),
+	assert_non_null(strstr(test_log_read(),
 			       "posix object " NAME ", left by a previous "
 			       "run, is 4096 bytes, the zone's size is 8192: "
 			       "set size = 4096 to adopt it, or remove it"));
@@ -225,8 +210,9 @@ static void a_sysv_leftover_is_adopted_with_its_bytes_and_removed(void **state)
 	int id = shmget(unit_key(), 0, 0);
 	assert_true(id >= 0);
 	assert_int_equal(shmfs_shm_probe(&b), 0);
-	assert_non_null(strstr(read_log(), "left by a previous run: the start "
-					   "adopts it with its bytes"));
+	assert_non_null(strstr(test_log_read(),
+			       "left by a previous run: the start "
+			       "adopts it with its bytes"));
 	assert_int_equal(shmfs_shm_alloc(&a), 0);
 	assert_true(a.adopted);
 	assert_true(a.created);
@@ -237,11 +223,12 @@ static void a_sysv_leftover_is_adopted_with_its_bytes_and_removed(void **state)
 		 "zone \"legacy\": the segment with key %#x left by a "
 		 "previous run: adopted with its bytes\n",
 		 (unsigned)unit_key());
-	assert_non_null(strstr(read_log(), want));
+	assert_non_null(strstr(test_log_read(), want));
 	/* Attached now: another start refuses it as in use. */
 	b = sysv_zone(10000);
 	assert_int_equal(shmfs_shm_alloc(&b), -EBUSY);
-	assert_non_null(strstr(read_log(), "is in use (1 attached, creator"));
+	assert_non_null(
+		strstr(test_log_read(), "is in use (1 attached, creator"));
 	shmfs_shm_free(&a);
 	assert_int_equal(shmget(unit_key(), 0, 0), -1); /* removed */
 }
@@ -259,8 +246,9 @@ static void an_attached_sysv_leftover_is_in_use_and_refused(void **state)
 	assert_int_equal(shmdt(p), 0);
 	a.size = 4096; /* another size: an error that says so */
 	assert_int_equal(shmfs_shm_alloc(&a), -EINVAL);
-	assert_non_null(strstr(read_log(), "left by a previous run, is 8192 "
-					   "bytes, the zone's size is 4096"));
+	assert_non_null(strstr(test_log_read(),
+			       "left by a previous run, is 8192 "
+			       "bytes, the zone's size is 4096"));
 	assert_int_equal(shmget(unit_key(), 0, 0), id); /* left alone */
 	a.size = 8192;
 	assert_int_equal(shmfs_shm_alloc(&a), 0);
@@ -282,7 +270,7 @@ static void a_segment_not_as_shmfs_leaves_one_is_refused(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(status, 0);
 	assert_int_equal(shmfs_shm_alloc(&a), -EEXIST);
-	assert_non_null(strstr(read_log(), "exists (owner uid"));
+	assert_non_null(strstr(test_log_read(), "exists (owner uid"));
 	assert_true(shmget(unit_key(), 0, 0) >= 0); /* left alone */
 }
 
