@@ -22,6 +22,8 @@
 /* fuse_init_out: flags2 at byte 32, max_stack_depth (7.40) at byte 36. */
 #define SHMFS_INIT_OUT_FLAGS 12
 #define SHMFS_INIT_OUT_FLAGS2 32
+#define SHMFS_INIT_OUT_MAX_WRITE 20
+#define SHMFS_INIT_OUT_MAX_PAGES 28
 #define SHMFS_INIT_OUT_MAX_STACK_DEPTH 36
 #define SHMFS_INIT_OUT_SIZE 64
 

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <fuse_lowlevel.h>
 
 #include "shmfs/fuse_kernel.h"
@@ -77,6 +78,34 @@ const struct shmfs_kernel_init *shmfs_kernel_init_recorded(void);
  */
 int shmfs_kernel_replay_init(struct fuse_session *se,
 			     const struct shmfs_kernel_init *rec);
+
+/*
+ * Before INIT: the reply asks for FUSE over io_uring if the kernel offers
+ * it (docs/io_uring.md). Off by default.
+ */
+void shmfs_kernel_want_uring(bool want);
+
+/* Whether the connection speaks rings: its recorded INIT reply asked. */
+bool shmfs_kernel_uring(void);
+
+/* The payload buffer each ring entry needs, from the INIT reply. */
+size_t shmfs_kernel_uring_payload(void);
+
+/*
+ * In a worker serving a ring entry: the reply to request unique goes to
+ * sink (which returns the bytes "written" or -1 with errno) instead of
+ * the descriptor; sink NULL: none.
+ */
+void shmfs_kernel_reply_sink(ssize_t (*sink)(const struct iovec *iov,
+					     int count, void *arg),
+			     void *arg, uint64_t unique);
+
+/*
+ * Aborts the connection mounted on mountpoint (its callers get ENOTCONN)
+ * through /sys/fs/fuse/connections: when nobody can serve it any more.
+ * Sends no request. Returns 0 or -errno.
+ */
+int shmfs_kernel_abort(const char *mountpoint);
 
 /* Whether the kernel resends requests on FUSE_NOTIFY_RESEND (6.9+). */
 bool shmfs_kernel_can_resend(void);

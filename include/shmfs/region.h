@@ -60,6 +60,12 @@ struct shmfs_region {
 	_Atomic uint64_t generation;
 	_Atomic uint64_t restarts;
 	_Atomic uint64_t upgrades;
+	/*
+	 * Requests come through FUSE over io_uring (false: /dev/fuse): set
+	 * by the master when the connection speaks rings, cleared by a
+	 * worker whose entry the kernel refused (the rings are then off).
+	 */
+	_Atomic bool uring;
 	struct shmfs_worker_slot workers[SHMFS_WORKERS_MAX];
 	struct shmfs_zone_meta zones[]; /* one per zone of the table */
 };

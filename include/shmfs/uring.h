@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * FUSE over io_uring (docs/io_uring.md), the first increment: what can be
- * known and decided without a ring. The pool still serves /dev/fuse; this
- * says why rings would not be had here (the probe), what the io_uring key
- * makes of that at the start and in "shmfs -t", and, as pure functions of
- * bytes for the tests and for the ring transport to come: the INIT bits,
+ * FUSE over io_uring (docs/io_uring.md): what can be known and decided
+ * without a ring. Why rings would not be had here (the probe, the pool),
+ * what the io_uring key makes of that at the start and in "shmfs -t",
+ * and, as pure functions of bytes for the tests and for the ring workers
+ * (uring_worker.h): the INIT bits,
  * the SQEs of REGISTER and COMMIT_AND_FETCH, a ring entry's request, and
  * what a replacement does with each entry a dead worker held.
  */
@@ -19,10 +19,6 @@
 #include "shmfs/config.h"
 #include "shmfs/fuse_uring.h"
 
-/* Why rings are not used when nothing else stands in the way. */
-#define SHMFS_URING_NOT_YET "the pool does not speak it yet"
-/* Why io_uring = on is refused when nothing else stands in the way. */
-#define SHMFS_URING_NOT_BUILT "this build does not serve rings yet"
 
 /* ------------------------------------------------------------ the probe */
 
@@ -58,19 +54,35 @@ const char *shmfs_uring_probe(void);
 /* ------------------------------------------------- the io_uring key */
 
 /*
- * At a start that mounts (adopting: a restart taking over a live
- * mount): io_uring = on is refused here, with one line (logged) saying
- * what is missing or that this build does not serve rings: returns -1.
- * An adopting master only warns (refusing would lose the mount).
- * Returns 0 to go on.
+ * Why a pool of workers (0: auto) cannot serve rings on a machine of
+ * possible CPUs (0: unknown): the kernel makes one queue per possible
+ * CPU, and each needs its worker. NULL if it can. (A static buffer.)
  */
-int shmfs_uring_check_start(const struct shmfs_config *cfg, bool adopting);
+const char *shmfs_uring_pool_why_not(unsigned workers, unsigned possible);
+
+/* The number of possible CPUs (the kernel's queues), 0 if unknown. */
+unsigned shmfs_uring_possible_cpus(void);
+
+/* The probe, then the pool: why rings cannot be had here, or NULL. */
+const char *shmfs_uring_why_not_here(unsigned workers);
 
 /*
- * Once INIT is answered: io_uring = auto says in one info line why the
- * mount serves /dev/fuse ("io_uring: not used: WHY"); off says nothing.
+ * At a start that mounts (adopting: a restart taking over a live
+ * mount): io_uring = on is refused here, with one line (logged) saying
+ * what is missing: returns -1. An adopting master only warns (refusing
+ * would lose the mount). workers: -w or workers = (0: auto). Returns 0
+ * to go on.
  */
-void shmfs_uring_log_transport(const struct shmfs_config *cfg);
+int shmfs_uring_check_start(const struct shmfs_config *cfg, unsigned workers,
+			    bool adopting);
+
+/*
+ * Once INIT is answered: the mount serves nqueues rings (logged), or
+ * none, and io_uring = auto says in one info line why ("io_uring: not
+ * used: WHY"); off says nothing.
+ */
+void shmfs_uring_log_transport(const struct shmfs_config *cfg, unsigned workers,
+			       unsigned nqueues);
 
 /* ------------------------------------------------------------ INIT */
 

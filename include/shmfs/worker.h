@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 struct shmfs_cycle;
+struct shmfs_uring_region;
 
 /* How one worker starts. */
 struct shmfs_worker_opts {
@@ -29,6 +30,13 @@ struct shmfs_worker_opts {
 	int device;
 	/* On a death: the master resends what the worker read (see below). */
 	bool resend;
+	/*
+	 * FUSE over io_uring: the ring buffers, and the queue (the CPU) this
+	 * worker serves, pinned there; NULL: the worker reads /dev/fuse.
+	 */
+	const struct shmfs_uring_region *rings;
+	unsigned qid;
+	const char *mountpoint; /* for the kick (uring_worker.h) */
 };
 
 /*

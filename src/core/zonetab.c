@@ -126,6 +126,7 @@ static int alloc_region(struct shmfs_zonetab *tab,
 	atomic_store(&r->generation, atomic_load(&prev->region->generation));
 	atomic_store(&r->restarts, atomic_load(&prev->region->restarts));
 	atomic_store(&r->upgrades, atomic_load(&prev->region->upgrades));
+	atomic_store(&r->uring, atomic_load(&prev->region->uring));
 	r->next_ino = prev->region->next_ino;
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -36,6 +37,7 @@
 #include "shmfs/fault.h"
 #include "shmfs/kernel.h"
 #include "shmfs/log.h"
+#include "shmfs/uring.h"
 
 /* The connection, as INIT and the backing files left it. */
 static struct {
@@ -50,6 +52,11 @@ static struct {
 	bool recorded;
 	bool replaying;	   /* the read hook returns init.in, once */
 	bool replay_match; /* libfuse's new reply is the recorded one */
+	bool want_uring;   /* the INIT reply asks for rings if offered */
+	/* A worker serving a ring entry takes the replies to its request. */
+	ssize_t (*sink)(const struct iovec *iov, int count, void *arg);
+	void *sink_arg;
+	uint64_t sink_unique;
 } conn;
 
 static void refuse_passthrough(const char *why, int err)
@@ -162,10 +169,14 @@ static void answer_again(int fd, uint64_t unique, int err)
 static ssize_t write_reply(int fd, struct iovec *iov, int count, void *userdata)
 {
 	const struct fuse_out_header *out = iov[0].iov_base;
-	ssize_t n = writev(fd, iov, count);
+	ssize_t n;
 	int err;
 
 	(void)userdata;
+	if (conn.sink != NULL && iov[0].iov_len == sizeof(*out) &&
+	    out->unique == conn.sink_unique)
+		return conn.sink(iov, count, conn.sink_arg);
+	n = writev(fd, iov, count);
 	if (n >= 0 || errno == ENOENT)
 		return n;
 	err = errno;
@@ -224,6 +235,9 @@ static ssize_t write_init_reply(int fd, struct iovec *iov, int count,
 		conn.negotiated = out->error == 0 &&
 				  shmfs_kernel_patch_init(iov[1].iov_base,
 							  iov[1].iov_len) == 0;
+	if (conn.want_uring && out->error == 0 && !conn.recorded &&
+	    shmfs_uring_init_no_uring(conn.init.in, conn.init.in_len) == NULL)
+		shmfs_uring_patch_init(iov[1].iov_base, iov[1].iov_len);
 	if (conn.recorded) /* a replay: the kernel has its reply */
 		return swallow_replayed(iov, count);
 	n = write_reply(fd, iov, count, userdata);
@@ -401,6 +415,62 @@ int shmfs_kernel_replay_init(struct fuse_session *se,
 			       "from the one the kernel took (another "
 			       "build?); serving under the recorded one");
 	return 0;
+}
+
+void shmfs_kernel_want_uring(bool want)
+{
+	conn.want_uring = want;
+}
+
+bool shmfs_kernel_uring(void)
+{
+	return conn.recorded &&
+	       (recorded_flags2() & SHMFS_FUSE_OVER_IO_URING_FLAGS2) != 0;
+}
+
+size_t shmfs_kernel_uring_payload(void)
+{
+	uint32_t max_write = 0;
+	uint16_t max_pages = 0;
+
+	if (conn.init.out_len >= SHMFS_INIT_OUT_MAX_PAGES + sizeof(max_pages)) {
+		memcpy(&max_write, conn.init.out + SHMFS_INIT_OUT_MAX_WRITE,
+		       sizeof(max_write));
+		memcpy(&max_pages, conn.init.out + SHMFS_INIT_OUT_MAX_PAGES,
+		       sizeof(max_pages));
+	}
+	return shmfs_uring_payload_size(max_write, max_pages,
+					(size_t)sysconf(_SC_PAGESIZE));
+}
+
+void shmfs_kernel_reply_sink(ssize_t (*sink)(const struct iovec *, int,
+					     void *),
+			     void *arg, uint64_t unique)
+{
+	conn.sink = sink;
+	conn.sink_arg = arg;
+	conn.sink_unique = unique;
+}
+
+int shmfs_kernel_abort(const char *mountpoint)
+{
+	struct statx stx;
+	char path[64];
+	int fd, err = 0;
+
+	/* Cached attributes only: a request now might never be answered. */
+	if (statx(AT_FDCWD, mountpoint, AT_STATX_DONT_SYNC, 0, &stx) < 0)
+		return -errno;
+	/* The connection's name is the kernel's dev_t of the superblock. */
+	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
+		 (stx.stx_dev_major << 20) | stx.stx_dev_minor);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1", 1) != 1)
+		err = -errno;
+	close(fd);
+	return err;
 }
 
 bool shmfs_kernel_can_resend(void)

@@ -113,13 +113,20 @@ static int wait_event(int sigfd, long long timeout_ns)
 	return 0;
 }
 
+/* -w, else workers = (0: auto). */
+static unsigned workers_asked(const struct master *m)
+{
+	return m->opts->workers_set ? m->opts->workers : m->cycle->cfg.workers;
+}
+
 /* Workers for the running configuration: -w, else workers =. */
 static unsigned workers_wanted(const struct master *m)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned n =
-		m->opts->workers_set ? m->opts->workers : m->cycle->cfg.workers;
+	unsigned n = workers_asked(m);
 
+	if (m->uring) /* the kernel's rule: a queue per possible CPU */
+		return m->rings.g.nqueues;
 	if (n == 0) /* auto: one per online CPU */
 		n = cpus < 1		       ? 1
 		    : cpus > SHMFS_WORKERS_MAX ? SHMFS_WORKERS_MAX
@@ -175,6 +182,11 @@ static void worker_body(void *arg, unsigned slot)
 		if (i != slot && m->clones[i] >= 0)
 			close(m->clones[i]);
 	opts.device = m->clones[slot];
+	if (m->uring) {
+		opts.rings = &m->rings;
+		opts.qid = slot;
+		opts.mountpoint = m->opts->mountpoint;
+	}
 	shmfs_worker_run(m->se, m->cycle, &opts);
 }
 
@@ -184,9 +196,17 @@ static bool worker_reaped(void *arg, unsigned slot, pid_t pid, int status,
 	struct master *m = arg;
 	bool died;
 	bool ended = shmfs_worker_reaped(m->se, m->cycle, slot, pid, status,
-					 stopping, m->resend, &died);
+					 stopping, m->resend || m->uring, &died);
 
-	if (died && m->resend) {
+	if (m->uring) {
+		/*
+		 * Its replacement serves what it held (uring_worker.c): the
+		 * other workers go on. A slot nobody can fill is watched.
+		 */
+		m->vacant_since[slot] = shmfs_pool_now();
+		m->crashed[slot] =
+			!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	} else if (died && m->resend) {
 		m->died = true;
 		m->died_slot[slot] = true;
 		/* Killed (the OOM killer, kill -9) or its own fault? */
@@ -235,6 +255,42 @@ static void notify_ready(const struct master *m)
 		     m->pool.nchildren);
 }
 
+/*
+ * A ring queue without a worker holds its CPU's callers for as long as it
+ * has none: a slot whose workers keep failing at their start (three
+ * quick deaths, not SIGKILLs), or that no fork could fill for two
+ * seconds, aborts the connection, and every caller gets ENOTCONN. Returns
+ * true once the abort is made.
+ */
+static bool rings_unserved(struct master *m)
+{
+	static bool aborted;
+	long long now = shmfs_pool_now();
+
+	for (unsigned i = 0; i < m->pool.nchildren && !aborted; i++) {
+		if (m->pool.pids[i] != 0) {
+			m->vacant_since[i] = 0;
+			continue;
+		}
+		if (!((m->pool.quick_deaths[i] >= 3 && m->crashed[i]) ||
+		      (m->vacant_since[i] != 0 &&
+		       now - m->vacant_since[i] > 2000000000LL)))
+			continue;
+		int res = shmfs_kernel_abort(m->opts->mountpoint);
+		if (res < 0)
+			shmfs_log_sys(LOG_ERR, -res,
+				      "worker of CPU %u cannot be replaced, "
+				      "and aborting the connection failed",
+				      i);
+		else
+			shmfs_log_error("the mount is aborted: worker of CPU "
+					"%u cannot be replaced",
+					i);
+		aborted = true;
+	}
+	return aborted;
+}
+
 static void supervise(struct master *m, int sigfd)
 {
 	long long wait = -1;
@@ -274,6 +330,8 @@ static void supervise(struct master *m, int sigfd)
 			shmfs_master_keep(m);
 		}
 		wait = shmfs_pool_respawn(&m->pool);
+		if (m->uring && rings_unserved(m))
+			wait = 10000000; /* the abort ends the workers: reap */
 	}
 }
 
@@ -291,17 +349,59 @@ static void leave_terminal(const struct master *m)
 	shmfs_detach_stdio();
 }
 
+/*
+ * A connection that speaks rings blocks every request until each queue
+ * has an entry: the pool becomes one worker per queue, and the buffers
+ * they register are made here, before the first fork. io_uring = on with
+ * no rings stops the start. Returns 0 or -1 (logged).
+ */
+static int start_rings(struct master *m)
+{
+	const struct shmfs_config *cfg = &m->cycle->cfg;
+	struct shmfs_uring_geometry g;
+	int err;
+
+	if (!shmfs_kernel_uring()) {
+		shmfs_uring_log_transport(cfg, workers_asked(m), 0);
+		if (cfg->io_uring != SHMFS_IO_URING_ON || m->adopted)
+			return 0;
+		shmfs_log_error("%s: io_uring = on: the connection does not "
+				"speak it",
+				cfg->file);
+		return -1;
+	}
+	err = shmfs_uring_geometry(shmfs_uring_possible_cpus(),
+				   SHMFS_URING_SLOTS,
+				   shmfs_kernel_uring_payload(), &g);
+	if (err == 0)
+		err = shmfs_uring_region_create(&g, &m->rings);
+	if (err < 0) {
+		shmfs_log_sys(LOG_ERR, -err, "the ring buffers (%u queues) "
+			      "could not be made", g.nqueues);
+		return -1;
+	}
+	m->uring = true;
+	atomic_store(&shmfs_cycle_region(m->cycle)->uring, true);
+	shmfs_master_configure_pool(m);
+	shmfs_uring_log_transport(cfg, workers_asked(m), g.nqueues);
+	return 0;
+}
+
 static int serve(struct master *m, const sigset_t *set, int ready,
 		 struct shmfs_config *cfg)
 {
 	const struct shmfs_zonetab *tab = m->cycle->tab;
 	bool swapped = false;
 
+	shmfs_kernel_want_uring(
+		!m->adopted && m->cycle->cfg.io_uring != SHMFS_IO_URING_OFF &&
+		shmfs_uring_why_not_here(workers_asked(m)) == NULL);
 	if (m->adopted ? shmfs_kernel_replay_init(m->se, &m->adopt->init) < 0
 		       : shmfs_kernel_init(m->se) < 0)
 		return SHMFS_EXIT_MOUNT;
 	m->resend = shmfs_kernel_can_resend();
-	shmfs_uring_log_transport(&m->cycle->cfg);
+	if (start_rings(m) < 0)
+		return SHMFS_EXIT_MOUNT;
 	shmfs_kernel_cycle_conn(m->se, &m->conn);
 	shmfs_cycle_bind(m->cycle, &m->conn);
 	leave_terminal(m);
@@ -455,6 +555,7 @@ int shmfs_master_run(struct shmfs_config *cfg,
 		.pool = {.body = worker_body, .reaped = worker_reaped},
 		.adopt = opts->adopt,
 		.adopted = opts->adopt->found,
+		.rings = {.fd = -1},
 	};
 	int status = SHMFS_EXIT_MOUNT, ready = -1;
 	sigset_t set;
@@ -490,6 +591,8 @@ int shmfs_master_run(struct shmfs_config *cfg,
 			close(m.clones[i]);
 	if (m.sigfd >= 0)
 		close(m.sigfd);
+	if (m.uring)
+		shmfs_uring_region_destroy(&m.rings);
 out_session:
 	fuse_session_destroy(m.se);
 out_cycle:

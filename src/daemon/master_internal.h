@@ -16,6 +16,7 @@
 #include "shmfs/limits.h"
 #include "shmfs/master.h"
 #include "shmfs/pool.h"
+#include "shmfs/uring_region.h"
 
 struct shmfs_adopt;
 
@@ -45,6 +46,14 @@ struct master {
 	struct shmfs_adopt *adopt; /* the store, and what it gave back */
 	bool adopted; /* the connection is a dead master's: libfuse does
 		       * not know it mounted it, so we unmount it */
+	/*
+	 * FUSE over io_uring: the connection speaks rings, served by one
+	 * worker per queue (slot N serves CPU N) from these buffers.
+	 */
+	bool uring;
+	struct shmfs_uring_region rings;
+	long long vacant_since[SHMFS_WORKERS_MAX]; /* a ring slot's worker
+						    * died then (0: has one) */
 };
 
 /* The pool's settings from the running configuration (and -w). */

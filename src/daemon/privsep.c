@@ -136,6 +136,7 @@ static const int allowed[] = {
 	SCMP_SYS(mincore),
 	SCMP_SYS(fallocate),
 	SCMP_SYS(futex),
+	SCMP_SYS(io_uring_enter), /* a ring worker (uring_worker.c) */
 	SCMP_SYS(clock_gettime),
 	SCMP_SYS(clock_nanosleep),
 	SCMP_SYS(nanosleep),

@@ -19,6 +19,7 @@
 #include <linux/io_uring.h>
 
 #include "shmfs/kernel.h"
+#include "shmfs/limits.h"
 #include "shmfs/log.h"
 #include "shmfs/uring.h"
 
@@ -148,18 +149,67 @@ const char *shmfs_uring_probe(void)
 
 /* ------------------------------------------------- the io_uring key */
 
-int shmfs_uring_check_start(const struct shmfs_config *cfg, bool adopting)
+const char *shmfs_uring_pool_why_not(unsigned workers, unsigned possible)
+{
+	static char why[160];
+
+	if (possible == 0)
+		return "the possible CPUs cannot be read "
+		       "(/sys/devices/system/cpu/possible)";
+	if (possible > SHMFS_WORKERS_MAX) {
+		snprintf(why, sizeof(why),
+			 "%u possible CPUs, more than %d workers", possible,
+			 SHMFS_WORKERS_MAX);
+		return why;
+	}
+	if (workers != 0 && workers != possible) {
+		snprintf(why, sizeof(why),
+			 "workers = %u, and rings need one worker per "
+			 "possible CPU (workers = auto or %u)",
+			 workers, possible);
+		return why;
+	}
+	return NULL;
+}
+
+unsigned shmfs_uring_possible_cpus(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
+	unsigned first = 0, last = 0;
+	int n;
+
+	if (f == NULL)
+		return 0;
+	n = fscanf(f, "%u-%u", &first, &last);
+	fclose(f);
+	if (n == 1)
+		last = first;
+	/* Queues are numbered by CPU: the kernel's possible set is 0..N-1. */
+	return n >= 1 && first == 0 ? last + 1 : 0;
+}
+
+const char *shmfs_uring_why_not_here(unsigned workers)
+{
+	const char *why = shmfs_uring_probe();
+
+	return why ? why
+		   : shmfs_uring_pool_why_not(workers,
+					      shmfs_uring_possible_cpus());
+}
+
+int shmfs_uring_check_start(const struct shmfs_config *cfg, unsigned workers,
+			    bool adopting)
 {
 	const char *why;
 
 	if (cfg->io_uring != SHMFS_IO_URING_ON)
 		return 0;
-	why = shmfs_uring_probe();
+	why = shmfs_uring_why_not_here(workers);
 	if (why == NULL)
-		why = SHMFS_URING_NOT_BUILT;
+		return 0;
 	if (adopting) {
 		shmfs_log_warn("%s: io_uring = on: %s; the adopted mount "
-			       "serves /dev/fuse",
+			       "serves as it did",
 			       cfg->file, why);
 		return 0;
 	}
@@ -167,18 +217,25 @@ int shmfs_uring_check_start(const struct shmfs_config *cfg, bool adopting)
 	return -1;
 }
 
-void shmfs_uring_log_transport(const struct shmfs_config *cfg)
+void shmfs_uring_log_transport(const struct shmfs_config *cfg, unsigned workers,
+			       unsigned nqueues)
 {
 	const struct shmfs_kernel_init *init = shmfs_kernel_init_recorded();
 	const char *why;
 
+	if (nqueues > 0) {
+		shmfs_log_info("io_uring: serving %u queues, one worker "
+			       "pinned to each CPU",
+			       nqueues);
+		return;
+	}
 	if (cfg->io_uring == SHMFS_IO_URING_OFF)
 		return;
-	why = shmfs_uring_probe();
+	why = shmfs_uring_why_not_here(workers);
 	if (why == NULL && init != NULL)
 		why = shmfs_uring_init_no_uring(init->in, init->in_len);
 	shmfs_log_info("io_uring: not used: %s",
-		       why ? why : SHMFS_URING_NOT_YET);
+		       why ? why : "the INIT reply could not ask for it");
 }
 
 /* ------------------------------------------------------------ INIT */

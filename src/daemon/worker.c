@@ -28,6 +28,7 @@
 #include "shmfs/privsep.h"
 #include "shmfs/record.h"
 #include "shmfs/region.h"
+#include "shmfs/uring_worker.h"
 #include "shmfs/worker.h"
 
 static volatile sig_atomic_t stop;
@@ -51,7 +52,7 @@ static void set(int sig, void (*handler)(int))
 	}
 }
 
-static void setup_signals(void)
+static void setup_signals(bool rings)
 {
 	sigset_t none;
 
@@ -69,7 +70,8 @@ static void setup_signals(void)
 	set(SIGTTIN, SIG_IGN);
 	set(SIGTTOU, SIG_IGN);
 	set(SIGPIPE, SIG_IGN);
-	set(SIGCHLD, SIG_DFL);
+	/* A ring worker's kick (uring_worker.c) is reaped by the kernel. */
+	set(SIGCHLD, rings ? SIG_IGN : SIG_DFL);
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) {
 		shmfs_log_sys(LOG_ERR, errno,
@@ -192,6 +194,40 @@ static int serve(struct fuse_session *se, struct shmfs_worker_slot *ws,
 	return stop ? SHMFS_WORKER_STOPPED : status;
 }
 
+/* The worker of a ring queue; returns only to serve /dev/fuse instead. */
+static void run_rings(struct fuse_session *se, struct shmfs_cycle *cycle,
+		      const struct shmfs_worker_opts *opts,
+		      struct shmfs_worker_slot *ws)
+{
+	struct shmfs_region *region = shmfs_cycle_region(cycle);
+	struct shmfs_uring_worker w;
+	int devfd = opts->device;
+	int status;
+
+	/* The kernel's rule: queue N takes the requests of CPU N. */
+	pin(opts->slot, (int)opts->qid);
+	if (devfd < 0)
+		devfd = dup(fuse_session_fd(se)); /* the shared descriptor */
+	if (devfd < 0 ||
+	    shmfs_uring_worker_setup(&w, se, opts->rings, opts->qid, devfd,
+				     opts->mountpoint, ws, &region->uring) < 0)
+		_exit(SHMFS_WORKER_FAILED);
+	atomic_store(&ws->start, shmfs_record_start_time(getpid()));
+	drop_privileges(ws, opts);
+	take_slot(ws, opts->device < 0);
+	shmfs_ops_serve(cycle, ws);
+	shmfs_log_debug("worker %u (pid %d) serving the ring of CPU %u",
+			opts->slot, (int)getpid(), opts->qid);
+	status = shmfs_uring_worker_serve(&w, &stop);
+	if (status == SHMFS_URING_CLASSIC) {
+		status = serve(se, ws, opts->slot, opts->device < 0);
+	}
+	shmfs_log_info("worker %u (pid %d) exiting: %llu requests served",
+		       opts->slot, (int)getpid(),
+		       (unsigned long long)atomic_load(&ws->requests));
+	_exit(status);
+}
+
 _Noreturn void shmfs_worker_run(struct fuse_session *se,
 				struct shmfs_cycle *cycle,
 				const struct shmfs_worker_opts *opts)
@@ -206,9 +242,11 @@ _Noreturn void shmfs_worker_run(struct fuse_session *se,
 			      "prctl(PR_SET_NAME, \"shmfs-worker\") failed");
 	/* Before any line: a log file is the master's (see log.c). */
 	shmfs_log_to_master(&region->log_dropped);
-	setup_signals();
+	setup_signals(opts->rings != NULL);
 	die_with(opts->master);
 
+	if (opts->rings != NULL)
+		run_rings(se, cycle, opts, ws);
 	pin(slot, opts->cpu);
 	bool shared = !take_device(se, opts->device);
 	/* Before the filter: a successor tells us from a reused pid by it. */

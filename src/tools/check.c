@@ -56,26 +56,31 @@ static int probe_objects(struct shmfs_config *cfg)
 }
 
 /*
- * The transport, as the summary line ends: this build serves /dev/fuse,
- * and says why not rings (what the start logs for io_uring = auto).
+ * The transport, as the summary line ends: rings where they can be had
+ * (no_uring NULL: the machine allows them; the pool must fit), else
+ * /dev/fuse and why (what the start logs for io_uring = auto).
  */
 static const char *transport(const struct shmfs_config *cfg,
 			     const char *no_uring, char *buf, size_t len)
 {
 	if (cfg->io_uring == SHMFS_IO_URING_OFF)
 		return "/dev/fuse (io_uring = off)";
-	snprintf(buf, len, "/dev/fuse (io_uring: not used: %s)",
-		 no_uring ? no_uring : SHMFS_URING_NOT_YET);
+	if (no_uring == NULL) {
+		snprintf(buf, len,
+			 "io_uring (%u queues, one worker pinned to each CPU)",
+			 shmfs_uring_possible_cpus());
+		return buf;
+	}
+	snprintf(buf, len, "/dev/fuse (io_uring: not used: %s)", no_uring);
 	return buf;
 }
 
 /* io_uring = on fails the start (shmfs_uring_check_start): so here. */
 static int check_uring(const struct shmfs_config *cfg, const char *no_uring)
 {
-	if (cfg->io_uring != SHMFS_IO_URING_ON)
+	if (cfg->io_uring != SHMFS_IO_URING_ON || no_uring == NULL)
 		return 0;
-	shmfs_log_error("%s: io_uring = on: %s", cfg->file,
-			no_uring ? no_uring : SHMFS_URING_NOT_BUILT);
+	shmfs_log_error("%s: io_uring = on: %s", cfg->file, no_uring);
 	return -1;
 }
 
@@ -92,6 +97,9 @@ int shmfs_check_run(const struct shmfs_cli *cli, const char *no_passthrough,
 		cfg.workers = cli->workers;
 	if (geteuid() == 0)
 		shmfs_uidscan_warn(&cfg);
+	if (no_uring == NULL)
+		no_uring = shmfs_uring_pool_why_not(
+			cfg.workers, shmfs_uring_possible_cpus());
 	probed = probe_objects(&cfg);
 	shmfs_config_print(&cfg, no_passthrough,
 			   transport(&cfg, no_uring, line, sizeof(line)),
