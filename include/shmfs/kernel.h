@@ -96,8 +96,8 @@ size_t shmfs_kernel_uring_payload(void);
  * sink (which returns the bytes "written" or -1 with errno) instead of
  * the descriptor; sink NULL: none.
  */
-void shmfs_kernel_reply_sink(ssize_t (*sink)(const struct iovec *iov,
-					     int count, void *arg),
+void shmfs_kernel_reply_sink(ssize_t (*sink)(const struct iovec *iov, int count,
+					     void *arg),
 			     void *arg, uint64_t unique);
 
 /*

@@ -19,7 +19,6 @@
 #include "shmfs/config.h"
 #include "shmfs/fuse_uring.h"
 
-
 /* ------------------------------------------------------------ the probe */
 
 /*
@@ -195,9 +194,11 @@ shmfs_uring_recovery(const void *hdr, const struct shmfs_uring_record *rec,
 		     uint32_t *deaths);
 
 /*
- * Whether a request (its header buffer) may be served twice: it changes
- * nothing, so a first attempt that died leaves nothing to undo. READ,
- * GETATTR, LOOKUP, STATFS, and OPEN without O_TRUNC.
+ * Whether a request (its header buffer) may be served twice: READ,
+ * GETATTR, LOOKUP, STATFS and OPEN without O_TRUNC change nothing, so a
+ * first attempt that died leaves nothing to undo; a WRITE's first attempt
+ * is undone past the length by the zone's robust lock, and the second
+ * writes the same bytes over whatever the first one overwrote.
  */
 bool shmfs_uring_replayable(const struct shmfs_fuse_uring_req_header *h);
 

@@ -45,7 +45,7 @@ int shmfs_uring_geometry(unsigned nqueues, unsigned slots, size_t payload,
 
 struct shmfs_uring_region {
 	struct shmfs_uring_geometry g;
-	int fd;	       /* the memfd (-1 once closed) */
+	int fd; /* the memfd (-1 once closed) */
 	unsigned char *base;
 };
 
@@ -55,8 +55,8 @@ int shmfs_uring_region_create(const struct shmfs_uring_geometry *g,
 void shmfs_uring_region_destroy(struct shmfs_uring_region *r);
 
 /* Slot s of queue q: its header, record and payload buffer. */
-static inline unsigned char *shmfs_uring_slot(const struct shmfs_uring_region *r,
-					      unsigned q, unsigned s)
+static inline unsigned char *
+shmfs_uring_slot(const struct shmfs_uring_region *r, unsigned q, unsigned s)
 {
 	return r->base + SHMFS_URING_HEADER_PAGE +
 	       ((size_t)q * r->g.slots + s) * r->g.slot_size;

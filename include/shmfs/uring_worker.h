@@ -20,15 +20,15 @@ struct shmfs_uring_worker {
 	struct fuse_session *se;
 	const struct shmfs_uring_region *rings;
 	unsigned qid;
-	int devfd;   /* a descriptor of the connection, for the commands */
-	bool input;  /* the session descriptor is ours to poll (non-blocking) */
+	int devfd;  /* a descriptor of the connection, for the commands */
+	bool input; /* the session descriptor is ours to poll (non-blocking) */
 	struct shmfs_ring ring, fence;
 	struct shmfs_worker_slot *ws;
 	int serving; /* the slot whose request libfuse handles, or -1 */
 	/* Entries that recovery left to serve once the filter is on. */
 	unsigned pending[SHMFS_URING_SLOTS], npending;
-	unsigned entries;  /* slots registered or adopted: kept at DEPTH */
-	bool warned_input; /* a failed read of /dev/fuse was logged */
+	unsigned entries;    /* slots registered or adopted: kept at DEPTH */
+	bool warned_input;   /* a failed read of /dev/fuse was logged */
 	_Atomic bool *uring; /* cleared when the kernel turns rings off */
 };
 
@@ -49,8 +49,7 @@ int shmfs_uring_worker_setup(struct shmfs_uring_worker *w,
 			     struct fuse_session *se,
 			     const struct shmfs_uring_region *rings,
 			     unsigned qid, int devfd, const char *mountpoint,
-			     struct shmfs_worker_slot *ws,
-			     _Atomic bool *uring);
+			     struct shmfs_worker_slot *ws, _Atomic bool *uring);
 
 /*
  * Serves until *stop or the connection ends; returns the worker's exit

@@ -45,6 +45,16 @@ static uint64_t workers(const struct shmfs_figure_at *at)
 	return n;
 }
 
+/* How requests reach the workers (the region says: a worker may turn
+ * the rings off when the kernel refuses them). */
+static const char *transport(const struct shmfs_figure_at *at, char *buf,
+			     size_t cap)
+{
+	(void)buf;
+	(void)cap;
+	return atomic_load(&at->tab->region->uring) ? "io_uring" : "/dev/fuse";
+}
+
 static uint64_t zones(const struct shmfs_figure_at *at)
 {
 	return at->tab->nzones;
@@ -169,6 +179,14 @@ const struct shmfs_figure shmfs_figures[SHMFS_FIGURES] = {
 		.flags = SHMFS_FIGURE_OPTIONAL, .status = "upgrade",
 		.help = "Times the master re-executed its binary in place "
 			"(shmfs -s upgrade) since the mount."},
+	/* Optional: daemons before rings did not write it. */
+	[SHMFS_FIGURE_TRANSPORT_INFO] = {DAEMON(INFO),
+		.metric = "shmfs_transport_info",
+		.help = "How the kernel's requests reach the workers."},
+	[SHMFS_FIGURE_TRANSPORT] = {DAEMON(LABEL), .name = "transport",
+		.text = transport, .flags = SHMFS_FIGURE_OPTIONAL,
+		.help = "io_uring (FUSE over io_uring, a ring per CPU) or "
+			"/dev/fuse."},
 
 	[SHMFS_FIGURE_WORKERS] = {DAEMON(GAUGE), .name = "workers",
 		.metric = "shmfs_workers", .get = workers,

@@ -443,8 +443,7 @@ size_t shmfs_kernel_uring_payload(void)
 					(size_t)sysconf(_SC_PAGESIZE));
 }
 
-void shmfs_kernel_reply_sink(ssize_t (*sink)(const struct iovec *, int,
-					     void *),
+void shmfs_kernel_reply_sink(ssize_t (*sink)(const struct iovec *, int, void *),
 			     void *arg, uint64_t unique)
 {
 	conn.sink = sink;

@@ -150,6 +150,11 @@ void shmfs_master_configure_pool(struct master *m)
 	struct shmfs_region *region = shmfs_cycle_region(m->cycle);
 
 	m->pool.nchildren = workers_wanted(m);
+	if (m->uring && workers_asked(m) != 0 &&
+	    workers_asked(m) != m->pool.nchildren)
+		shmfs_log_warn("%s: workers = %u is not applied: the mount "
+			       "serves io_uring, one worker per CPU (%u)",
+			       cfg->file, workers_asked(m), m->pool.nchildren);
 	m->pool.respawns = &region->respawns;
 	m->pool.stops = &region->stops;
 	if (cfg->user_line && geteuid() != 0)
@@ -195,8 +200,9 @@ static bool worker_reaped(void *arg, unsigned slot, pid_t pid, int status,
 {
 	struct master *m = arg;
 	bool died;
-	bool ended = shmfs_worker_reaped(m->se, m->cycle, slot, pid, status,
-					 stopping, m->resend || m->uring, &died);
+	bool ended =
+		shmfs_worker_reaped(m->se, m->cycle, slot, pid, status,
+				    stopping, m->resend || m->uring, &died);
 
 	if (m->uring) {
 		/*
@@ -376,8 +382,10 @@ static int start_rings(struct master *m)
 	if (err == 0)
 		err = shmfs_uring_region_create(&g, &m->rings);
 	if (err < 0) {
-		shmfs_log_sys(LOG_ERR, -err, "the ring buffers (%u queues) "
-			      "could not be made", g.nqueues);
+		shmfs_log_sys(LOG_ERR, -err,
+			      "the ring buffers (%u queues) "
+			      "could not be made",
+			      g.nqueues);
 		return -1;
 	}
 	m->uring = true;
@@ -423,11 +431,13 @@ static int serve(struct master *m, const sigset_t *set, int ready,
 		shmfs_master_invalidate(m);
 	if (!m->adopted)
 		shmfs_log_notice("mounted on %s: %zu zone%s, %llu bytes, %u "
-				 "workers; shared metadata %zu bytes",
+				 "workers (%s); shared metadata %zu bytes",
 				 m->opts->mountpoint, tab->nzones,
 				 tab->nzones == 1 ? "" : "s",
 				 (unsigned long long)tab->capacity,
-				 m->pool.nchildren, tab->region_shm.size);
+				 m->pool.nchildren,
+				 m->uring ? "io_uring" : "/dev/fuse",
+				 tab->region_shm.size);
 	shmfs_master_keep(m);
 	notify_ready(m);
 	supervise(m, m->sigfd);

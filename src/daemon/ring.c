@@ -65,16 +65,15 @@ int shmfs_ring_setup(struct shmfs_ring *ring, unsigned entries)
 	ring->cq_tail = (_Atomic unsigned *)(cq + p.cq_off.tail);
 	ring->cq_mask = *(unsigned *)(cq + p.cq_off.ring_mask);
 	ring->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
-	ring->sq_local = atomic_load_explicit(ring->sq_tail,
-					      memory_order_relaxed);
+	ring->sq_local =
+		atomic_load_explicit(ring->sq_tail, memory_order_relaxed);
 	return 0;
 fail:
 	shmfs_ring_close(ring);
 	return err;
 }
 
-int shmfs_ring_restrict(struct shmfs_ring *ring, const uint8_t *ops,
-			unsigned n)
+int shmfs_ring_restrict(struct shmfs_ring *ring, const uint8_t *ops, unsigned n)
 {
 	struct io_uring_restriction res[16];
 
@@ -96,14 +95,14 @@ int shmfs_ring_restrict(struct shmfs_ring *ring, const uint8_t *ops,
 
 void *shmfs_ring_sqe(struct shmfs_ring *ring)
 {
-	unsigned head = atomic_load_explicit(ring->sq_head,
-					     memory_order_acquire);
+	unsigned head =
+		atomic_load_explicit(ring->sq_head, memory_order_acquire);
 	unsigned char *sqe;
 
 	if (ring->sq_local - head >= ring->entries)
 		return NULL;
-	sqe = ring->sqes +
-	      (size_t)(ring->sq_local & ring->sq_mask) * SHMFS_URING_SQE128_SIZE;
+	sqe = ring->sqes + (size_t)(ring->sq_local & ring->sq_mask) *
+				   SHMFS_URING_SQE128_SIZE;
 	ring->sq_array[ring->sq_local & ring->sq_mask] =
 		ring->sq_local & ring->sq_mask;
 	ring->sq_local++;
@@ -113,8 +112,8 @@ void *shmfs_ring_sqe(struct shmfs_ring *ring)
 
 int shmfs_ring_enter(struct shmfs_ring *ring, bool wait)
 {
-	unsigned tail = atomic_load_explicit(ring->sq_tail,
-					     memory_order_relaxed);
+	unsigned tail =
+		atomic_load_explicit(ring->sq_tail, memory_order_relaxed);
 	unsigned submit = ring->sq_local - tail;
 	long n;
 
@@ -129,8 +128,8 @@ int shmfs_ring_enter(struct shmfs_ring *ring, bool wait)
 
 struct io_uring_cqe *shmfs_ring_cqe(struct shmfs_ring *ring)
 {
-	unsigned head = atomic_load_explicit(ring->cq_head,
-					     memory_order_relaxed);
+	unsigned head =
+		atomic_load_explicit(ring->cq_head, memory_order_relaxed);
 
 	if (head == atomic_load_explicit(ring->cq_tail, memory_order_acquire))
 		return NULL;

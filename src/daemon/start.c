@@ -138,9 +138,9 @@ static int start(struct shmfs_cli *cli, struct shmfs_config *cfg,
 	if (cfg->nzones == 0)
 		shmfs_log_warn("%s: no zones: the mount is an empty directory",
 			       cfg->file);
-	if (shmfs_uring_check_start(cfg,
-				    cli->workers_set ? cli->workers : cfg->workers,
-				    adopt->found) < 0)
+	if (shmfs_uring_check_start(
+		    cfg, cli->workers_set ? cli->workers : cfg->workers,
+		    adopt->found) < 0)
 		status = SHMFS_EXIT_USAGE;
 	else if (find_mountpoint(cli, cfg, adopt, &mountpoint) < 0)
 		status = SHMFS_EXIT_MOUNT;

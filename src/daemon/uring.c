@@ -384,6 +384,15 @@ bool shmfs_uring_replayable(const struct shmfs_fuse_uring_req_header *h)
 	case FUSE_LOOKUP:
 	case FUSE_STATFS:
 		return true;
+	case FUSE_WRITE:
+		/*
+		 * The zone's robust lock: a writer that died holding it left
+		 * the length as it was, and the next locker zeroes what it
+		 * copied past it (zone.c); bytes it overwrote within are the
+		 * ones the replayed write puts there again. So a replay
+		 * completes the write, as if the first attempt never ran.
+		 */
+		return true;
 	case FUSE_OPEN:
 		/* A truncation done twice undoes writes made in between. */
 		memcpy(&open, h->op_in, sizeof(open));

@@ -39,7 +39,7 @@ enum {
 };
 #define TAG(t, slot) ((uint64_t)(t) << 56 | (slot))
 #define TAG_OF(ud) ((unsigned)((ud) >> 56))
-#define SLOT_OF(ud) ((unsigned)((ud) & 0xffffffffu))
+#define SLOT_OF(ud) ((unsigned)((ud)&0xffffffffu))
 
 static struct shmfs_uring_record *record(const struct shmfs_uring_worker *w,
 					 unsigned s)
@@ -452,8 +452,7 @@ int shmfs_uring_worker_setup(struct shmfs_uring_worker *w,
 			     struct fuse_session *se,
 			     const struct shmfs_uring_region *rings,
 			     unsigned qid, int devfd, const char *mountpoint,
-			     struct shmfs_worker_slot *ws,
-			     _Atomic bool *uring)
+			     struct shmfs_worker_slot *ws, _Atomic bool *uring)
 {
 	/* What the ring may do: FUSE commands, and polls (see below). */
 	static const uint8_t ops[] = {IORING_OP_URING_CMD, IORING_OP_POLL_ADD};

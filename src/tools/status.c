@@ -87,6 +87,12 @@ static int mount_type(const char *path, char *type, size_t cap)
 	return res;
 }
 
+static void say_gone(const char *mountpoint)
+{
+	say("%s: its daemon is gone (%s): unmount it with fusermount3 -u %s",
+	    mountpoint, strerror(ENOTCONN), mountpoint);
+}
+
 /* 0, or the exit status of a failure, which it has told. */
 static int check_mount(const char *mountpoint)
 {
@@ -99,9 +105,7 @@ static int check_mount(const char *mountpoint)
 		int err = errno;
 
 		if (err == ENOTCONN)
-			say("%s: its daemon is gone (%s): unmount it with "
-			    "fusermount3 -u %s",
-			    mountpoint, strerror(err), mountpoint);
+			say_gone(mountpoint);
 		else
 			say("%s: %s%s", mountpoint, strerror(err),
 			    err == EACCES ? " (a FUSE mount without -o "
@@ -115,8 +119,12 @@ static int check_mount(const char *mountpoint)
 		    mountpoint);
 		return SHMFS_STATUS_NOT_SHMFS;
 	}
+	/* A stat may come from the kernel's cache; statfs asks the daemon. */
 	if (statfs(mountpoint, &sfs) < 0) {
-		say("%s: statfs: %s", mountpoint, strerror(errno));
+		if (errno == ENOTCONN)
+			say_gone(mountpoint);
+		else
+			say("%s: statfs: %s", mountpoint, strerror(errno));
 		return SHMFS_STATUS_NOT_SHMFS;
 	}
 	real = realpath(mountpoint, NULL);

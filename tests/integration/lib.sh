@@ -68,6 +68,28 @@ require_helper() {
 	done
 }
 
+# SHMFS_TRANSPORT=uring, the ring leg of a script (tests/integration/
+# meson.build runs it alone: the switch is the machine's): the fuse
+# module's enable_uring is turned on for the script and restored by the
+# cleanup, and every daemon it mounts must serve through rings
+# (wait_mounted checks /.stats). A machine where it cannot be turned on
+# skips, and fails under CI.
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+with_uring() {
+	[[ ${SHMFS_TRANSPORT:-} == uring ]] || return 0
+	[[ -w $URING_PARAM ]] ||
+		skip_or_fail "no $URING_PARAM: this kernel has no FUSE over io_uring"
+	cat "$URING_PARAM" >"$WORK/.enable_uring" &&
+		echo Y >"$URING_PARAM" ||
+		skip_or_fail "$URING_PARAM cannot be turned on"
+}
+
+# The machine's enable_uring as with_uring found it.
+restore_uring() {
+	[[ -s $WORK/.enable_uring ]] || return 0
+	cat "$WORK/.enable_uring" >"$URING_PARAM"
+}
+
 # Makes the private directory and arms the cleanup. Every mount point, config
 # file and log lives under $WORK, so processes whose command line names it are
 # ours.
@@ -81,6 +103,7 @@ setup() {
 	WORK=$(realpath "$WORK")
 	: >"$WORK/.pids"
 	shm_ids >"$WORK/.shm-before"
+	with_uring
 }
 
 # ---------------------------------------------------------------- processes
@@ -307,8 +330,15 @@ wait_mounted() {
 	local mnt=$1 pid=$2 log=$3 i
 	for ((i = 0; i < DEADLINE * 20; i++)); do
 		if is_mounted "$mnt"; then
-			[[ $(mount_type "$mnt") == fuse.shmfs ]] && return 0
-			fail "$mnt is mounted as $(mount_type "$mnt"), not fuse.shmfs"
+			[[ $(mount_type "$mnt") == fuse.shmfs ]] || {
+				fail "$mnt is mounted as $(mount_type "$mnt"), not fuse.shmfs"
+				return 1
+			}
+			[[ ${SHMFS_TRANSPORT:-} != uring ]] && return 0
+			grep -qx 'transport io_uring' "$mnt/.stats" && return 0
+			fail "the ring leg: $mnt is not served through io_uring" \
+				"($(grep '^transport' "$mnt/.stats")); log:" \
+				"$(cat "$log" 2>/dev/null)"
 			return 1
 		fi
 		if ! pid_alive "$pid"; then
@@ -482,6 +512,7 @@ cleanup() {
 		for mnt in $(mounts_under "$WORK"); do
 			umount -l "$mnt" 2>/dev/null
 		done
+		restore_uring
 		rm -rf --one-file-system "$WORK"
 	fi
 	exit "$rc"

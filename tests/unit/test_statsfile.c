@@ -167,7 +167,8 @@ static void both_formats_show_the_generation_restarts_and_upgrades(void **s)
 	/* After the older daemon figures: those keep their lines' order. */
 	assert_true(strstr(f->text,
 			   "log_dropped 0\ngeneration 4\n"
-			   "restarts 2\nupgrades 1\nworkers ") != NULL);
+			   "restarts 2\nupgrades 1\ntransport /dev/fuse\n"
+			   "workers ") != NULL);
 
 	assert_int_equal(snapshot(f, SHMFS_STATSFILE_PROMETHEUS), 0);
 	has_line(f, "# TYPE shmfs_generation gauge");
@@ -176,6 +177,28 @@ static void both_formats_show_the_generation_restarts_and_upgrades(void **s)
 	has_line(f, "shmfs_restarts_total 2");
 	has_line(f, "# TYPE shmfs_upgrades_total counter");
 	has_line(f, "shmfs_upgrades_total 1");
+	unmake(f);
+}
+
+/*
+ * The transport is what the region says (a worker clears it when the
+ * kernel turns the rings off), in both files.
+ */
+static void both_formats_show_the_transport(void **s)
+{
+	struct fixture *f = make(ini);
+
+	(void)s;
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_TEXT), 0);
+	has_line(f, "transport /dev/fuse");
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_PROMETHEUS), 0);
+	has_line(f, "# TYPE shmfs_transport_info gauge");
+	has_line(f, "shmfs_transport_info{transport=\"/dev/fuse\"} 1");
+	atomic_store(&f->tab->region->uring, true);
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_TEXT), 0);
+	has_line(f, "transport io_uring");
+	assert_int_equal(snapshot(f, SHMFS_STATSFILE_PROMETHEUS), 0);
+	has_line(f, "shmfs_transport_info{transport=\"io_uring\"} 1");
 	unmake(f);
 }
 
@@ -379,6 +402,7 @@ int main(void)
 		cmocka_unit_test(both_formats_show_the_counters_of_the_region),
 		cmocka_unit_test(
 			both_formats_show_the_generation_restarts_and_upgrades),
+		cmocka_unit_test(both_formats_show_the_transport),
 		cmocka_unit_test(
 			every_metric_family_is_announced_once_before_its_samples),
 		cmocka_unit_test(
