@@ -23,10 +23,11 @@ build=(
 # strace (objects.sh, fileio.sh), procps (pgrep, ps), util-linux and mount
 # (setpriv, unshare, nsenter, ipcs, findmnt; Debian's base has them),
 # systemd (systemd-analyze, systemd-escape: system.sh),
-# python3-prometheus-client (a real parser of /.metrics).
+# python3-prometheus-client (a real parser of /.metrics), fio (the
+# io_uring kill test: uring.sh).
 test=(
 	libcmocka-dev scdoc man-db bash-completion strace procps util-linux
-	mount systemd python3-prometheus-client
+	mount systemd python3-prometheus-client fio
 )
 # .ci/run only.
 all=(

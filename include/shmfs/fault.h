@@ -21,6 +21,14 @@
  *   reply_rejected (not a death) a READ is answered with error 600, which
  *                 libfuse passes and the kernel refuses (EINVAL), keeping
  *                 the request
+ *   uring_setup   a ring worker, its ring made, before it registers an
+ *                 entry
+ *   uring_start_crash  (not SIGKILL) a ring worker aborts there: a slot
+ *                 no worker can fill
+ *   uring_serve_crash  (not SIGKILL) a ring worker aborts with a request
+ *                 taken, its buffers intact
+ *   uring_reply_crash  (not SIGKILL) a ring worker aborts with its reply
+ *                 half written over the request
  */
 #ifndef SHMFS_FAULT_H
 #define SHMFS_FAULT_H

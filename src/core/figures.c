@@ -185,6 +185,7 @@ const struct shmfs_figure shmfs_figures[SHMFS_FIGURES] = {
 		.help = "How the kernel's requests reach the workers."},
 	[SHMFS_FIGURE_TRANSPORT] = {DAEMON(LABEL), .name = "transport",
 		.text = transport, .flags = SHMFS_FIGURE_OPTIONAL,
+		.status = "served through",
 		.help = "io_uring (FUSE over io_uring, a ring per CPU) or "
 			"/dev/fuse."},
 

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -464,12 +465,20 @@ int shmfs_kernel_abort(const char *mountpoint)
 	snprintf(path, sizeof(path), "/sys/fs/fuse/connections/%u/abort",
 		 (stx.stx_dev_major << 20) | stx.stx_dev_minor);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			err = -errno;
+		close(fd);
+		return err;
+	}
+	/*
+	 * No fusectl mounted there: a forced unmount aborts the connection
+	 * first (fuse_umount_begin), then fails with EBUSY while callers
+	 * are inside, which is what is wanted.
+	 */
+	if (umount2(mountpoint, MNT_FORCE) < 0 && errno != EBUSY)
 		return -errno;
-	if (write(fd, "1", 1) != 1)
-		err = -errno;
-	close(fd);
-	return err;
+	return 0;
 }
 
 bool shmfs_kernel_can_resend(void)

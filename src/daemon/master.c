@@ -297,7 +297,8 @@ static bool rings_unserved(struct master *m)
 	return aborted;
 }
 
-static void supervise(struct master *m, int sigfd)
+/* Returns the exit status: 0, or SHMFS_EXIT_MOUNT if the mount was aborted. */
+static int supervise(struct master *m, int sigfd)
 {
 	long long wait = -1;
 
@@ -308,7 +309,7 @@ static void supervise(struct master *m, int sigfd)
 			shmfs_log_notice("signal %d: stopping", sig);
 			shmfs_notify("STOPPING=1\nSTATUS=Stopping (signal %d)",
 				     sig);
-			return;
+			return SHMFS_EXIT_OK;
 		}
 		if (sig == SIGHUP) {
 			/* MONOTONIC_USEC: Type=notify-reload wants it. */
@@ -326,7 +327,7 @@ static void supervise(struct master *m, int sigfd)
 		if (shmfs_pool_reap(&m->pool, false)) {
 			shmfs_log_notice("connection closed: unmounted");
 			shmfs_notify("STOPPING=1\nSTATUS=Unmounted, stopping");
-			return;
+			return SHMFS_EXIT_OK;
 		}
 		if (m->died)
 			shmfs_master_recover(m);
@@ -336,8 +337,11 @@ static void supervise(struct master *m, int sigfd)
 			shmfs_master_keep(m);
 		}
 		wait = shmfs_pool_respawn(&m->pool);
-		if (m->uring && rings_unserved(m))
-			wait = 10000000; /* the abort ends the workers: reap */
+		if (m->uring && rings_unserved(m)) {
+			shmfs_notify("STOPPING=1\nSTATUS=Aborted, stopping");
+			return SHMFS_EXIT_MOUNT; /* a service manager restarts
+						  */
+		}
 	}
 }
 
@@ -440,8 +444,7 @@ static int serve(struct master *m, const sigset_t *set, int ready,
 				 tab->region_shm.size);
 	shmfs_master_keep(m);
 	notify_ready(m);
-	supervise(m, m->sigfd);
-	return SHMFS_EXIT_OK;
+	return supervise(m, m->sigfd);
 }
 
 /*

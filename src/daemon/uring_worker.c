@@ -126,10 +126,21 @@ static ssize_t reply_into_entry(const struct iovec *iov, int count, void *arg)
 	struct shmfs_fuse_uring_req_header *h = header(w, s);
 	struct shmfs_uring_record *rec = record(w, s);
 	unsigned char *payload = shmfs_uring_slot_payload(w->rings, w->qid, s);
+	const struct fuse_out_header *out = iov[0].iov_base;
 	size_t body = 0, total = iov[0].iov_len;
 
 	set_state(rec, SHMFS_URING_REPLYING);
 	SHMFS_FAULT_TAKE("uring_reply_crash", abort());
+	/* What /dev/fuse and the ring refuse (EINVAL), as kernel.c does. */
+	if (out->error > 0 || out->error <= -512) {
+		shmfs_log_sys(LOG_ERR, EINVAL,
+			      "the reply to request %llu was refused; "
+			      "answered with EIO",
+			      (unsigned long long)rec->unique);
+		shmfs_uring_error_reply(h, rec->unique, EIO);
+		set_state(rec, SHMFS_URING_COMMITTING);
+		return (ssize_t)total;
+	}
 	for (int i = 1; i < count; i++) {
 		if (body + iov[i].iov_len > w->rings->g.payload) {
 			shmfs_log_error("the reply to request %llu is larger "
@@ -494,6 +505,8 @@ int shmfs_uring_worker_setup(struct shmfs_uring_worker *w,
 		shmfs_log_warn("worker of CPU %u: no clone of the device for "
 			       "FORGET and INTERRUPT (%s)",
 			       qid, "the other workers read them");
+	SHMFS_FAULT_TAKE("uring_start_crash", abort());
+	SHMFS_FAULT_POINT("uring_setup");
 	bool used = recover(w);
 	for (unsigned s = 0;
 	     s < rings->g.slots && w->entries < SHMFS_URING_DEPTH; s++)

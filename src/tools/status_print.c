@@ -213,7 +213,11 @@ static void print_counts(const struct shmfs_status *st, FILE *out)
 		if (f->scope != SHMFS_FIGURE_DAEMON || f->status == NULL ||
 		    !shown(&st->daemon, k))
 			continue;
-		if (f->flags & SHMFS_FIGURE_RANK)
+		if (f->type ==
+		    SHMFS_FIGURE_LABEL) /* "served through io_uring" */
+			fprintf(out, ", %s %s", f->status,
+				st->daemon.text[k] ? st->daemon.text[k] : "?");
+		else if (f->flags & SHMFS_FIGURE_RANK)
 			fprintf(out, ", %s %" PRIu64, f->status, v);
 		else
 			fprintf(out, ", %" PRIu64 " %s%s", v, f->status,
@@ -303,10 +307,16 @@ static void json_daemon(const struct shmfs_status_record *d, FILE *out)
 	for (size_t k = 0; k < SHMFS_FIGURES; k++) {
 		const struct shmfs_figure *f = &shmfs_figures[k];
 
-		if (f->scope == SHMFS_FIGURE_DAEMON && f->name != NULL &&
-		    !(f->flags & SHMFS_FIGURE_COUNT) && shown(d, k))
-			fprintf(out, ",\n  \"%s\": %" PRIu64, f->name,
-				d->value[k]);
+		if (f->scope != SHMFS_FIGURE_DAEMON || f->name == NULL ||
+		    (f->flags & SHMFS_FIGURE_COUNT) || !shown(d, k))
+			continue;
+		fprintf(out, ",\n  \"%s\": ", f->name);
+		if (f->type != SHMFS_FIGURE_LABEL)
+			fprintf(out, "%" PRIu64, d->value[k]);
+		else if (d->text[k] != NULL)
+			json_string(d->text[k], out);
+		else
+			fputs("null", out);
 	}
 }
 

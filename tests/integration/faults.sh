@@ -33,6 +33,18 @@ size  = 64K
 cache = direct
 EOF
 
+# The ring leg (SHMFS_TRANSPORT=uring): a dead worker's request is not
+# resent (the kernel resends only /dev/fuse's) but served again by its
+# replacement from the ring buffers, or failed with EIO where serving it
+# twice is not safe (uring_worker.c, docs/io_uring.md).
+RINGS=0
+[[ ${SHMFS_TRANSPORT:-} != uring ]] || RINGS=1
+if ((RINGS)); then
+	RESENT="of the dead worker served again"
+else
+	RESENT="were resent"
+fi
+
 # with_fault SPEC NAME: mounts with SHMFS_FAULT=SPEC at $WORK/NAME.
 with_fault() {
 	MNT=$WORK/$2
@@ -61,7 +73,7 @@ a_read_held_by_a_dying_worker_is_resent_and_answered() {
 	echo hello >"$MNT/d"
 	assert_eq hello "$(succeeds_within_a_second cat "$MNT/d")" "the read"
 	pool_is_whole_and_serves
-	wait_for_line "$DAEMON_LOG" "were resent"
+	wait_for_line "$DAEMON_LOG" "$RESENT"
 	assert_eq hello "$(cat "$MNT/d")" "the next read"
 	stop_daemon "$MNT" "$DAEMON_PID"
 }
@@ -72,7 +84,7 @@ a_read_held_on_the_shared_descriptor_is_resent_too() {
 	echo hello >"$MNT/d"
 	assert_eq hello "$(succeeds_within_a_second cat "$MNT/d")" "the read"
 	pool_is_whole_and_serves
-	wait_for_line "$DAEMON_LOG" "were resent"
+	wait_for_line "$DAEMON_LOG" "$RESENT"
 	stop_daemon "$MNT" "$DAEMON_PID"
 }
 
@@ -83,6 +95,13 @@ a_read_held_by_a_dying_worker_fails_at_once_without_resend() {
 	local start=$SECONDS status=0
 	with_fault no_resend,read:1 noresend
 	echo hello >"$MNT/d"
+	if ((RINGS)); then # the ring buffers need no resend
+		assert_eq hello "$(succeeds_within_a_second cat "$MNT/d")" "the read"
+		pool_is_whole_and_serves
+		wait_for_line "$DAEMON_LOG" "$RESENT"
+		stop_daemon "$MNT" "$DAEMON_PID"
+		return
+	fi
 	timeout -s KILL 3 cat "$MNT/d" >/dev/null 2>"$WORK/noresend.err" ||
 		status=$?
 	((status != 137)) || fail "the read hung"
@@ -100,6 +119,13 @@ a_read_held_on_the_shared_descriptor_is_answered_without_resend() {
 	with_fault no_resend,no_clone,read:1 sharednoresend
 	wait_for_line "$DAEMON_LOG" "share one descriptor"
 	echo hello >"$MNT/d"
+	if ((RINGS)); then
+		assert_eq hello "$(succeeds_within_a_second cat "$MNT/d")" "the read"
+		pool_is_whole_and_serves
+		wait_for_line "$DAEMON_LOG" "$RESENT"
+		stop_daemon "$MNT" "$DAEMON_PID"
+		return
+	fi
 	timeout -s KILL 3 cat "$MNT/d" >/dev/null 2>&1 || status=$?
 	((status != 137)) || fail "the read hung"
 	((status != 0)) || fail "the read succeeded though its worker died"
@@ -119,9 +145,17 @@ a_request_that_keeps_crashing_workers_fails_in_the_end() {
 		status=$?
 	((status != 137)) || fail "the read hung"
 	((status != 0)) || fail "the read succeeded though it kills workers"
-	grep -q "Software caused connection abort" "$WORK/poison.err" ||
-		fail "not ECONNABORTED: $(cat "$WORK/poison.err")"
-	wait_for_line "$DAEMON_LOG" "kept dying right after their start"
+	if ((RINGS)); then # served again once, then failed
+		grep -q "$(errno_text EIO)" "$WORK/poison.err" ||
+			fail "not EIO: $(cat "$WORK/poison.err")"
+		wait_for_line "$DAEMON_LOG" "of the dead worker answered with EIO"
+		assert_eq 2 "$(grep -c 'killed by signal 6' "$DAEMON_LOG")" \
+			"workers it killed"
+	else
+		grep -q "Software caused connection abort" "$WORK/poison.err" ||
+			fail "not ECONNABORTED: $(cat "$WORK/poison.err")"
+		wait_for_line "$DAEMON_LOG" "kept dying right after their start"
+	fi
 	echo "failed after $((SECONDS - start)) s:" \
 		"$(grep -c 'killed by signal 6' "$DAEMON_LOG") workers died"
 	stop_daemon "$MNT" "$DAEMON_PID"
@@ -154,8 +188,14 @@ PY
 a_worker_dying_in_a_shrink_leaves_the_tail_zero() {
 	with_fault truncate_locked:1 shrink
 	head -c 65536 /dev/urandom >"$MNT/d" || true
-	succeeds_within_a_second truncate -s 100 "$MNT/d"
-	pool_is_whole_and_serves
+	if ((RINGS)); then # a setattr is not served twice: EIO, at once
+		assert_fails_with EIO timeout -s KILL 3 truncate -s 100 "$MNT/d"
+		pool_is_whole_and_serves
+		timeout 5 truncate -s 100 "$MNT/d" || fail "the next shrink"
+	else
+		succeeds_within_a_second truncate -s 100 "$MNT/d"
+		pool_is_whole_and_serves
+	fi
 	assert_eq 100 "$(file_size "$MNT/d")" "length after the resent shrink"
 	timeout 5 truncate -s 64K "$MNT/d" || fail "truncate after the death"
 	python3 - "$MNT/d" <<'PY' || fail "the tail past 100 is not zero"
@@ -209,6 +249,20 @@ a_failed_reply() {
 
 # EFAULT in the payload: the kernel ends the request with EIO itself.
 a_reply_from_an_unmapped_buffer_fails_with_eio_and_kills_no_worker() {
+	if ((RINGS)); then
+		# The reply is copied into the entry by the worker, not by the
+		# kernel: the worker dies of the bad buffer mid-reply, and its
+		# replacement answers EIO (the request is half overwritten).
+		with_fault reply_unmapped:1 unmapped
+		echo hello >"$MNT/d"
+		assert_fails_with EIO timeout -s KILL 3 cat "$MNT/d"
+		wait_for_line "$DAEMON_LOG" "killed by signal 11"
+		wait_for_line "$DAEMON_LOG" "of the dead worker answered with EIO"
+		wait_for_workers "$DAEMON_PID" 2
+		assert_eq hello "$(cat "$MNT/d")" "the next read"
+		stop_daemon "$MNT" "$DAEMON_PID"
+		return
+	fi
 	a_failed_reply reply_unmapped unmapped || return 1
 	assert_match "the reply to request [0-9]+ failed; the kernel answered it with EIO \(14: Bad address\)" \
 		"$(grep "the reply to request" "$DAEMON_LOG")" "the worker's line"
@@ -235,6 +289,70 @@ a_forced_passthrough_failure_falls_back_to_page_mode_once() {
 	stop_daemon "$MNT" "$DAEMON_PID"
 }
 
+# Ring workers die at every point of their life (issue 17): before they
+# registered an entry, holding a request, with the reply half written.
+# No caller hangs, and only a half-overwritten request fails (EIO).
+a_ring_worker_dying_before_it_registered_is_replaced() {
+	with_fault uring_setup:1 setup
+	wait_for_line "$DAEMON_LOG" "killed by signal 9"
+	echo hello >"$MNT/d"
+	assert_eq hello "$(succeeds_within_a_second cat "$MNT/d")" "a read after"
+	wait_for_workers "$DAEMON_PID" 2
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
+a_ring_worker_crashing_on_a_request_is_replaced_and_it_is_served() {
+	with_fault uring_serve_crash:1 servecrash
+	echo hello >"$MNT/d" || true # one of these requests dies once
+	assert_eq hello "$(succeeds_within_a_second cat "$MNT/d")" "the read"
+	wait_for_line "$DAEMON_LOG" "killed by signal 6"
+	wait_for_line "$DAEMON_LOG" "$RESENT"
+	wait_for_workers "$DAEMON_PID" 2
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
+a_ring_worker_dying_mid_reply_fails_that_request_with_eio() {
+	local status=0
+	with_fault uring_reply_crash:1 replycrash
+	timeout -s KILL 3 stat "$MNT/d" >/dev/null 2>"$WORK/reply.err" ||
+		status=$?
+	((status != 137)) || fail "the request hung"
+	if ((status != 0)); then
+		grep -q "$(errno_text EIO)" "$WORK/reply.err" ||
+			fail "not EIO: $(cat "$WORK/reply.err")"
+	fi
+	wait_for_line "$DAEMON_LOG" "of the dead worker answered with EIO"
+	wait_for_workers "$DAEMON_PID" 2
+	echo after >"$MNT/d"
+	assert_eq after "$(cat "$MNT/d")" "the pool serves again"
+	stop_daemon "$MNT" "$DAEMON_PID"
+}
+
+# A ring queue nobody can serve would hold its CPU's callers for ever:
+# the master aborts the connection, and they get ENOTCONN.
+a_ring_slot_no_worker_can_fill_aborts_the_mount() {
+	local caller
+	MNT=$WORK/abort
+	SHMFS_FAULT=uring_start_crash:1000 spawn_daemon "$MNT" -f -c "$CONF"
+	wait_until "$DEADLINE" is_mounted "$MNT" || fail "no mount"
+	# A caller that waits for the rings, which never get an entry.
+	timeout -s KILL 15 stat "$MNT/d" >/dev/null 2>"$WORK/abort.err" &
+	caller=$!
+	wait_for_line "$DAEMON_LOG" "the mount is aborted: worker of CPU [0-9]+ cannot be replaced"
+	wait_child_exit "$caller" 5 || fail "the caller still waits"
+	((EXIT_STATUS != 137)) || fail "the caller hung"
+	grep -q "$(errno_text ENOTCONN)" "$WORK/abort.err" ||
+		fail "not ENOTCONN: $(cat "$WORK/abort.err")"
+	wait_child_exit "$DAEMON_PID" || fail "the daemon did not exit"
+	force_unmount "$MNT"
+}
+
+if ((RINGS)); then
+	run_test_here a_ring_worker_dying_before_it_registered_is_replaced
+	run_test_here a_ring_worker_crashing_on_a_request_is_replaced_and_it_is_served
+	run_test_here a_ring_worker_dying_mid_reply_fails_that_request_with_eio
+	run_test_here a_ring_slot_no_worker_can_fill_aborts_the_mount
+fi
 run_test_here a_read_held_by_a_dying_worker_is_resent_and_answered
 run_test_here a_read_held_on_the_shared_descriptor_is_resent_too
 run_test_here a_request_that_keeps_crashing_workers_fails_in_the_end

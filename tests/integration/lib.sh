@@ -335,7 +335,9 @@ wait_mounted() {
 				return 1
 			}
 			[[ ${SHMFS_TRANSPORT:-} != uring ]] && return 0
-			grep -qx 'transport io_uring' "$mnt/.stats" && return 0
+			# (retried: a fault test may fail the first request)
+			wait_until 5 grep -qx 'transport io_uring' "$mnt/.stats" &&
+				return 0
 			fail "the ring leg: $mnt is not served through io_uring" \
 				"($(grep '^transport' "$mnt/.stats")); log:" \
 				"$(cat "$log" 2>/dev/null)"
