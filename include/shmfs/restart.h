@@ -21,6 +21,7 @@
 #include "shmfs/fdstore.h"
 #include "shmfs/kernel.h"
 #include "shmfs/record.h"
+#include "shmfs/uring_region.h"
 
 struct fuse_args;
 struct fuse_session;
@@ -40,6 +41,12 @@ struct shmfs_adopt {
 	struct shmfs_kernel_init init; /* the recorded INIT, from rec */
 	/* What the service manager holds for the master (found or not). */
 	struct shmfs_fdstore store;
+	/*
+	 * A connection that speaks io_uring: the dead generation's ring
+	 * buffers, mapped where it registered them (base NULL: none), for
+	 * the new workers to answer what it held (docs/io_uring.md).
+	 */
+	struct shmfs_uring_region rings;
 };
 
 /*
@@ -107,6 +114,8 @@ struct shmfs_handover {
 	unsigned nclones;	      /* slots */
 	const char *mountpoint;	      /* absolute */
 	const struct fuse_args *args; /* the libfuse options */
+	/* The ring buffers (NULL: the connection reads /dev/fuse). */
+	const struct shmfs_uring_region *rings;
 };
 
 /*

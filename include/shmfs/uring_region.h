@@ -49,9 +49,44 @@ struct shmfs_uring_region {
 	unsigned char *base;
 };
 
+/*
+ * The region's first page says what it is, for a master that adopts it
+ * from the restart store (restart.h): the kernel reads replies at the
+ * addresses the dead generation registered, so it is mapped there again.
+ */
+#define SHMFS_URING_REGION_MAGIC "shmfsrng"
+struct shmfs_uring_region_head {
+	char magic[8];
+	uint32_t version; /* 1 */
+	uint32_t nqueues, slots, reserved;
+	uint64_t payload, slot_size, size;
+	uint64_t addr; /* where every process maps it */
+};
+
+/*
+ * Where a new region is mapped if that range is free: far from the heap
+ * and from where the kernel puts mappings, so that a restarted master
+ * (another address space) finds it free too.
+ */
+#define SHMFS_URING_REGION_HINT 0x6a0000000000ULL
+
 /* Makes and maps the region, every record FREE. Returns 0 or -errno. */
 int shmfs_uring_region_create(const struct shmfs_uring_geometry *g,
 			      struct shmfs_uring_region *r);
+
+/*
+ * Maps a stored region (fd, taken) at the address its head names, never
+ * over another mapping (MAP_FIXED_NOREPLACE). Returns 0, -EPROTO for a
+ * file that is no region of ours (*why says what), -EEXIST if something
+ * else is mapped there, or -errno. On failure fd is closed.
+ */
+int shmfs_uring_region_adopt(int fd, struct shmfs_uring_region *r,
+			     const char **why);
+
+/* Checks a head read from a file of size bytes: NULL, or why not. */
+const char *shmfs_uring_region_check(const struct shmfs_uring_region_head *h,
+				     uint64_t size);
+
 void shmfs_uring_region_destroy(struct shmfs_uring_region *r);
 
 /* Slot s of queue q: its header, record and payload buffer. */

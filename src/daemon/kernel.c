@@ -219,6 +219,8 @@ static ssize_t swallow_replayed(struct iovec *iov, int count)
 	return (ssize_t)iov_bytes(iov, count);
 }
 
+static uint32_t recorded_flags2(void);
+
 /* The master's, until INIT is answered: patches and records its reply. */
 static ssize_t write_init_reply(int fd, struct iovec *iov, int count,
 				void *userdata)
@@ -236,8 +238,13 @@ static ssize_t write_init_reply(int fd, struct iovec *iov, int count,
 		conn.negotiated = out->error == 0 &&
 				  shmfs_kernel_patch_init(iov[1].iov_base,
 							  iov[1].iov_len) == 0;
-	if (conn.want_uring && out->error == 0 && !conn.recorded &&
-	    shmfs_uring_init_no_uring(conn.init.in, conn.init.in_len) == NULL)
+	/* Rings: asked for if offered; replayed as the kernel took them. */
+	if (out->error == 0 &&
+	    (conn.recorded
+		     ? (recorded_flags2() & SHMFS_FUSE_OVER_IO_URING_FLAGS2)
+		     : conn.want_uring &&
+			       shmfs_uring_init_no_uring(
+				       conn.init.in, conn.init.in_len) == NULL))
 		shmfs_uring_patch_init(iov[1].iov_base, iov[1].iov_len);
 	if (conn.recorded) /* a replay: the kernel has its reply */
 		return swallow_replayed(iov, count);

@@ -380,16 +380,32 @@ static int start_rings(struct master *m)
 				cfg->file);
 		return -1;
 	}
-	err = shmfs_uring_geometry(shmfs_uring_possible_cpus(),
-				   SHMFS_URING_SLOTS,
-				   shmfs_kernel_uring_payload(), &g);
-	if (err == 0)
-		err = shmfs_uring_region_create(&g, &m->rings);
+	if (m->adopted && m->adopt->rings.base != NULL) {
+		/* The dead generation's, where it registered them. */
+		m->rings = m->adopt->rings;
+		m->adopt->rings.base = NULL;
+		m->adopt->rings.fd = -1;
+		g = m->rings.g;
+		err = g.nqueues == shmfs_uring_possible_cpus() &&
+				      g.payload >= shmfs_kernel_uring_payload()
+			      ? 0
+			      : -EPROTO;
+		if (err == 0 && cfg->io_uring == SHMFS_IO_URING_OFF)
+			shmfs_log_notice("%s: io_uring = off: the adopted "
+					 "connection speaks io_uring, and is "
+					 "served so until it is unmounted",
+					 cfg->file);
+	} else {
+		err = shmfs_uring_geometry(shmfs_uring_possible_cpus(),
+					   SHMFS_URING_SLOTS,
+					   shmfs_kernel_uring_payload(), &g);
+		if (err == 0)
+			err = shmfs_uring_region_create(&g, &m->rings);
+	}
 	if (err < 0) {
 		shmfs_log_sys(LOG_ERR, -err,
-			      "the ring buffers (%u queues) "
-			      "could not be made",
-			      g.nqueues);
+			      "the ring buffers (%u queues) could not be %s",
+			      g.nqueues, m->adopted ? "adopted" : "made");
 		return -1;
 	}
 	m->uring = true;
@@ -428,6 +444,9 @@ static int serve(struct master *m, const sigset_t *set, int ready,
 	if (m->adopted)
 		swapped = shmfs_master_take_over(m, cfg);
 	shmfs_master_make_clones(m);
+	/* Requests are held in the ring buffers from the first worker on. */
+	if (m->uring)
+		shmfs_master_keep(m);
 	if (shmfs_pool_start(&m->pool) < 0)
 		return SHMFS_EXIT_MOUNT;
 	tab = m->cycle->tab;

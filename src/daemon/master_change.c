@@ -62,6 +62,7 @@ static void handover(const struct master *m, struct shmfs_handover *h)
 		.nclones = SHMFS_WORKERS_MAX,
 		.mountpoint = m->opts->mountpoint,
 		.args = m->args,
+		.rings = m->uring ? &m->rings : NULL,
 	};
 }
 

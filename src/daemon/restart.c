@@ -20,10 +20,12 @@
 #include "shmfs/log.h"
 #include "shmfs/mountpoint.h"
 #include "shmfs/notify.h"
+#include "shmfs/pool.h"
 #include "shmfs/region.h"
 #include "shmfs/restart.h"
 #include "shmfs/shm.h"
 #include "shmfs/statsfile.h"
+#include "shmfs/uring.h"
 
 /* FileDescriptorStoreMax= in shmfs@.service. */
 #define UNIT_STORE_MAX 256
@@ -63,6 +65,7 @@ static void init_adopt(struct shmfs_adopt *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->fuse = -1;
+	a->rings.fd = -1;
 	a->upgrade = getenv("SHMFS_UPGRADE") != NULL;
 	unsetenv("SHMFS_UPGRADE");
 	shmfs_fdstore_init(&a->store);
@@ -93,6 +96,39 @@ static int claim_state(struct shmfs_adopt *a)
 	return name[0] ? shmfs_fdlist_claim(&a->fds, name) : -1;
 }
 
+/*
+ * A connection that speaks io_uring: the requests its dead workers held
+ * can only be answered from their ring buffers, at the addresses they
+ * registered. Mapped here, before anything else can take that range.
+ * Why not, or NULL. (Without them the connection ends when the store
+ * lets it go: its callers get ENOTCONN instead of waiting for ever.)
+ */
+static const char *adopt_rings(struct shmfs_adopt *a)
+{
+	static char why[160];
+	uint32_t flags2 = 0;
+	const char *bad;
+	int fd, err;
+
+	if (a->rec.init_out_len >= SHMFS_INIT_OUT_FLAGS2 + sizeof(flags2))
+		memcpy(&flags2, a->rec.init_out + SHMFS_INIT_OUT_FLAGS2,
+		       sizeof(flags2));
+	if (!(flags2 & SHMFS_FUSE_OVER_IO_URING_FLAGS2))
+		return NULL;
+	fd = shmfs_fdlist_claim(&a->fds, "uring.region");
+	if (fd < 0)
+		return "its connection speaks io_uring, and its ring buffers "
+		       "were not stored";
+	err = shmfs_uring_region_adopt(fd, &a->rings, &bad);
+	if (err == 0)
+		return NULL;
+	snprintf(why, sizeof(why),
+		 "its ring buffers cannot be mapped where "
+		 "they were registered (%s)",
+		 bad ? bad : strerror(-err));
+	return why;
+}
+
 /* Why what was passed cannot be adopted, or NULL. */
 static const char *check(struct shmfs_adopt *a)
 {
@@ -114,7 +150,7 @@ static const char *check(struct shmfs_adopt *a)
 		return "no FUSE descriptor was stored (INIT never recorded)";
 	if (shmfs_kernel_aborted(a->fuse))
 		return "its FUSE connection was aborted";
-	return NULL;
+	return adopt_rings(a);
 }
 
 /*
@@ -136,6 +172,7 @@ void shmfs_restart_discard(struct shmfs_adopt *a, const char *why)
 	a->fuse = -1;
 	if (a->rec.mountpoint[0] == '/')
 		shmfs_mountpoint_release(a->rec.mountpoint);
+	shmfs_uring_region_destroy(&a->rings);
 	free(a->zones);
 	free(a->config);
 	a->zones = NULL;
@@ -168,6 +205,7 @@ int shmfs_restart_find(struct shmfs_adopt *a)
 
 void shmfs_restart_free(struct shmfs_adopt *a)
 {
+	shmfs_uring_region_destroy(&a->rings);
 	shmfs_fdlist_close(&a->fds);
 	if (a->fuse >= 0)
 		close(a->fuse);
@@ -296,11 +334,30 @@ static bool old_alive(pid_t pid, uint64_t start)
 	return shmfs_record_alive(pid, start);
 }
 
-/* Old processes still alive; with kill, SIGKILLed. */
+/* Where pid waits in the kernel (its wchan), for the log. */
+static void wchan_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(buf, len, "?");
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	if (fgets(buf, (int)len, f) == NULL)
+		snprintf(buf, len, "?");
+	fclose(f);
+}
+
+/*
+ * Old processes still alive; with kill, SIGKILLed; with say, each is
+ * logged with where it waits.
+ */
 static unsigned sweep(struct shmfs_region *r, const struct shmfs_adopt *a,
-		      bool kill_them)
+		      bool kill_them, bool say)
 {
 	unsigned n = 0;
+	char wchan[64];
 
 	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++) {
 		struct shmfs_worker_slot *ws = &r->workers[i];
@@ -309,11 +366,24 @@ static unsigned sweep(struct shmfs_region *r, const struct shmfs_adopt *a,
 		if (!old_alive(pid, atomic_load(&ws->start)))
 			continue;
 		n++;
+		if (say) {
+			wchan_of(pid, wchan, sizeof(wchan));
+			shmfs_log_warn("worker %u (pid %d) of the previous "
+				       "master has not left after 1 s (it "
+				       "waits in %s)",
+				       i, (int)pid, wchan);
+		}
 		if (kill_them)
 			kill(pid, SIGKILL);
 	}
 	if (old_alive(a->rec.master, a->rec.master_start)) {
 		n++;
+		if (say) {
+			wchan_of(a->rec.master, wchan, sizeof(wchan));
+			shmfs_log_warn("the previous master (pid %d) has not "
+				       "left after 1 s (it waits in %s)",
+				       (int)a->rec.master, wchan);
+		}
 		if (kill_them)
 			kill(a->rec.master, SIGKILL);
 	}
@@ -324,18 +394,24 @@ unsigned shmfs_restart_wait_old(struct shmfs_region *r,
 				const struct shmfs_adopt *a)
 {
 	struct timespec tick = {0, 1000000}; /* 1 ms */
-	long long waited = 0;
+	long long start = shmfs_pool_now();
 	unsigned killed = 0;
+	bool said = false;
 
-	while (sweep(r, a, false) > 0) {
+	while (sweep(r, a, false, false) > 0) {
+		long long waited = shmfs_pool_now() - start;
+
+		if (!said && waited >= 1000000000LL) {
+			sweep(r, a, false, true);
+			said = true;
+		}
 		if (waited >= OLD_GENERATION_NS && killed == 0) {
-			killed = sweep(r, a, true);
+			killed = sweep(r, a, true, false);
 			shmfs_log_warn("%u processes of the previous master "
 				       "did not leave within %lld s: killed",
 				       killed, OLD_GENERATION_NS / 1000000000);
 		}
 		nanosleep(&tick, NULL);
-		waited += tick.tv_nsec;
 	}
 	for (unsigned i = 0; i < SHMFS_WORKERS_MAX; i++)
 		atomic_store(&r->workers[i].pid, 0);
@@ -500,6 +576,8 @@ static int collect(struct handed *hd, const struct shmfs_handover *h)
 	}
 	if (err == 0)
 		err = add(hd, "stats", c->stats.fd, false);
+	if (err == 0 && h->rings != NULL)
+		err = add(hd, "uring.region", h->rings->fd, false);
 	if (err == 0)
 		err = add_zones(hd, h, zones);
 	if (err == 0)

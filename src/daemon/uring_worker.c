@@ -18,9 +18,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -422,6 +424,8 @@ static void kick(const struct shmfs_uring_worker *w, const char *mountpoint)
 	cpu_set_t set;
 	pid_t pid;
 
+	pid_t worker = getpid();
+
 	CPU_ZERO(&set);
 	CPU_SET(qid, &set);
 	pid = fork();
@@ -437,6 +441,13 @@ static void kick(const struct shmfs_uring_worker *w, const char *mountpoint)
 		/* Not a holder of the worker's rings: its exit is its own. */
 		close(w->ring.fd);
 		close(w->fence.fd);
+		/*
+		 * A worker that dies before it serves the kick would leave it
+		 * waiting on a queue nobody serves, and a service manager
+		 * waiting for the last process of the unit: it goes too.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != worker)
+			_exit(0);
 		/* An offline CPU queues nothing: nothing to fetch. */
 		if (sched_setaffinity(0, sizeof(set), &set) == 0)
 			statfs(mountpoint, &st);
