@@ -35,6 +35,13 @@ struct shmfs_pool {
 	_Atomic uint64_t *respawns; /* children forked to replace one */
 	_Atomic uint64_t *stops;    /* children found stopped, continued */
 	long long stop_timeout_ns;  /* before SIGKILL; 0: 5 s */
+	/*
+	 * A slot whose children keep dying is refilled after 10 ms, twice
+	 * as long at each quick death, up to a second, instead of at most
+	 * once a second: for a pool where a missing child stops a part of
+	 * the service (a ring queue holds its CPU's callers).
+	 */
+	bool backoff;
 
 	pid_t pids[SHMFS_WORKERS_MAX];	      /* 0: slot empty */
 	long long started[SHMFS_WORKERS_MAX]; /* monotonic ns of last fork */

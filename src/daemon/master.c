@@ -150,6 +150,7 @@ void shmfs_master_configure_pool(struct master *m)
 	struct shmfs_region *region = shmfs_cycle_region(m->cycle);
 
 	m->pool.nchildren = workers_wanted(m);
+	m->pool.backoff = m->uring;
 	if (m->uring && workers_asked(m) != 0 &&
 	    workers_asked(m) != m->pool.nchildren)
 		shmfs_log_warn("%s: workers = %u is not applied: the mount "

@@ -2,8 +2,9 @@
 /*
  * The pool (see pool.h). A child that dies is forked again into its slot
  * at once; but a slot whose children keep dying within a second of their
- * start is restarted at most once a second, so that a child that dies at
- * once does not spin the machine. A child that a signal stopped would hold
+ * start is restarted at most once a second (with backoff: after 10 ms,
+ * doubling up to a second), so that a child that dies at once does not
+ * spin the machine. A child that a signal stopped would hold
  * whatever it serves, and everyone waiting on it, for as long as it stays
  * stopped: the parent hears of it at once (SIGCHLD, waitpid's WUNTRACED)
  * and continues it.
@@ -20,6 +21,8 @@
 
 /* A child that dies this soon after starting is restarted no faster. */
 #define RESPAWN_DELAY_NS 1000000000LL
+/* With backoff: the first delay (10, 20, ... 640 ms, then 1 s). */
+#define BACKOFF_FIRST_NS 10000000LL
 /* How long children get to leave before SIGKILL, by default. */
 #define STOP_TIMEOUT_NS 5000000000LL
 /* SIGTERM is sent again at least this often while children are left. */
@@ -125,6 +128,17 @@ bool shmfs_pool_reap(struct shmfs_pool *pool, bool stopping)
 	return ended;
 }
 
+/* How long after its last start a throttled slot is refilled. */
+static long long respawn_delay(const struct shmfs_pool *pool, unsigned slot)
+{
+	unsigned doublings = pool->quick_deaths[slot] - 2;
+
+	if (!pool->backoff)
+		return RESPAWN_DELAY_NS;
+	return doublings >= 7 ? RESPAWN_DELAY_NS
+			      : BACKOFF_FIRST_NS << doublings;
+}
+
 long long shmfs_pool_respawn(struct shmfs_pool *pool)
 {
 	long long wait = -1, t = shmfs_pool_now();
@@ -139,7 +153,7 @@ long long shmfs_pool_respawn(struct shmfs_pool *pool)
 		long long left =
 			pool->quick_deaths[i] < 2
 				? 0
-				: pool->started[i] + RESPAWN_DELAY_NS - t;
+				: pool->started[i] + respawn_delay(pool, i) - t;
 		if (left <= 0 && spawn(pool, i) == 0) {
 			count(pool->respawns);
 			continue;

@@ -68,19 +68,27 @@ require_helper() {
 	done
 }
 
-# SHMFS_TRANSPORT=uring, the ring leg of a script (tests/integration/
-# meson.build runs it alone: the switch is the machine's): the fuse
-# module's enable_uring is turned on for the script and restored by the
-# cleanup, and every daemon it mounts must serve through rings
-# (wait_mounted checks /.stats). A machine where it cannot be turned on
-# skips, and fails under CI.
+# The transport a script tests is the one it asked for, whatever the
+# machine says: SHMFS_TRANSPORT=uring, the ring leg of a script
+# (tests/integration/meson.build runs every mount test alone: the switch
+# is the machine's), turns the fuse module's enable_uring on for the
+# script, and every daemon it mounts must serve through rings
+# (wait_mounted checks /.stats); without it the switch is turned off, so
+# that io_uring = auto means /dev/fuse. The cleanup restores it. A
+# machine where the ring leg cannot turn it on skips, and fails under CI.
 URING_PARAM=/sys/module/fuse/parameters/enable_uring
 with_uring() {
-	[[ ${SHMFS_TRANSPORT:-} == uring ]] || return 0
-	[[ -w $URING_PARAM ]] ||
-		skip_or_fail "no $URING_PARAM: this kernel has no FUSE over io_uring"
-	cat "$URING_PARAM" >"$WORK/.enable_uring" &&
-		echo Y >"$URING_PARAM" ||
+	local want=N now
+	[[ ${SHMFS_TRANSPORT:-} != uring ]] || want=Y
+	if [[ ! -w $URING_PARAM ]]; then
+		[[ $want == N ]] ||
+			skip_or_fail "no $URING_PARAM: this kernel has no FUSE over io_uring"
+		return 0
+	fi
+	now=$(cat "$URING_PARAM")
+	[[ $now != "$want" ]] || return 0
+	echo "$now" >"$WORK/.enable_uring"
+	echo "$want" >"$URING_PARAM" || [[ $want == N ]] ||
 		skip_or_fail "$URING_PARAM cannot be turned on"
 }
 

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "shmfs/uring.h"
+#include "uring_captured.h"
 
 /* ------------------------------------------------------------ the probe */
 
@@ -425,6 +426,63 @@ static void each_slot_state_has_its_action(void **s)
 			 SHMFS_URING_NOTHING);
 }
 
+/*
+ * Headers the kernel wrote (uring_captured.h): each parses into the
+ * request it was, and what a replacement does with it follows from its
+ * opcode and the slot's state.
+ */
+static void captured_headers_parse_and_decide(void **s)
+{
+	static const struct {
+		const uint8_t *bytes;
+		uint32_t opcode, len, arg0, payload;
+		uint64_t unique;
+		enum shmfs_uring_action serving;
+	} cap[] = {
+		{captured_getattr, FUSE_GETATTR, 56, 16, 0, 4,
+		 SHMFS_URING_REPLAY},
+		{captured_lookup, FUSE_LOOKUP, 42, 0, 2, 6, SHMFS_URING_REPLAY},
+		{captured_open, FUSE_OPEN, 48, 8, 0, 8,
+		 SHMFS_URING_FAIL}, /* O_TRUNC */
+		{captured_getxattr, FUSE_GETXATTR, 68, 8, 20, 10,
+		 SHMFS_URING_FAIL},
+		{captured_flush, FUSE_FLUSH, 64, 24, 0, 12, SHMFS_URING_FAIL},
+		{captured_write, FUSE_WRITE, 86, 40, 6, 14, SHMFS_URING_REPLAY},
+	};
+	struct shmfs_fuse_uring_req_header h;
+	struct shmfs_uring_req req;
+
+	(void)s;
+	for (size_t i = 0; i < sizeof(cap) / sizeof(*cap); i++) {
+		memcpy(&h, cap[i].bytes, sizeof(h));
+		assert_int_equal(shmfs_uring_parse(&h, 1 << 20, &req), 0);
+		assert_int_equal(req.opcode, cap[i].opcode);
+		assert_int_equal(req.len, cap[i].len);
+		assert_int_equal(req.arg0_size, cap[i].arg0);
+		assert_int_equal(req.payload_sz, cap[i].payload);
+		assert_int_equal(req.unique, cap[i].unique);
+		/* A payload larger than the buffer cannot be the kernel's. */
+		if (cap[i].payload > 0)
+			assert_int_equal(
+				shmfs_uring_parse(&h, cap[i].payload - 1, &req),
+				-EPROTO);
+		/* Delivered, never seen; being served; served already. */
+		assert_int_equal(decide(&h, SHMFS_URING_ARMED, 0, 0, NULL),
+				 SHMFS_URING_SERVE);
+		assert_int_equal(
+			decide(&h, SHMFS_URING_SERVING, cap[i].unique, 0, NULL),
+			cap[i].serving);
+		assert_int_equal(
+			decide(&h, SHMFS_URING_SERVING, cap[i].unique, 1, NULL),
+			SHMFS_URING_FAIL);
+	}
+	/* The payloads are the names and the data the requests carried. */
+	assert_memory_equal(captured_lookup_payload, "d", 2);
+	assert_memory_equal(captured_getxattr_payload, "security.capability",
+			    20);
+	assert_memory_equal(captured_write_payload, "hello\n", 6);
+}
+
 static void a_request_that_killed_two_workers_is_failed(void **s)
 {
 	struct shmfs_fuse_uring_req_header h;
@@ -491,6 +549,7 @@ int main(void)
 			a_header_that_cannot_be_the_kernels_is_refused),
 		cmocka_unit_test(an_error_reply_is_a_bare_out_header),
 		cmocka_unit_test(each_slot_state_has_its_action),
+		cmocka_unit_test(captured_headers_parse_and_decide),
 		cmocka_unit_test(a_request_that_killed_two_workers_is_failed),
 		cmocka_unit_test(only_requests_safe_to_do_twice_are_replayed),
 	};
