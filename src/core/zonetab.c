@@ -135,7 +135,9 @@ static bool same_memory(const struct shmfs_zone_config *a,
 			const struct shmfs_zone_config *b)
 {
 	return a->capacity == b->capacity && a->attach == b->attach &&
-	       shmfs_zone_config_same_object(a, b);
+	       shmfs_zone_config_same_object(a, b) &&
+	       a->huge_pages == b->huge_pages && a->populate == b->populate &&
+	       a->numa == b->numa && a->numa_node == b->numa_node;
 }
 
 static bool same_owner(const struct shmfs_zone_config *a,
@@ -172,12 +174,15 @@ static int carry_over(struct shmfs_zonetab *tab, struct shmfs_zonetab_entry *e,
 	}
 	if (same) {
 		bool keep = e->shm.keep;
+		struct shmfs_placement place = e->shm.place; /* this file's */
 
 		e->shm = old->shm;
+		e->shm.place = place;
 		e->shm.object = e->conf.object; /* prev's copy goes with it */
 		e->shm.label = e->conf.name;
 		e->shm.keep = keep;
 		e->borrowed = true;
+		shmfs_shm_huge_again(&e->shm);
 	} else {
 		err = shmfs_shm_alloc(&e->shm);
 		if (err)
@@ -295,6 +300,7 @@ static int create(const struct shmfs_config *cfg,
 		}
 		e->namelen = strlen(zc->name);
 		shmfs_zone_config_shm(&e->conf, &e->shm);
+		e->shm.place.file = cfg->file;
 		e->zone.meta = &tab->region->zones[i];
 		err = st ? 0 /* the record as the dead master left it */
 			 : shmfs_zone_meta_init(e->zone.meta, zc->mode, zc->uid,
@@ -326,6 +332,7 @@ static int create(const struct shmfs_config *cfg,
 	err = index_zones(tab);
 	if (err)
 		goto fail;
+	shmfs_zonetab_measure_huge(tab);
 	*tabp = tab;
 	return 0;
 
@@ -375,6 +382,26 @@ size_t shmfs_zonetab_check_files(struct shmfs_zonetab *tab, bool stopping)
 		restored += state == SHMFS_SHM_FILE_RESTORED;
 	}
 	return restored;
+}
+
+size_t shmfs_zonetab_measure_huge(struct shmfs_zonetab *tab)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < tab->nzones; i++) {
+		struct shmfs_zonetab_entry *e = &tab->entries[i];
+		uint64_t pmd = 0, rss;
+
+		if (e->shm.place.huge == SHMFS_HUGE_OFF || e->shm.addr == NULL)
+			continue;
+		n++;
+		if (shmfs_huge_measure(e->shm.addr, e->shm.size, &pmd, &rss))
+			pmd = 0;
+		atomic_store(&e->zone.meta->huge_bytes, pmd);
+		atomic_store(&e->zone.meta->huge_wanted,
+			     shmfs_huge_whole_end(e->shm.size));
+	}
+	return n;
 }
 
 void shmfs_zonetab_destroy(struct shmfs_zonetab *tab)
