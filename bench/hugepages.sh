@@ -62,17 +62,24 @@ file_run() {
 # col N FILE: the median of column N of FILE.
 col() { awk -v n="$1" '{ print $n }' "$2" | median; }
 
-ratio() { echo "scale=2; $1 / $2" | bc; }
+ratio() { printf '%.3f' "$(echo "scale=4; $1 / $2" | bc)"; }
 
 for gib in "${SIZES[@]}"; do
 	: >"$WORK/shmfs.$gib"
 	: >"$WORK/shm.$gib"
 	: >"$WORK/thp.$gib"
 	bench_mount_tmpfs "$WORK/thp" "size=$((gib + 1))G,huge=always"
+	# Every other round the other way round: no target always first.
 	for ((r = 1; r <= ROUNDS; r++)); do
-		shmfs_run "$gib" >>"$WORK/shmfs.$gib"
-		file_run "$SHM" "$gib" >>"$WORK/shm.$gib"
-		file_run "$WORK/thp/f" "$gib" >>"$WORK/thp.$gib"
+		if ((r % 2)); then
+			shmfs_run "$gib" >>"$WORK/shmfs.$gib"
+			file_run "$SHM" "$gib" >>"$WORK/shm.$gib"
+			file_run "$WORK/thp/f" "$gib" >>"$WORK/thp.$gib"
+		else
+			file_run "$WORK/thp/f" "$gib" >>"$WORK/thp.$gib"
+			file_run "$SHM" "$gib" >>"$WORK/shm.$gib"
+			shmfs_run "$gib" >>"$WORK/shmfs.$gib"
+		fi
 	done
 	bench_umount_tmpfs "$WORK/thp"
 	echo "== $gib GiB, median of $ROUNDS (shmfs: passthrough, huge_pages = on)"
@@ -90,7 +97,12 @@ for gib in "${SIZES[@]}"; do
 				"$t" "$(ratio "$a" "$b")" "$(ratio "$a" "$t")"
 		fi
 	done
-	echo "start_s   $(col 5 "$WORK/shmfs.$gib") (daemon start to mount: populate + collapse)"
+	printf 'start_s %14.3f (daemon start to mount: populate + collapse)\n' \
+		"$(col 5 "$WORK/shmfs.$gib")"
+	# The raw rounds, for the docs: "touch chase store pmd start".
+	for t in shmfs shm thp; do
+		sed "s/^/#   $t: /" "$WORK/$t.$gib"
+	done
 done
 
 # Sequential dd, 1 GiB, 1 MiB blocks: GB/s as dd reports it.
@@ -100,8 +112,9 @@ dd_rate() {
 zone_ini 1 "huge_pages = on"
 bench_start_fuse -t 120 "$MNT" "$WORK/shmfs.log" "$SHMFS" -f -c "$WORK/shmfs.ini" "$MNT"
 truncate -s "$GiB" "$SHM"
-echo "== dd 1 MiB blocks, 1 GiB"
+echo "== dd 1 MiB blocks, 1 GiB (the /dev/shm file's first write allocates)"
 echo "write  shmfs $(dd_rate if=/dev/zero of="$MNT/p" conv=notrunc)  /dev/shm $(dd_rate if=/dev/zero of="$SHM" conv=notrunc)"
+echo "again  shmfs $(dd_rate if=/dev/zero of="$MNT/p" conv=notrunc)  /dev/shm $(dd_rate if=/dev/zero of="$SHM" conv=notrunc)"
 echo "read   shmfs $(dd_rate if="$MNT/p" of=/dev/null)  /dev/shm $(dd_rate if="$SHM" of=/dev/null)"
 bench_stop_fuse "$MNT"
 rm -f "$SHM"

@@ -270,6 +270,23 @@ unmount_stops_the_huge_daemon() {
 	stop_daemon "$MNT" "$DAEMON_PID"
 }
 
+an_upgrade_maps_the_huge_zone_in_2_mib_pages_again() {
+	local mnt=$WORK/up pidfile=$WORK/up.pid sum
+	start_daemon "$CONF" "$mnt" -p "$pidfile"
+	dd if=/dev/urandom of="$mnt/p" bs=1M count=64 conv=notrunc status=none
+	sum=$(sha256sum <"$mnt/p")
+	"$SHMFS" -s upgrade -p "$pidfile" || fail "shmfs -s upgrade failed"
+	wait_for_line "$DAEMON_LOG" '(^shmfs: |: notice: )upgraded:'
+	assert_eq "$sum" "$(sha256sum <"$mnt/p")" "p after the upgrade"
+	assert_eq $((64 * MiB)) "$(master_smaps 'memfd:shmfs:p ' ShmemPmdMapped)" \
+		"p in 2 MiB pages in the upgraded master"
+	assert_eq $((64 * MiB)) "$(awk '$1 == "zone.p.huge_bytes" { print $2 }' \
+		"$mnt/.stats")" "huge_bytes after the upgrade"
+	assert_eq "$((64 * MiB)) $((64 * MiB)) 1" "$("$HUGEMAP" "$mnt/p" read)" \
+		"a client's mapping after the upgrade"
+	stop_daemon "$mnt" "$DAEMON_PID"
+}
+
 # try_with CONF-TEXT: starts a second daemon on it, for a zone that cannot be
 # huge (1M posix: an exact size under one 2 MiB page).
 SMALL='[zone:tiny]
@@ -347,6 +364,7 @@ run_test_here its_bytes_survive_a_reload_and_a_resize
 run_test_here a_punched_hole_splits_a_page_and_a_reload_collapses_it
 run_test_here unmount_stops_the_huge_daemon
 run_test t_shows_page_size_and_residency
+run_test_here an_upgrade_maps_the_huge_zone_in_2_mib_pages_again
 run_test_here try_falls_back_with_one_line
 run_test_here on_refuses_the_zone_with_its_line
 run_test a_missing_numa_node_is_a_file_line_error
