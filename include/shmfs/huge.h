@@ -100,6 +100,24 @@ int shmfs_huge_smaps_parse(const char *text, uintptr_t start, uintptr_t end,
 int shmfs_huge_measure(const void *addr, size_t size, uint64_t *pmd_bytes,
 		       uint64_t *rss_bytes);
 
+/*
+ * Several zones in one pass over smaps (the master measures every huge
+ * zone every few seconds): ranges sorted by start, not overlapping; each
+ * gets the sums of the mappings within it, and found where there is one.
+ * tag is the caller's (which zone the range is).
+ */
+struct shmfs_huge_range {
+	uintptr_t start, end;
+	uint64_t pmd, rss;
+	bool found;
+	size_t tag;
+};
+void shmfs_huge_smaps_parse_ranges(const char *text, struct shmfs_huge_range *r,
+				   size_t n);
+
+/* The same, read from /proc/self/smaps. Returns 0 or -errno. */
+int shmfs_huge_measure_ranges(struct shmfs_huge_range *r, size_t n);
+
 /* mbind(2)'s arguments, besides the range. */
 struct shmfs_mbind_args {
 	int mode; /* MPOL_DEFAULT, MPOL_BIND or MPOL_INTERLEAVE */

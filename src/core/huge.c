@@ -52,78 +52,126 @@ uintptr_t shmfs_huge_aligned_in(uintptr_t base, size_t align)
 	return (uintptr_t)shmfs_huge_align_up(base, align);
 }
 
-struct smaps_sum {
-	uintptr_t start, end;
-	bool in;    /* the mapping whose lines follow lies in the range */
-	bool found; /* some mapping did */
-	uint64_t pmd, rss;
+/* The ranges being summed, and the one the lines that follow are in. */
+struct smaps_walk {
+	struct shmfs_huge_range *r;
+	size_t n;
+	struct shmfs_huge_range *in;
 };
 
+/* The range (sorted by start) that [lo, hi) lies within, or NULL. */
+static struct shmfs_huge_range *range_of(const struct smaps_walk *w,
+					 uintptr_t lo, uintptr_t hi)
+{
+	size_t a = 0, b = w->n;
+
+	while (a < b) { /* the first range starting past lo: b */
+		size_t m = a + (b - a) / 2;
+
+		if (w->r[m].start <= lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	if (b == 0 || lo >= hi || hi > w->r[b - 1].end)
+		return NULL;
+	return &w->r[b - 1];
+}
+
 /* One line of smaps: a mapping's header, or one of its "Key: N kB". */
-static void smaps_line(struct smaps_sum *s, const char *line)
+static void smaps_line(struct smaps_walk *w, const char *line)
 {
 	unsigned long lo, hi, kb;
 	char c;
 
 	if (sscanf(line, "%lx-%lx %c", &lo, &hi, &c) == 3) {
-		s->in = lo >= s->start && hi <= s->end && lo < hi;
-		s->found |= s->in;
+		w->in = range_of(w, lo, hi);
+		if (w->in)
+			w->in->found = true;
 		return;
 	}
-	if (!s->in)
+	if (w->in == NULL)
 		return;
 	if (sscanf(line, "ShmemPmdMapped: %lu kB", &kb) == 1)
-		s->pmd += (uint64_t)kb << 10;
+		w->in->pmd += (uint64_t)kb << 10;
 	else if (sscanf(line, "Rss: %lu kB", &kb) == 1)
-		s->rss += (uint64_t)kb << 10;
+		w->in->rss += (uint64_t)kb << 10;
+}
+
+static void walk_init(struct smaps_walk *w, struct shmfs_huge_range *r,
+		      size_t n)
+{
+	*w = (struct smaps_walk){.r = r, .n = n};
+	for (size_t i = 0; i < n; i++) {
+		r[i].pmd = r[i].rss = 0;
+		r[i].found = false;
+	}
+}
+
+void shmfs_huge_smaps_parse_ranges(const char *text, struct shmfs_huge_range *r,
+				   size_t n)
+{
+	struct smaps_walk w;
+	char line[256];
+
+	walk_init(&w, r, n);
+	while (*text != '\0') {
+		size_t len = strcspn(text, "\n");
+		size_t k = len < sizeof(line) - 1 ? len : sizeof(line) - 1;
+
+		memcpy(line, text, k);
+		line[k] = '\0';
+		smaps_line(&w, line);
+		text += len + (text[len] == '\n');
+	}
 }
 
 int shmfs_huge_smaps_parse(const char *text, uintptr_t start, uintptr_t end,
 			   uint64_t *pmd_bytes, uint64_t *rss_bytes)
 {
-	struct smaps_sum s = {.start = start, .end = end};
+	struct shmfs_huge_range r = {.start = start, .end = end};
+
+	shmfs_huge_smaps_parse_ranges(text, &r, 1);
+	*pmd_bytes = r.pmd;
+	*rss_bytes = r.rss;
+	return r.found ? 0 : -ENOENT;
+}
+
+int shmfs_huge_measure_ranges(struct shmfs_huge_range *r, size_t n)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	struct smaps_walk w;
 	char line[256];
 
-	while (*text != '\0') {
-		size_t n = strcspn(text, "\n");
-		size_t k = n < sizeof(line) - 1 ? n : sizeof(line) - 1;
+	if (f == NULL)
+		return -errno;
+	walk_init(&w, r, n);
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line);
 
-		memcpy(line, text, k);
-		line[k] = '\0';
-		smaps_line(&s, line);
-		text += n + (text[n] == '\n');
+		smaps_line(&w, line);
+		/* The rest of a line too long (a path): not a header. */
+		while (len == sizeof(line) - 1 && line[len - 1] != '\n' &&
+		       fgets(line, sizeof(line), f))
+			len = strlen(line);
 	}
-	*pmd_bytes = s.pmd;
-	*rss_bytes = s.rss;
-	return s.found ? 0 : -ENOENT;
+	fclose(f);
+	return 0;
 }
 
 int shmfs_huge_measure(const void *addr, size_t size, uint64_t *pmd_bytes,
 		       uint64_t *rss_bytes)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	struct smaps_sum s = {
+	struct shmfs_huge_range r = {
 		.start = (uintptr_t)addr,
 		.end = (uintptr_t)addr + shmfs_huge_align_up(size, page),
 	};
-	FILE *f = fopen("/proc/self/smaps", "re");
-	char line[256];
+	int err = shmfs_huge_measure_ranges(&r, 1);
 
-	if (f == NULL)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		size_t n = strlen(line);
-
-		smaps_line(&s, line);
-		/* The rest of a line too long (a path): not a header. */
-		while (n == sizeof(line) - 1 && line[n - 1] != '\n' &&
-		       fgets(line, sizeof(line), f))
-			n = strlen(line);
-	}
-	fclose(f);
-	*pmd_bytes = s.pmd;
-	*rss_bytes = s.rss;
-	return s.found ? 0 : -ENOENT;
+	*pmd_bytes = r.pmd;
+	*rss_bytes = r.rss;
+	return err ? err : r.found ? 0 : -ENOENT;
 }
 
 int shmfs_numa_parse_list(const char *list, unsigned long *mask)

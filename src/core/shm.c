@@ -58,11 +58,12 @@ int shmfs_shm_place(const struct shmfs_shm *shm, size_t size,
 void shmfs_shm_placed(struct shm_place *pl, const void *p, size_t size)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	char *base = pl->base, *at = pl->at, *end = base + pl->len;
-	char *tail = at + shmfs_huge_align_up(size, page);
+	char *base = pl->base, *at = pl->at, *end, *tail;
 
 	if (base == NULL)
 		return;
+	end = base + pl->len;
+	tail = at + shmfs_huge_align_up(size, page);
 	if (p == MAP_FAILED || p != at) { /* nothing of it is used */
 		munmap(base, pl->len);
 	} else {

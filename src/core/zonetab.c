@@ -384,23 +384,45 @@ size_t shmfs_zonetab_check_files(struct shmfs_zonetab *tab, bool stopping)
 	return restored;
 }
 
+static int by_start(const void *a, const void *b)
+{
+	const struct shmfs_huge_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
 size_t shmfs_zonetab_measure_huge(struct shmfs_zonetab *tab)
 {
-	size_t n = 0;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n = 0;
+	struct shmfs_huge_range *r;
 
+	for (size_t i = 0; i < tab->nzones; i++)
+		n += tab->entries[i].shm.place.huge != SHMFS_HUGE_OFF &&
+		     tab->entries[i].shm.addr != NULL;
+	if (n == 0 || (r = calloc(n, sizeof(*r))) == NULL)
+		return n;
+	n = 0;
 	for (size_t i = 0; i < tab->nzones; i++) {
-		struct shmfs_zonetab_entry *e = &tab->entries[i];
-		uint64_t pmd = 0, rss;
+		const struct shmfs_shm *shm = &tab->entries[i].shm;
 
-		if (e->shm.place.huge == SHMFS_HUGE_OFF || e->shm.addr == NULL)
+		if (shm->place.huge == SHMFS_HUGE_OFF || shm->addr == NULL)
 			continue;
-		n++;
-		if (shmfs_huge_measure(e->shm.addr, e->shm.size, &pmd, &rss))
-			pmd = 0;
-		atomic_store(&e->zone.meta->huge_bytes, pmd);
+		r[n].start = (uintptr_t)shm->addr;
+		r[n].end = r[n].start + shmfs_huge_align_up(shm->size, page);
+		r[n++].tag = i;
+	}
+	qsort(r, n, sizeof(*r), by_start);
+	bool measured = shmfs_huge_measure_ranges(r, n) == 0;
+
+	for (size_t k = 0; k < n; k++) {
+		struct shmfs_zonetab_entry *e = &tab->entries[r[k].tag];
+
+		atomic_store(&e->zone.meta->huge_bytes,
+			     measured ? r[k].pmd : 0);
 		atomic_store(&e->zone.meta->huge_wanted,
 			     shmfs_huge_whole_end(e->shm.size));
 	}
+	free(r);
 	return n;
 }
 

@@ -100,6 +100,33 @@ static void smaps_sums_the_mappings_within_the_zone_only(void **state)
 	assert_int_equal(pmd, 0);
 }
 
+static void one_pass_over_smaps_measures_every_zone(void **state)
+{
+	struct shmfs_huge_range r[] = {
+		{.start = 0x7f0000200000, .end = 0x7f0000800000, .tag = 7},
+		{.start = 0x7f0000800000, .end = 0x7f0000a00000, .tag = 3},
+		{.start = 0x7f0000a00000, .end = 0x7f0000c00000, .tag = 1},
+		{.start = 0x7f0000c00000, .end = 0x7f0000e00000, .tag = 2},
+	};
+
+	(void)state;
+	shmfs_huge_smaps_parse_ranges(smaps, r, 4);
+	assert_true(r[0].found && r[1].found);
+	assert_int_equal(r[0].pmd, 2 * MiB);
+	assert_int_equal(r[0].rss, 4 * MiB + 512 * 1024);
+	assert_int_equal(r[1].pmd, 2 * MiB);
+	assert_int_equal(r[1].rss, 2 * MiB);
+	assert_false(r[2].found);
+	assert_int_equal(r[2].pmd, 0);
+	assert_int_equal(r[0].tag, 7);
+	/* A mapping that starts below a range is not in it. */
+	r[0].start = 0x7f0000300000;
+	shmfs_huge_smaps_parse_ranges(smaps, r, 4);
+	assert_true(r[0].found);
+	assert_int_equal(r[0].pmd, 0);
+	assert_int_equal(r[0].rss, 512 * 1024);
+}
+
 static void a_node_binds_interleave_spreads_over_the_online_nodes(void **s)
 {
 	struct shmfs_mbind_args a;
@@ -350,6 +377,7 @@ int main(void)
 		cmocka_unit_test(
 			only_whole_extents_are_collapsed_the_tail_stays_small),
 		cmocka_unit_test(smaps_sums_the_mappings_within_the_zone_only),
+		cmocka_unit_test(one_pass_over_smaps_measures_every_zone),
 		cmocka_unit_test(
 			a_node_binds_interleave_spreads_over_the_online_nodes),
 		cmocka_unit_test(node_lists_parse_as_the_kernel_writes_them),
