@@ -52,6 +52,9 @@ struct shmfs_zone_meta {
 	 * own mapping has in 2 MiB pages (smaps' ShmemPmdMapped, measured
 	 * at the start, each reload and every few seconds), and those that
 	 * huge_pages = try|on asks for (its whole 2 MiB extents; 0: off).
+	 * They fill padding of the counters' cache line: the record's
+	 * layout (record.c) is unchanged, so an upgrade from a build
+	 * without them adopts the mount (and reads 0 until measured).
 	 */
 	_Atomic uint64_t huge_bytes, huge_wanted;
 };
