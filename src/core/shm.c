@@ -140,6 +140,19 @@ void shmfs_shm_huge_again(struct shmfs_shm *shm)
 				 &shm->huge);
 }
 
+/* A keyed segment attached again where its zone goes (huge: aligned). */
+static void *sysv_attach_again(const struct shmfs_shm *shm, size_t size)
+{
+	struct shm_place pl;
+	void *p;
+
+	if (shmfs_shm_place(shm, size, &pl) < 0)
+		return NULL;
+	p = shmat(shm->id, pl.at, pl.at ? SHM_REMAP : 0);
+	shmfs_shm_placed(&pl, p == (void *)-1 ? MAP_FAILED : p, size);
+	return p == (void *)-1 ? NULL : p;
+}
+
 int shmfs_shm_map_stored(struct shmfs_shm *shm, int fd, size_t size)
 {
 	struct stat st;
@@ -165,11 +178,12 @@ int shmfs_shm_map_stored(struct shmfs_shm *shm, int fd, size_t size)
 	 * table (removed at once), and only its file holds the pages.
 	 */
 	if (shm->backend == SHMFS_BACKEND_SYSV && shmfs_shm_shared(shm) &&
-	    shm->id >= 0 && (p = shmat(shm->id, NULL, 0)) != (void *)-1) {
+	    shm->id >= 0 && (p = sysv_attach_again(shm, size)) != NULL) {
 		shm->addr = p;
 		shm->size = size;
 		if (same_file(shm, &st)) { /* not an id given again since */
 			close(fd);
+			shmfs_shm_huge_again(shm);
 			return 0;
 		}
 		shmdt(p);
