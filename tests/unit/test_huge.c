@@ -24,6 +24,7 @@
 #include "shmfs/config.h"
 #include "shmfs/huge.h"
 #include "shmfs/shm.h"
+#include "shmfs/sizing.h"
 
 #define MiB ((size_t)1 << 20)
 
@@ -309,6 +310,26 @@ static void a_file_zone_ignores_the_global_huge_pages(void **state)
 	shmfs_config_free(&cfg);
 }
 
+/* Zones resident from the start count against RAM + swap; others do not. */
+static void populated_zones_beyond_the_machine_are_refused(void **state)
+{
+	struct shmfs_config cfg;
+
+	(void)state;
+	assert_string_equal(
+		parse("[zone:a]\nsize = 32T\npopulate = yes\n", &cfg), "");
+	assert_int_equal(shmfs_sizing_check(&cfg), -E2BIG);
+	shmfs_config_free(&cfg);
+	assert_string_equal(
+		parse("[zone:a]\nsize = 32T\nhuge_pages = try\n", &cfg), "");
+	assert_int_equal(shmfs_sizing_check(&cfg), -E2BIG);
+	shmfs_config_free(&cfg);
+	/* Only warned of: pages come as they are written. */
+	assert_string_equal(parse("[zone:a]\nsize = 32T\n", &cfg), "");
+	assert_int_equal(shmfs_sizing_check(&cfg), 0);
+	shmfs_config_free(&cfg);
+}
+
 /* The real thing, on this kernel: an anonymous zone of 4 MiB. */
 static void an_anon_zone_is_mapped_aligned_and_in_2_mib_pages(void **state)
 {
@@ -386,6 +407,8 @@ int main(void)
 			huge_pages_implies_populate_and_rounds_to_2_mib),
 		cmocka_unit_test(the_keys_mistakes_name_their_line),
 		cmocka_unit_test(a_file_zone_ignores_the_global_huge_pages),
+		cmocka_unit_test(
+			populated_zones_beyond_the_machine_are_refused),
 		cmocka_unit_test(
 			an_anon_zone_is_mapped_aligned_and_in_2_mib_pages),
 		cmocka_unit_test(populate_alone_makes_every_page_resident),
