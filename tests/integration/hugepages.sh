@@ -64,6 +64,10 @@ populate = yes
 [zone:plain]
 size = 4M
 EOF
+# A keyed segment too (attached again by an upgrade): a key of this run's.
+KEY=$(printf '0x5348%04x' $(($$ & 0xffff)))
+printf '\n[zone:k]\nsize       = 4M\nbackend    = sysv\nkey        = %s\nhuge_pages = on\n' \
+	"$KEY" >>"$CONF"
 
 # master_smaps ZONE-FILE-PATTERN KEY: the sum of KEY (kB) over the master's
 # mappings whose name matches the pattern, in bytes.
@@ -85,8 +89,8 @@ every_huge_zone_is_in_2_mib_pages_in_the_master() {
 		"p in 2 MiB pages"
 	assert_eq $((4 * MiB)) "$(master_smaps '/dev/shm/shmfs-hugepages-test' \
 		ShmemPmdMapped)" "x (posix) in 2 MiB pages"
-	assert_eq $((4 * MiB)) "$(master_smaps '/SYSV' ShmemPmdMapped)" \
-		"s (sysv) in 2 MiB pages"
+	assert_eq $((8 * MiB)) "$(master_smaps '/SYSV' ShmemPmdMapped)" \
+		"s and k (sysv, keyless and keyed) in 2 MiB pages"
 	# a (8M), d (4M): /dev/zero mappings both; pop and plain are not huge.
 	assert_eq $((12 * MiB)) "$(master_smaps '/dev/zero' ShmemPmdMapped)" \
 		"a and d in 2 MiB pages"
@@ -280,6 +284,8 @@ an_upgrade_maps_the_huge_zone_in_2_mib_pages_again() {
 	assert_eq "$sum" "$(sha256sum <"$mnt/p")" "p after the upgrade"
 	assert_eq $((64 * MiB)) "$(master_smaps 'memfd:shmfs:p ' ShmemPmdMapped)" \
 		"p in 2 MiB pages in the upgraded master"
+	assert_eq $((4 * MiB)) "$(master_smaps "SYSV${KEY#0x}" ShmemPmdMapped)" \
+		"the keyed segment attached again in 2 MiB pages"
 	assert_eq $((64 * MiB)) "$(awk '$1 == "zone.p.huge_bytes" { print $2 }' \
 		"$mnt/.stats")" "huge_bytes after the upgrade"
 	assert_eq "$((64 * MiB)) $((64 * MiB)) 1" "$("$HUGEMAP" "$mnt/p" read)" \
@@ -350,7 +356,7 @@ t_shows_page_size_and_residency() {
 		"$(grep '^p ' <<<"$OUT")"
 	assert_match "^s .* 2M\|4K +start " "$(grep '^s ' <<<"$OUT")"
 	assert_match "^plain .* 4K +touch " "$(grep '^plain ' <<<"$OUT")"
-	assert_match "^$(((64 + 8 + 4 + 4 + 4 + 16) * MiB)) bytes resident from the start" \
+	assert_match "^$(((64 + 8 + 4 + 4 + 4 + 16 + 4) * MiB)) bytes resident from the start" \
 		"$(tail -1 <<<"$OUT")"
 }
 
