@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "shmfs/backend.h"
+#include "shmfs/huge.h"
 
 struct shmfs_shm;
 
@@ -104,6 +105,17 @@ struct shmfs_zone_config {
 	int proj;
 	bool attach, keep;
 	uid_t object_owner; /* object_owner =; 0 when not given */
+	/*
+	 * Huge pages and placement (issue 18, huge.h): huge_pages =,
+	 * populate = (set by huge_pages = try|on), numa = and numa_node =
+	 * (-1: none); the lines that gave huge_pages and the policy, the
+	 * zone's or [shmfs]'s, for the messages of the start.
+	 */
+	enum shmfs_huge_mode huge_pages;
+	bool populate;
+	enum shmfs_numa_policy numa;
+	int numa_node;
+	int huge_line, numa_line;
 };
 
 /* Whether other programs map the zone's object (see backend.h). */
@@ -156,6 +168,11 @@ struct shmfs_config {
 	unsigned ncpus;
 	unsigned short cpus[SHMFS_CPUS_MAX];
 	enum shmfs_io_uring io_uring;
+	/* [shmfs]'s defaults of the zones' keys of issue 18 (huge.h). */
+	enum shmfs_huge_mode huge_pages;
+	bool populate;
+	enum shmfs_numa_policy numa;
+	int numa_node;
 	char *log;    /* NULL: stderr in the foreground, syslog detached */
 	int log_line; /* of log =, for messages about the file */
 	char *pid;    /* the pid file; NULL: none */

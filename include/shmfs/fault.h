@@ -18,6 +18,9 @@
  *                 system call outside the allow-list (it dies of that)
  *   reply_unmapped (not a death) a READ with data is answered from an
  *                 inaccessible page: the reply's writev fails with EFAULT
+ *   no_collapse   (not a death) the master's MADV_COLLAPSE of a huge
+ *                 zone's extent fails with EINVAL, as from a kernel that
+ *                 refuses collapse (huge.c): try falls back, on refuses
  *   reply_rejected (not a death) a READ is answered with error 600, which
  *                 libfuse passes and the kernel refuses (EINVAL), keeping
  *                 the request

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "shmfs/backend.h"
+#include "shmfs/huge.h"
 
 struct shmfs_shm {
 	void *addr;
@@ -63,6 +64,13 @@ struct shmfs_shm {
 	 * -1 where it cannot be had (not root, sysv, out of descriptors).
 	 */
 	int fd;
+	/*
+	 * Huge pages, populate and the memory policy (issue 18, huge.h):
+	 * what the zone asks (a huge zone is mapped 2 MiB aligned), and
+	 * what shmfs_shm_alloc got.
+	 */
+	struct shmfs_placement place;
+	struct shmfs_huge_result huge;
 };
 
 /*
@@ -117,6 +125,16 @@ int shmfs_shm_alloc(struct shmfs_shm *shm);
  * Returns 0 or -errno.
  */
 int shmfs_shm_map_stored(struct shmfs_shm *shm, int fd, size_t size);
+
+/*
+ * A huge zone collapsed again where it already was (issue 18): a
+ * restarted master's new mapping of pages that are huge already (mapped
+ * so here too, and measured), a reload's kept zone (what punched holes
+ * split is made whole again). What it cannot do is warned of, never a
+ * reason to lose the mount or the reload: huge_pages = try, the memory
+ * policy left as the object has it. Sets shm->huge.
+ */
+void shmfs_shm_huge_again(struct shmfs_shm *shm);
 
 /*
  * The shmem file behind the mapping of a zone without one (sysv, or

@@ -47,6 +47,16 @@ struct shmfs_zone_meta {
 	 */
 	_Alignas(64) _Atomic uint64_t reads;
 	_Atomic uint64_t writes, bytes_in, bytes_out;
+	/*
+	 * Issue 18, written by the master only: the bytes of the zone its
+	 * own mapping has in 2 MiB pages (smaps' ShmemPmdMapped, measured
+	 * at the start, each reload and every few seconds), and those that
+	 * huge_pages = try|on asks for (its whole 2 MiB extents; 0: off).
+	 * They fill padding of the counters' cache line: the record's
+	 * layout (record.c) is unchanged, so an upgrade from a build
+	 * without them adopts the mount (and reads 0 until measured).
+	 */
+	_Atomic uint64_t huge_bytes, huge_wanted;
 };
 
 /* A process's view of a zone: where its bytes and its record are mapped. */

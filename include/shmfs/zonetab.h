@@ -113,6 +113,13 @@ int shmfs_zonetab_restore(const struct shmfs_config *cfg,
 			  const struct shmfs_zonetab_stored *st,
 			  struct shmfs_zonetab **tabp);
 
+/*
+ * Issue 18: measures how much of each huge zone the caller's mapping has
+ * in 2 MiB pages (smaps) into its record's huge_bytes and huge_wanted.
+ * Returns the number of huge zones (0: nothing to measure again).
+ */
+size_t shmfs_zonetab_measure_huge(struct shmfs_zonetab *tab);
+
 /* Takes over the mappings tab borrowed from prev, so that destroying prev
  * frees only what tab did not keep. */
 void shmfs_zonetab_adopt(struct shmfs_zonetab *tab, struct shmfs_zonetab *prev);

@@ -260,6 +260,12 @@ void shmfs_zone_config_shm(const struct shmfs_zone_config *z,
 		.gid = z->gid,
 		.object_owner = z->object_owner,
 		.fd = -1,
+		.place = {.huge = z->huge_pages,
+			  .populate = z->populate,
+			  .numa = z->numa,
+			  .node = z->numa_node,
+			  .huge_line = z->huge_line,
+			  .numa_line = z->numa_line},
 	};
 }
 

@@ -270,6 +270,68 @@ static int parse_key(struct config_parser *p, void *field, const char *value)
 	return 0;
 }
 
+/*
+ * Issue 18's keys (huge.h): huge_pages, numa, numa_node; populate is a
+ * plain yes or no.
+ */
+static int parse_huge_pages(struct config_parser *p, void *field,
+			    const char *value)
+{
+	for (int m = SHMFS_HUGE_OFF; m <= SHMFS_HUGE_ON; m++) {
+		if (strcmp(value, shmfs_huge_mode_name(m)) == 0) {
+			*(enum shmfs_huge_mode *)field = m;
+			return 0;
+		}
+	}
+	if (strcmp(value, "hugetlb") == 0) {
+		shmfs_config_fail(p, p->line,
+				  "huge_pages: \"hugetlb\" is not supported: "
+				  "shmfs collapses a zone's shmem into 2 MiB "
+				  "pages (off, try, on) and never uses a "
+				  "hugetlb pool, whose memory write(2) cannot "
+				  "store into (no passthrough zone, no page "
+				  "cache)");
+		return -EINVAL;
+	}
+	return -EINVAL;
+}
+
+static int parse_numa(struct config_parser *p, void *field, const char *value)
+{
+	(void)p;
+	if (strcmp(value, "default") == 0)
+		*(enum shmfs_numa_policy *)field = SHMFS_NUMA_DEFAULT;
+	else if (strcmp(value, "interleave") == 0)
+		*(enum shmfs_numa_policy *)field = SHMFS_NUMA_INTERLEAVE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_numa_node(struct config_parser *p, void *field,
+			   const char *value)
+{
+	char *end;
+	long node;
+
+	(void)p;
+	if (strcmp(value, "none") == 0) {
+		*(int *)field = -1;
+		return 0;
+	}
+	if (value[0] < '0' || value[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	node = strtol(value, &end, 10);
+	if (*end != '\0')
+		return -EINVAL;
+	if (errno || node >= SHMFS_NUMA_NODES_MAX ||
+	    !shmfs_numa_node_exists("/sys", (int)node))
+		return -ERANGE;
+	*(int *)field = (int)node;
+	return 0;
+}
+
 static void show_backend(const void *field, const char *no_passthrough,
 			 char *buf, size_t len)
 {

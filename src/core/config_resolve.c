@@ -244,6 +244,71 @@ static void inherit(struct config_parser *p, struct shmfs_zone_config *z,
 	}
 }
 
+/*
+ * Issue 18 (huge.h): huge_pages = try|on makes the zone resident from the
+ * start (populate = yes, which a populate = no beside it contradicts),
+ * and a private zone's capacity whole 2 MiB pages (a shared object's
+ * stays exact: its tail runs in 4 KiB pages). A file zone's pages are the
+ * file's page cache: none of these keys apply. numa_node and numa =
+ * interleave exclude each other.
+ */
+static int either_line(const struct config_parser *p, const int *line,
+		       enum config_key_id key)
+{
+	return line[key] ? line[key] : p->global.key_line[key];
+}
+
+static void resolve_placement(struct config_parser *p,
+			      struct shmfs_zone_config *z, const int *line)
+{
+	static const enum config_key_id keys[] = {KEY_HUGE_PAGES, KEY_POPULATE,
+						  KEY_NUMA, KEY_NUMA_NODE};
+	int node_line = either_line(p, line, KEY_NUMA_NODE);
+	int numa_line = either_line(p, line, KEY_NUMA);
+
+	z->huge_line = either_line(p, line, KEY_HUGE_PAGES);
+	z->numa_line = z->numa_node >= 0 ? node_line : numa_line;
+	if (z->backend == SHMFS_BACKEND_FILE) {
+		for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+			if (!line[keys[i]])
+				continue;
+			shmfs_config_fail(p, line[keys[i]],
+					  "%s: not for backend = file (its "
+					  "pages are the file's page cache)",
+					  shmfs_config_keys[keys[i]].name);
+			return;
+		}
+		/* [shmfs]'s defaults are for the zones they fit. */
+		z->huge_pages = SHMFS_HUGE_OFF;
+		z->populate = false;
+		z->numa = SHMFS_NUMA_DEFAULT;
+		z->numa_node = -1;
+		return;
+	}
+	if (z->numa_node >= 0 && z->numa == SHMFS_NUMA_INTERLEAVE) {
+		shmfs_config_fail(p,
+				  node_line > numa_line ? node_line : numa_line,
+				  "[zone:%s]: numa_node = %d and numa = "
+				  "interleave exclude each other",
+				  z->name, z->numa_node);
+		return;
+	}
+	if (z->huge_pages == SHMFS_HUGE_OFF)
+		return;
+	if (line[KEY_POPULATE] && !z->populate) {
+		shmfs_config_fail(p, line[KEY_POPULATE],
+				  "populate: huge_pages = %s makes the zone "
+				  "resident from the start: populate = no "
+				  "cannot be had with it",
+				  shmfs_huge_mode_name(z->huge_pages));
+		return;
+	}
+	z->populate = true;
+	if (line[KEY_SIZE] && !shmfs_zone_config_shared(z))
+		z->capacity =
+			shmfs_huge_align_up(z->requested, SHMFS_HUGE_SIZE);
+}
+
 /* One zone, once the whole file is read. */
 static void resolve_zone(struct config_parser *p, struct shmfs_zone_config *z,
 			 const int *line)
@@ -255,6 +320,8 @@ static void resolve_zone(struct config_parser *p, struct shmfs_zone_config *z,
 		default_posix_name(p, z);
 	if (!p->ret)
 		resolve_capacity(p, z, line);
+	if (!p->ret)
+		resolve_placement(p, z, line);
 }
 
 void shmfs_config_resolve(struct config_parser *p)

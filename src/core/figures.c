@@ -262,6 +262,19 @@ const struct shmfs_figure shmfs_figures[SHMFS_FIGURES] = {
 		.metric = "shmfs_zone_read_bytes_total", .unit = "bytes",
 		RECORD(bytes_out),
 		.help = "Bytes read from the zone by workers."},
+	/* Issue 18: how much of the zone really is in huge pages. */
+	[SHMFS_FIGURE_ZONE_HUGE_BYTES] = {ZONE(GAUGE), .name = "huge_bytes",
+		.metric = "shmfs_zone_huge_bytes", .unit = "bytes",
+		RECORD(huge_bytes), .flags = SHMFS_FIGURE_OPTIONAL,
+		.help = "Bytes of the zone in 2 MiB pages in the master's "
+			"mapping (smaps ShmemPmdMapped, every few seconds)."},
+	[SHMFS_FIGURE_ZONE_HUGE_WANTED] = {ZONE(GAUGE),
+		.name = "huge_wanted",
+		.metric = "shmfs_zone_huge_wanted_bytes", .unit = "bytes",
+		RECORD(huge_wanted), .flags = SHMFS_FIGURE_OPTIONAL,
+		.help = "Bytes of the zone that huge_pages = try or on asks "
+			"to be in 2 MiB pages (0: off); less in huge_bytes is "
+			"a fallback."},
 };
 /* clang-format on */
 

@@ -31,6 +31,50 @@ void shmfs_shm_unmap(struct shmfs_shm *shm)
 			      shm->addr, shm->size);
 }
 
+int shmfs_shm_place(const struct shmfs_shm *shm, size_t size,
+		    struct shm_place *pl)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	*pl = (struct shm_place){0};
+	if (shm->place.huge == SHMFS_HUGE_OFF)
+		return 0;
+	pl->len = shmfs_huge_reserve_len(size, SHMFS_HUGE_SIZE, page);
+	pl->base = mmap(NULL, pl->len, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (pl->base == MAP_FAILED) {
+		int err = errno;
+		pl->base = NULL;
+		shm_fail(shm, err,
+			 "mmap(PROT_NONE, %zu) of a 2 MiB aligned place failed",
+			 pl->len);
+		return -err;
+	}
+	pl->at = (void *)shmfs_huge_aligned_in((uintptr_t)pl->base,
+					       SHMFS_HUGE_SIZE);
+	return 0;
+}
+
+void shmfs_shm_placed(struct shm_place *pl, const void *p, size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	char *base = pl->base, *at = pl->at, *end, *tail;
+
+	if (base == NULL)
+		return;
+	end = base + pl->len;
+	tail = at + shmfs_huge_align_up(size, page);
+	if (p == MAP_FAILED || p != at) { /* nothing of it is used */
+		munmap(base, pl->len);
+	} else {
+		if (at > base)
+			munmap(base, (size_t)(at - base));
+		if (end > tail)
+			munmap(tail, (size_t)(end - tail));
+	}
+	pl->base = NULL;
+}
+
 void shmfs_shm_close(const struct shmfs_shm *shm, int fd, const char *what)
 {
 	if (close(fd) < 0)
@@ -83,6 +127,32 @@ static bool same_file(const struct shmfs_shm *shm, const struct stat *st)
 	return same;
 }
 
+void shmfs_shm_huge_again(struct shmfs_shm *shm)
+{
+	struct shmfs_placement pl = shm->place;
+
+	if (pl.huge == SHMFS_HUGE_OFF)
+		return;
+	pl.huge = SHMFS_HUGE_TRY;
+	pl.numa = SHMFS_NUMA_DEFAULT;
+	pl.node = -1;
+	(void)shmfs_huge_prepare(shm->addr, shm->size, shm->label, &pl,
+				 &shm->huge);
+}
+
+/* A keyed segment attached again where its zone goes (huge: aligned). */
+static void *sysv_attach_again(const struct shmfs_shm *shm, size_t size)
+{
+	struct shm_place pl;
+	void *p;
+
+	if (shmfs_shm_place(shm, size, &pl) < 0)
+		return NULL;
+	p = shmat(shm->id, pl.at, pl.at ? SHM_REMAP : 0);
+	shmfs_shm_placed(&pl, p == (void *)-1 ? MAP_FAILED : p, size);
+	return p == (void *)-1 ? NULL : p;
+}
+
 int shmfs_shm_map_stored(struct shmfs_shm *shm, int fd, size_t size)
 {
 	struct stat st;
@@ -108,18 +178,25 @@ int shmfs_shm_map_stored(struct shmfs_shm *shm, int fd, size_t size)
 	 * table (removed at once), and only its file holds the pages.
 	 */
 	if (shm->backend == SHMFS_BACKEND_SYSV && shmfs_shm_shared(shm) &&
-	    shm->id >= 0 && (p = shmat(shm->id, NULL, 0)) != (void *)-1) {
+	    shm->id >= 0 && (p = sysv_attach_again(shm, size)) != NULL) {
 		shm->addr = p;
 		shm->size = size;
 		if (same_file(shm, &st)) { /* not an id given again since */
 			close(fd);
+			shmfs_shm_huge_again(shm);
 			return 0;
 		}
 		shmdt(p);
 	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	struct shm_place pl;
+	err = -shmfs_shm_place(shm, size, &pl);
+	if (err)
+		goto fail;
+	p = mmap(pl.at, size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | shm_place_flags(&pl), fd, 0);
+	err = errno;
+	shmfs_shm_placed(&pl, p, size);
 	if (p == MAP_FAILED) {
-		err = errno;
 		shm_fail(shm, err, "mmap(stored, MAP_SHARED, %zu) failed",
 			 size);
 		goto fail;
@@ -128,6 +205,7 @@ int shmfs_shm_map_stored(struct shmfs_shm *shm, int fd, size_t size)
 	shm->size = size;
 	shm->fd = fd;
 	shm->mapped = true;
+	shmfs_shm_huge_again(shm);
 	return 0;
 fail:
 	close(fd);
@@ -136,10 +214,17 @@ fail:
 
 static int anon_alloc(struct shmfs_shm *shm)
 {
-	void *p = mmap(NULL, shm->size, PROT_READ | PROT_WRITE,
-		       MAP_ANONYMOUS | MAP_SHARED, -1, 0);
+	struct shm_place pl;
+	int err = shmfs_shm_place(shm, shm->size, &pl);
+	if (err)
+		return err;
+
+	void *p =
+		mmap(pl.at, shm->size, PROT_READ | PROT_WRITE,
+		     MAP_ANONYMOUS | MAP_SHARED | shm_place_flags(&pl), -1, 0);
+	err = errno;
+	shmfs_shm_placed(&pl, p, shm->size);
 	if (p == MAP_FAILED) {
-		int err = errno;
 		shm_fail(shm, err, "mmap(MAP_ANON|MAP_SHARED, %zu) failed",
 			 shm->size);
 		return -err;
@@ -157,9 +242,17 @@ static int devzero_alloc(struct shmfs_shm *shm)
 		return -err;
 	}
 
-	void *p = mmap(NULL, shm->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		       0);
-	int err = errno;
+	struct shm_place pl;
+	int err = shmfs_shm_place(shm, shm->size, &pl);
+	if (err) {
+		shmfs_shm_close(shm, fd, "/dev/zero");
+		return err;
+	}
+
+	void *p = mmap(pl.at, shm->size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | shm_place_flags(&pl), fd, 0);
+	err = errno;
+	shmfs_shm_placed(&pl, p, shm->size);
 	shmfs_shm_close(shm, fd, "/dev/zero"); /* the mapping keeps it */
 	if (p == MAP_FAILED) {
 		shm_fail(shm, err, "mmap(/dev/zero, MAP_SHARED, %zu) failed",
@@ -199,10 +292,15 @@ static int memfd_alloc(struct shmfs_shm *shm)
 		shm_fail(shm, err, "fcntl(memfd, F_ADD_SEALS) failed%s", "");
 		goto fail;
 	}
-	void *p = mmap(NULL, shm->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		       0);
+	struct shm_place pl;
+	err = -shmfs_shm_place(shm, shm->size, &pl);
+	if (err)
+		goto fail;
+	void *p = mmap(pl.at, shm->size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | shm_place_flags(&pl), fd, 0);
+	err = errno;
+	shmfs_shm_placed(&pl, p, shm->size);
 	if (p == MAP_FAILED) {
-		err = errno;
 		shm_fail(shm, err, "mmap(memfd, MAP_SHARED, %zu) failed",
 			 shm->size);
 		goto fail;
@@ -340,6 +438,12 @@ int shmfs_shm_alloc(struct shmfs_shm *shm)
 	err = b->alloc(shm);
 	if (err == 0 && shm->fd < 0 && b->info.holes)
 		shm->fd = memory_file(shm);
+	if (err == 0 && shmfs_placement_any(&shm->place)) {
+		err = shmfs_huge_prepare(shm->addr, shm->size, shm->label,
+					 &shm->place, &shm->huge);
+		if (err)
+			shmfs_shm_free(shm);
+	}
 	return err;
 }
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 
 #include "shmfs/log.h"
@@ -45,6 +46,28 @@ int shmfs_shm_posix_probe(struct shmfs_shm *shm);
 int shmfs_shm_file_alloc(struct shmfs_shm *shm);
 void shmfs_shm_file_free(struct shmfs_shm *shm);
 int shmfs_shm_file_probe(struct shmfs_shm *shm);
+
+/*
+ * Where a zone's mapping goes (issue 18): anywhere (at NULL), or for huge
+ * pages at a 2 MiB boundary inside a PROT_NONE reservation, which the
+ * mapping replaces with MAP_FIXED (shmat: SHM_REMAP). shmfs_shm_place
+ * reserves (0 or -errno, logged); shmfs_shm_placed, once the mapping is
+ * made (p) or has failed (MAP_FAILED), gives back what it does not use.
+ */
+struct shm_place {
+	void *base; /* the reservation; NULL: none */
+	size_t len;
+	void *at;
+};
+int shmfs_shm_place(const struct shmfs_shm *shm, size_t size,
+		    struct shm_place *pl);
+void shmfs_shm_placed(struct shm_place *pl, const void *p, size_t size);
+
+/* MAP_FIXED where the mapping goes into a reservation. */
+static inline int shm_place_flags(const struct shm_place *pl)
+{
+	return pl->at ? MAP_FIXED : 0;
+}
 
 /* munmap of the zone's mapping, logged if it fails. */
 void shmfs_shm_unmap(struct shmfs_shm *shm);

@@ -282,8 +282,16 @@ int shmfs_shm_sysv_alloc(struct shmfs_shm *shm)
 		}
 	}
 
-	void *p = shmat(shm->id, NULL, 0);
-	err = errno;
+	struct shm_place pl;
+	void *p = (void *)-1;
+
+	err = -shmfs_shm_place(shm, shm->size, &pl);
+	if (err == 0) {
+		p = shmat(shm->id, pl.at, pl.at ? SHM_REMAP : 0);
+		err = errno;
+		shmfs_shm_placed(&pl, p == (void *)-1 ? MAP_FAILED : p,
+				 shm->size);
+	}
 
 	/*
 	 * A keyless segment is marked for removal at once: it lives while
@@ -327,11 +335,16 @@ int shmfs_shm_sysv_probe(struct shmfs_shm *shm)
 /* Maps the whole of fd, shared; on success the zone owns fd. */
 static int map_fd(struct shmfs_shm *shm, int fd, const char *what)
 {
-	void *p = mmap(NULL, shm->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		       0);
+	struct shm_place pl;
+	int err = shmfs_shm_place(shm, shm->size, &pl);
+	if (err)
+		return err;
 
+	void *p = mmap(pl.at, shm->size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | shm_place_flags(&pl), fd, 0);
+	err = errno;
+	shmfs_shm_placed(&pl, p, shm->size);
 	if (p == MAP_FAILED) {
-		int err = errno;
 		shm_fail(shm, err, "mmap(%s, MAP_SHARED, %zu) failed", what,
 			 shm->size);
 		return -err;

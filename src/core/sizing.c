@@ -54,9 +54,10 @@ static void warn_rounded(const struct shmfs_config *cfg)
 		if (n++ < ROUNDED_SHOWN)
 			shmfs_log_warn("%s:%d: size %" PRIu64 " of zone \"%s\" "
 				       "is rounded up to %" PRIu64
-				       " bytes (whole pages)",
+				       " bytes (whole %spages)",
 				       cfg->file, z->requested_line,
-				       z->requested, z->name, z->capacity);
+				       z->requested, z->name, z->capacity,
+				       z->huge_pages ? "2 MiB " : "");
 	}
 	if (n > ROUNDED_SHOWN)
 		shmfs_log_warn("%s: %zu more sizes are rounded up to whole "
@@ -97,13 +98,63 @@ static size_t zones_with_fd(const struct shmfs_config *cfg)
 	return n;
 }
 
+/*
+ * Issue 18: zones resident from the start (populate, huge pages) are
+ * allocated before the mount: more than RAM + swap cannot start, more
+ * than RAM swaps from the start (and a swapped huge page is split). A
+ * shared object's exact size that is not whole 2 MiB pages leaves its
+ * tail in 4 KiB pages.
+ */
+static int check_resident(const struct shmfs_config *cfg)
+{
+	uint64_t resident = 0, ram, swap;
+	struct sysinfo si;
+
+	for (size_t i = 0; i < cfg->nzones; i++) {
+		const struct shmfs_zone_config *z = &cfg->zones[i];
+
+		resident += z->populate ? z->capacity : 0;
+		if (z->huge_pages && z->capacity % SHMFS_HUGE_SIZE)
+			shmfs_log_warn("%s:%d: zone \"%s\": %" PRIu64
+				       " bytes are not whole 2 MiB pages: "
+				       "the last %" PRIu64
+				       " bytes stay in 4 KiB pages",
+				       cfg->file, z->huge_line, z->name,
+				       z->capacity,
+				       z->capacity % SHMFS_HUGE_SIZE);
+	}
+	if (resident == 0 || sysinfo(&si) < 0)
+		return 0;
+	ram = (uint64_t)si.totalram * si.mem_unit;
+	swap = (uint64_t)si.totalswap * si.mem_unit;
+	if (resident > ram + swap) {
+		shmfs_log_error("%s: the zones resident from the start "
+				"(populate, huge_pages) add up to %" PRIu64
+				" bytes, more than RAM + swap (%" PRIu64
+				" bytes): they cannot be allocated",
+				cfg->file, resident, ram + swap);
+		return -E2BIG;
+	}
+	if (resident > ram)
+		shmfs_log_warn("%s: the zones resident from the start add up "
+			       "to %" PRIu64 " bytes, more than RAM (%" PRIu64
+			       " bytes): part of them is swapped from the "
+			       "start",
+			       cfg->file, resident, ram);
+	return 0;
+}
+
 int shmfs_sizing_check(const struct shmfs_config *cfg)
 {
+	int err;
 	long maps = read_long("/proc/sys/vm/max_map_count");
 	struct rlimit rl;
 
 	warn_rounded(cfg);
 	warn_memory(cfg);
+	err = check_resident(cfg);
+	if (err)
+		return err;
 	if (maps > MAPPINGS_OWN &&
 	    cfg->nzones > (size_t)(maps - MAPPINGS_OWN)) {
 		shmfs_log_error(

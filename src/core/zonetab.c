@@ -136,7 +136,9 @@ static bool same_memory(const struct shmfs_zone_config *a,
 			const struct shmfs_zone_config *b)
 {
 	return a->capacity == b->capacity && a->attach == b->attach &&
-	       shmfs_zone_config_same_object(a, b);
+	       shmfs_zone_config_same_object(a, b) &&
+	       a->huge_pages == b->huge_pages && a->populate == b->populate &&
+	       a->numa == b->numa && a->numa_node == b->numa_node;
 }
 
 static bool same_owner(const struct shmfs_zone_config *a,
@@ -173,12 +175,15 @@ static int carry_over(struct shmfs_zonetab *tab, struct shmfs_zonetab_entry *e,
 	}
 	if (same) {
 		bool keep = e->shm.keep;
+		struct shmfs_placement place = e->shm.place; /* this file's */
 
 		e->shm = old->shm;
+		e->shm.place = place;
 		e->shm.object = e->conf.object; /* prev's copy goes with it */
 		e->shm.label = e->conf.name;
 		e->shm.keep = keep;
 		e->borrowed = true;
+		shmfs_shm_huge_again(&e->shm);
 	} else {
 		err = shmfs_shm_alloc(&e->shm);
 		if (err)
@@ -296,6 +301,7 @@ static int create(const struct shmfs_config *cfg,
 		}
 		e->namelen = strlen(zc->name);
 		shmfs_zone_config_shm(&e->conf, &e->shm);
+		e->shm.place.file = cfg->file;
 		e->zone.meta = &tab->region->zones[i];
 		err = st ? 0 /* the record as the dead master left it */
 			 : shmfs_zone_meta_init(e->zone.meta, zc->mode, zc->uid,
@@ -327,6 +333,7 @@ static int create(const struct shmfs_config *cfg,
 	err = index_zones(tab);
 	if (err)
 		goto fail;
+	shmfs_zonetab_measure_huge(tab);
 	*tabp = tab;
 	return 0;
 
@@ -376,6 +383,48 @@ size_t shmfs_zonetab_check_files(struct shmfs_zonetab *tab, bool stopping)
 		restored += state == SHMFS_SHM_FILE_RESTORED;
 	}
 	return restored;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct shmfs_huge_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+size_t shmfs_zonetab_measure_huge(struct shmfs_zonetab *tab)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n = 0;
+	struct shmfs_huge_range *r;
+
+	for (size_t i = 0; i < tab->nzones; i++)
+		n += tab->entries[i].shm.place.huge != SHMFS_HUGE_OFF &&
+		     tab->entries[i].shm.addr != NULL;
+	if (n == 0 || (r = calloc(n, sizeof(*r))) == NULL)
+		return n;
+	n = 0;
+	for (size_t i = 0; i < tab->nzones; i++) {
+		const struct shmfs_shm *shm = &tab->entries[i].shm;
+
+		if (shm->place.huge == SHMFS_HUGE_OFF || shm->addr == NULL)
+			continue;
+		r[n].start = (uintptr_t)shm->addr;
+		r[n].end = r[n].start + shmfs_huge_align_up(shm->size, page);
+		r[n++].tag = i;
+	}
+	qsort(r, n, sizeof(*r), by_start);
+	bool measured = shmfs_huge_measure_ranges(r, n) == 0;
+
+	for (size_t k = 0; k < n; k++) {
+		struct shmfs_zonetab_entry *e = &tab->entries[r[k].tag];
+
+		atomic_store(&e->zone.meta->huge_bytes,
+			     measured ? r[k].pmd : 0);
+		atomic_store(&e->zone.meta->huge_wanted,
+			     shmfs_huge_whole_end(e->shm.size));
+	}
+	free(r);
+	return n;
 }
 
 void shmfs_zonetab_destroy(struct shmfs_zonetab *tab)

@@ -298,10 +298,28 @@ static bool rings_unserved(struct master *m)
 	return aborted;
 }
 
+/*
+ * Issue 18: every few seconds, how much of each huge zone is still in
+ * 2 MiB pages (a punched hole splits one), for /.stats. Returns the
+ * wait until the next measure (-1: no huge zone), no longer than wait.
+ */
+#define HUGE_MEASURE_NS (5 * 1000000000LL)
+static long long measure_huge(struct master *m, long long wait, long long *next)
+{
+	long long now = shmfs_pool_now();
+
+	if (now >= *next) {
+		if (shmfs_zonetab_measure_huge(m->cycle->tab) == 0)
+			return wait;
+		*next = now + HUGE_MEASURE_NS;
+	}
+	return wait < 0 || *next - now < wait ? *next - now : wait;
+}
+
 /* Returns the exit status: 0, or SHMFS_EXIT_MOUNT if the mount was aborted. */
 static int supervise(struct master *m, int sigfd)
 {
-	long long wait = -1;
+	long long wait = -1, next_measure = 0;
 
 	for (;;) {
 		int sig = wait_event(sigfd, wait);
@@ -338,6 +356,7 @@ static int supervise(struct master *m, int sigfd)
 			shmfs_master_keep(m);
 		}
 		wait = shmfs_pool_respawn(&m->pool);
+		wait = measure_huge(m, wait, &next_measure);
 		if (m->uring && rings_unserved(m)) {
 			shmfs_notify("STOPPING=1\nSTATUS=Aborted, stopping");
 			return SHMFS_EXIT_MOUNT; /* a service manager restarts

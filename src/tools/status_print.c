@@ -124,8 +124,38 @@ static int max(int a, int b)
 	return a > b ? a : b;
 }
 
+/*
+ * Issue 18: a HUGE column where some zone asks for huge pages: the bytes
+ * its master's mapping has in 2 MiB pages, "!" after them where that is
+ * less than the zone asks (a fallback, or pages split since), "-" for a
+ * zone that asks none.
+ */
+static bool any_huge(const struct shmfs_status *st)
+{
+	for (size_t i = 0; i < st->nzones; i++)
+		if (st->zones[i].value[SHMFS_FIGURE_ZONE_HUGE_WANTED])
+			return true;
+	return false;
+}
+
+static const char *huge_cell(const struct shmfs_status_record *z, char *buf,
+			     size_t cap)
+{
+	uint64_t huge = z->value[SHMFS_FIGURE_ZONE_HUGE_BYTES];
+	uint64_t wanted = z->value[SHMFS_FIGURE_ZONE_HUGE_WANTED];
+	char h[16];
+
+	snprintf(buf, cap, " %-6s ",
+		 wanted == 0 ? "-" : shmfs_status_human(huge, h, sizeof(h)));
+	if (wanted && huge < wanted)
+		buf[1 + strlen(h)] = '!';
+	return buf;
+}
+
 static void print_zones(const struct shmfs_status *st, FILE *out)
 {
+	bool huge = any_huge(st);
+	char hc[20];
 	int wname = 4, wcache = 5, wmode = 4, wbackend = 7;
 	char size[16], used[16], avail[16], b[BAR + 3];
 
@@ -142,16 +172,17 @@ static void print_zones(const struct shmfs_status *st, FILE *out)
 			    (int)strlen(or_dash(t[SHMFS_FIGURE_ZONE_BACKEND])));
 	}
 	/* OBJECT last: a path of any length, never cut. */
-	fprintf(out, "%-*s %5s %5s %5s %4s %-*s %-*s %-*s %-*s %s\n", wname,
+	fprintf(out, "%-*s %5s %5s %5s %4s %-*s %-*s %-*s %-*s %s%s\n", wname,
 		"ZONE", "SIZE", "USED", "AVAIL", "USE%", BAR + 2, "USAGE",
-		wmode, "MODE", wcache, "CACHE", wbackend, "BACKEND", "OBJECT");
+		wmode, "MODE", wcache, "CACHE", wbackend, "BACKEND",
+		huge ? " HUGE   " : "", "OBJECT");
 	for (size_t i = 0; i < st->nzones; i++) {
 		const struct shmfs_status_record *z = &st->zones[i];
 		char *const *t = z->text;
 		uint64_t u = shmfs_status_zone_used(z), cap = capacity(z);
 
 		bar(z, b);
-		fprintf(out, "%-*s %5s %5s %5s %3d%% %s %-*s %-*s %-*s %s\n",
+		fprintf(out, "%-*s %5s %5s %5s %3d%% %s %-*s %-*s %-*s %s%s\n",
 			wname, z->name, shmfs_status_human(cap, size, 16),
 			shmfs_status_human(u, used, 16),
 			shmfs_status_human(u < cap ? cap - u : 0, avail, 16),
@@ -159,6 +190,7 @@ static void print_zones(const struct shmfs_status *st, FILE *out)
 			or_dash(t[SHMFS_FIGURE_ZONE_MODE]), wcache,
 			or_dash(t[SHMFS_FIGURE_ZONE_CACHE]), wbackend,
 			or_dash(t[SHMFS_FIGURE_ZONE_BACKEND]),
+			huge ? huge_cell(z, hc, sizeof(hc)) : "",
 			or_dash(t[SHMFS_FIGURE_ZONE_OBJECT]));
 	}
 }
