@@ -180,7 +180,7 @@ static const struct config_case cases[] = {
 	 "t.ini:3: key \"cache\" given twice (first at line 2)"},
 	{"unknown_backend_is_refused", "[zone:x]\nbackend = tmpfs\n", -EINVAL,
 	 "t.ini:2: backend: \"tmpfs\" is not a backend (anon, devzero, sysv, "
-	 "memfd, posix, file)"},
+	 "memfd, posix, file, process)"},
 
 	/* Shared objects: posix, file, keyed sysv. */
 	{"posix_zone_without_size_must_attach", "[zone:x]\nbackend = posix\n",
@@ -217,12 +217,12 @@ static const struct config_case cases[] = {
 	 "[zone:x]\nbackend = file\npath = /d\nobject_owner = 1000\n", 0, NULL},
 	{"object_owner_is_not_for_an_object_shmfs_creates",
 	 "[zone:x]\nbackend = posix\nsize = 1\nobject_owner = 1000\n", -EINVAL,
-	 "t.ini:4: object_owner: only for backend = file, or with attach = "
-	 "yes (shmfs owns what it creates)"},
+	 "t.ini:4: object_owner: only for backend = file or process, or with "
+	 "attach = yes (shmfs owns what it creates)"},
 	{"object_owner_is_not_for_private_memory",
 	 "[zone:x]\nsize = 1\nobject_owner = 1000\n", -EINVAL,
-	 "t.ini:3: object_owner: only for backend = file, or with attach = "
-	 "yes (shmfs owns what it creates)"},
+	 "t.ini:3: object_owner: only for backend = file or process, or with "
+	 "attach = yes (shmfs owns what it creates)"},
 	{"object_owner_must_be_a_user",
 	 "[zone:x]\nbackend = file\npath = /d\nobject_owner = no-such-user\n",
 	 -EINVAL, "t.ini:4: object_owner: \"no-such-user\" is not a user"},
