@@ -23,10 +23,11 @@ build=(
 # strace (objects.sh, fileio.sh), procps (pgrep, ps), util-linux and mount
 # (setpriv, unshare, nsenter, ipcs, findmnt; Debian's base has them),
 # systemd (systemd-analyze, systemd-escape: system.sh),
-# python3-prometheus-client (a real parser of /.metrics).
+# python3-prometheus-client (a real parser of /.metrics),
+# nginx-light and curl (nginx.sh: backend = process on a real nginx).
 test=(
 	libcmocka-dev scdoc man-db bash-completion strace procps util-linux
-	mount systemd python3-prometheus-client
+	mount systemd python3-prometheus-client nginx-light curl
 )
 # .ci/run only.
 all=(
