@@ -424,10 +424,10 @@ static int attach(struct shmfs_shm *shm, pid_t pid, bool probe)
 		return err;
 	}
 	shmfs_log_notice("zone \"%s\": attached to process %d's mapping "
-		       "%" PRIx64 "-%" PRIx64 " (%zu bytes%s%s%s)",
-		       shm->label ? shm->label : "?", (int)pid, shm->start,
-		       shm->end, shm->size, c[at].name[0] ? ", named \"" : "",
-		       c[at].name, c[at].name[0] ? "\"" : "");
+			 "%" PRIx64 "-%" PRIx64 " (%zu bytes%s%s%s)",
+			 shm->label ? shm->label : "?", (int)pid, shm->start,
+			 shm->end, shm->size, c[at].name[0] ? ", named \"" : "",
+			 c[at].name, c[at].name[0] ? "\"" : "");
 	return 0;
 }
 
