@@ -134,6 +134,8 @@ enum shmfs_figure_id {
 	SHMFS_FIGURE_ZONE_WRITES,
 	SHMFS_FIGURE_ZONE_BYTES_IN,
 	SHMFS_FIGURE_ZONE_BYTES_OUT,
+	/* backend = process (issue 19) */
+	SHMFS_FIGURE_ZONE_ATTACHED,
 	SHMFS_FIGURES /* how many */
 };
 

@@ -185,6 +185,7 @@ nginx_stop_detaches_them_and_frees_the_memory() {
 	assert_contains "$err" "No such device or address"
 	assert_contains "$("$SHMFS" status "$MNT")" "$PIDFILE detached"
 	assert_contains "$(cat "$MNT/.metrics")" "object=\"$PIDFILE detached\""
+	assert_match 'shmfs_zone_attached\{zone="one"\} 0' "$(cat "$MNT/.metrics")" "metric"
 }
 
 a_new_nginx_is_attached_again() {

@@ -184,6 +184,8 @@ stats_show_the_process_and_the_mapping() {
 	assert_contains "$stats" "zone.alpha.object $H1 pid $H1 ${H1_MAPS[0]} attached"
 	assert_contains "$stats" "zone.w.object $H1 pid $H1 ${H1_MAPS[3]} attached writable"
 	assert_contains "$(cat "$MNT/.metrics")" "object=\"$H1 pid $H1 ${H1_MAPS[1]} attached\""
+	assert_contains "$stats" "zone.alpha.attached 1"
+	assert_match 'shmfs_zone_attached\{zone="beta"\} 1' "$(cat "$MNT/.metrics")" "metric"
 	assert_contains "$("$SHMFS" status "$MNT")" "$H1 pid $H1 ${H1_MAPS[2]} attached"
 }
 
@@ -227,7 +229,8 @@ daemon_holds_inode() {
 }
 
 is_detached() {
-	grep -q "^zone.big.object $PIDFILE detached" "$LIFE_MNT/.stats"
+	grep -q "^zone.big.object $PIDFILE detached" "$LIFE_MNT/.stats" &&
+		grep -q "^zone.big.attached 0" "$LIFE_MNT/.stats"
 }
 
 is_attached_to() {
@@ -283,8 +286,39 @@ a_zone_whose_program_is_not_running_starts_detached() {
 	stop_daemon "$LIFE_MNT" "$DAEMON_PID"
 }
 
+# A pid file anyone else owns could point the zone at any process.
+a_pid_file_of_another_user_is_refused() {
+	echo "$H1" >"$WORK/theirs.pid"
+	chown nobody "$WORK/theirs.pid"
+	printf '[zone:z]\nbackend = process\nprocess = %s\nsize = 1M\n' \
+		"$WORK/theirs.pid" >"$WORK/check.ini"
+	run_shmfs -t -c "$WORK/check.ini"
+	assert_eq 1 "$STATUS" "shmfs -t status"
+	assert_contains "$ERR" "pid file $WORK/theirs.pid: not a regular file of not root"
+}
+
+# After the first start, a mapping not found leaves the zone detached
+# (logged with the candidates) rather than failing the reload.
+a_reload_that_finds_no_mapping_detaches_the_zone() {
+	start_helper "$WORK/h5.out" -p "$PIDFILE" $((1 << 20)):'zone "big"'
+	local pid=$HELPER
+	start_daemon "$WORK/life.ini" "$LIFE_MNT"
+	wait_until "$DEADLINE" is_attached_to "$pid" || fail "not attached"
+	sed -i 's/zone "big"/zone "gone"/' "$WORK/life.ini"
+	reload_daemon kill -HUP "$DAEMON_PID"
+	wait_until "$DEADLINE" is_detached || fail "not detached"
+	assert_contains "$(cat "$DAEMON_LOG")" 'none of its 1 shared mapping has match "zone "gone""'
+	sed -i 's/zone "gone"/zone "big"/' "$WORK/life.ini"
+	reload_daemon kill -HUP "$DAEMON_PID"
+	wait_until "$DEADLINE" is_attached_to "$pid" || fail "not attached again"
+	kill -TERM "$pid"
+	stop_daemon "$LIFE_MNT" "$DAEMON_PID"
+}
+
+run_test a_pid_file_of_another_user_is_refused
 run_test_here a_zone_follows_its_programs_life
 run_test_here a_zone_whose_program_is_not_running_starts_detached
+run_test_here a_reload_that_finds_no_mapping_detaches_the_zone
 kill -KILL "$H1" 2>/dev/null || true
 run_test nothing_is_left_behind
 finish
