@@ -180,15 +180,23 @@ static pid_t read_pid(const struct shmfs_shm *shm, char *why, size_t len,
 				 strerror(errno));
 			return 0;
 		}
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    !shmfs_shm_owner_trusted(shm, st.st_uid)) {
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 			close(fd);
-			if (quiet)
-				return -EPERM;
-			shm_refuse(
-				shm,
-				"pid file %s: not a regular file of " UNTRUSTED,
-				shm->object, (unsigned)st.st_uid);
+			if (!quiet)
+				shm_refuse(shm,
+					   "pid file %s is not a regular "
+					   "file: refused",
+					   shm->object);
+			return -EPERM;
+		}
+		if (!shmfs_shm_owner_trusted(shm, st.st_uid)) {
+			close(fd);
+			if (!quiet)
+				shm_refuse(shm,
+					   "pid file %s is owned by uid "
+					   "%u, " UNTRUSTED,
+					   shm->object, (unsigned)st.st_uid,
+					   (unsigned)st.st_uid);
 			return -EPERM;
 		}
 		n = read(fd, text, sizeof(text) - 1);

@@ -321,7 +321,7 @@ a_pid_file_of_another_user_is_refused() {
 		"$WORK/theirs.pid" >"$WORK/check.ini"
 	run_shmfs -t -c "$WORK/check.ini"
 	assert_eq 1 "$STATUS" "shmfs -t status"
-	assert_contains "$ERR" "pid file $WORK/theirs.pid: not a regular file of not root"
+	assert_contains "$ERR" "pid file $WORK/theirs.pid is owned by uid $(id -u nobody), not root, the daemon's user, the zone's uid or object_owner: refused (object_owner = $(id -u nobody) would trust it)"
 }
 
 # After the first start, a mapping not found leaves the zone detached
