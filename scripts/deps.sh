@@ -24,10 +24,11 @@ build=(
 # (setpriv, unshare, nsenter, ipcs, findmnt; Debian's base has them),
 # systemd (systemd-analyze, systemd-escape: system.sh),
 # python3-prometheus-client (a real parser of /.metrics), fio (the
-# io_uring kill test: uring.sh).
+# io_uring kill test: uring.sh), nginx-light and curl (nginx.sh: backend
+# = process on a real nginx).
 test=(
 	libcmocka-dev scdoc man-db bash-completion strace procps util-linux
-	mount systemd python3-prometheus-client fio
+	mount systemd python3-prometheus-client fio nginx-light curl
 )
 # .ci/run only.
 all=(

@@ -17,6 +17,8 @@ enum shmfs_backend {
 	SHMFS_BACKEND_MEMFD,   /* memfd_create, sealed at its size */
 	SHMFS_BACKEND_POSIX,   /* shm_open: /dev/shm/NAME, others map it too */
 	SHMFS_BACKEND_FILE,    /* a regular file, MAP_SHARED: bytes persist */
+	/* A running program's own shared mapping (shm_process.c). */
+	SHMFS_BACKEND_PROCESS,
 	SHMFS_BACKEND_COUNT
 };
 

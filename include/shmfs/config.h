@@ -24,6 +24,9 @@ struct shmfs_shm;
 /* Zone names: 1..255 bytes of [A-Za-z0-9._-], not starting with '.'. */
 #define SHMFS_NAME_MAX 255
 
+/* The longest match = of a process zone, in bytes. */
+#define SHMFS_MATCH_MAX 127
+
 /* The most CPUs a cpu_affinity list names. */
 #define SHMFS_CPUS_MAX 256
 
@@ -116,6 +119,16 @@ struct shmfs_zone_config {
 	enum shmfs_numa_policy numa;
 	int numa_node;
 	int huge_line, numa_line;
+	/*
+	 * backend = process (shm_process.c): object is process =, a pid
+	 * file's path or a pid; which of its shared mappings is match = (a
+	 * string near its start; "" for none), address = (map_start and
+	 * map_end, 0 for none) or size = (capacity); writable = yes lets
+	 * writes through (the zone is read-only otherwise).
+	 */
+	char match[SHMFS_MATCH_MAX + 1];
+	uint64_t map_start, map_end;
+	bool writable;
 };
 
 /* Whether other programs map the zone's object (see backend.h). */
@@ -134,7 +147,10 @@ shmfs_zone_config_same_object(const struct shmfs_zone_config *a,
 			      const struct shmfs_zone_config *b)
 {
 	return a->backend == b->backend && a->key == b->key &&
-	       a->proj == b->proj &&
+	       a->proj == b->proj && strcmp(a->match, b->match) == 0 &&
+	       a->map_start == b->map_start && a->map_end == b->map_end &&
+	       (a->backend != SHMFS_BACKEND_PROCESS ||
+		a->capacity == b->capacity) &&
 	       (a->object == b->object ||
 		(a->object && b->object && strcmp(a->object, b->object) == 0));
 }
@@ -260,6 +276,22 @@ int shmfs_config_load_command(const char *path, const char *pidfile,
  */
 int shmfs_config_check_user(const struct shmfs_config *cfg, char *err,
 			    size_t errlen);
+
+/*
+ * For a command that does not run as root: -EPERM with "FILE:LINE:
+ * [zone:NAME]: backend = process needs root ..." in err for the first
+ * process zone (map_files needs CAP_SYS_ADMIN), else 0.
+ */
+int shmfs_config_check_process(const struct shmfs_config *cfg, char *err,
+			       size_t errlen);
+
+/*
+ * The running configuration again, parsed from its text (as loaded, not
+ * the file as it is now), for a cycle rebuilt with nothing changed but
+ * what its zones find (backend = process). Returns 0, or -errno with the
+ * message logged.
+ */
+int shmfs_config_copy(const struct shmfs_config *from, struct shmfs_config *to);
 
 /* Frees what a successful parse allocated; safe on a zeroed config. */
 void shmfs_config_free(struct shmfs_config *cfg);

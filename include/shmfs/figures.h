@@ -139,6 +139,8 @@ enum shmfs_figure_id {
 	/* Issue 18: huge pages (huge.h). */
 	SHMFS_FIGURE_ZONE_HUGE_BYTES,
 	SHMFS_FIGURE_ZONE_HUGE_WANTED,
+	/* backend = process (issue 19) */
+	SHMFS_FIGURE_ZONE_ATTACHED,
 	SHMFS_FIGURES /* how many */
 };
 

@@ -71,6 +71,24 @@ struct shmfs_shm {
 	 */
 	struct shmfs_placement place;
 	struct shmfs_huge_result huge;
+	/*
+	 * backend = process (shm_process.c). Asked: object names the
+	 * process (a pid file's path, or a pid), match, map_start-map_end
+	 * and size (when not 0) the mapping, writable whether it is mapped
+	 * for writing; strict makes a mapping that cannot be picked an error
+	 * (the first start) rather than a detached zone (later).
+	 * Found: pid and pidfd (-1: none) of the process, start-end of its
+	 * mapping; detached when there is none (addr NULL, size 0), tried
+	 * the pid last looked at (a new one is tried again).
+	 */
+	const char *match;
+	uint64_t map_start, map_end;
+	bool writable;
+	bool strict;
+	bool detached;
+	pid_t pid, tried;
+	int pidfd;
+	uint64_t start, end;
 };
 
 /*
@@ -175,5 +193,20 @@ int shmfs_shm_probe(struct shmfs_shm *shm);
  * len < SHMFS_SHM_DESCRIBE_MAX.
  */
 void shmfs_shm_describe(const struct shmfs_shm *shm, char *buf, size_t len);
+
+/*
+ * backend = process, for the master that follows the program's life: the
+ * pidfd to poll while attached (readable once the process exited), -1
+ * for any other zone or a detached one.
+ */
+int shmfs_shm_process_pidfd(const struct shmfs_shm *shm);
+
+/*
+ * Whether a detached process zone's process names another live process
+ * than the one last tried (the pid file changed): a rebuild attaches it.
+ * Cheap (one read of the pid file, one kill(pid, 0)): called once a
+ * second while a zone is detached.
+ */
+bool shmfs_shm_process_appeared(const struct shmfs_shm *shm);
 
 #endif /* SHMFS_SHM_H */

@@ -84,6 +84,16 @@ struct shmfs_zone {
 	 * writing zeros into pages that may not exist.
 	 */
 	bool allocate;
+	/*
+	 * A running program's memory (backend = process): no byte of it is
+	 * ever given back or its size changed (truncate, O_TRUNC, punching:
+	 * -EPERM, whatever the mode), it is written only when not readonly
+	 * (-EROFS), and once the program exited it is detached: no memory,
+	 * every read and write -ENXIO (see shmfs_zone_check).
+	 */
+	bool program;
+	bool readonly;
+	bool detached;
 };
 
 /* What shmfs_zone_setattr changes; set is a mask of SHMFS_ZONE_SET_*. */
@@ -179,7 +189,8 @@ int shmfs_zone_setattr(struct shmfs_zone *zone,
 		       const struct shmfs_zone_attr *attr);
 
 /*
- * Whether the zone's memory is all there: -EIO where another program cut
+ * Whether the zone's memory is all there: -ENXIO for a detached program
+ * zone (the program exited); -EIO where another program cut
  * its object (fd) shorter than the mapping, whose missing pages would kill
  * the worker that touches them (SIGBUS) or fail the reply (EFAULT).
  * 0 for memory only the daemon sizes.

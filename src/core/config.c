@@ -230,6 +230,44 @@ int shmfs_config_check_user(const struct shmfs_config *cfg, char *err,
 	return -EINVAL;
 }
 
+int shmfs_config_check_process(const struct shmfs_config *cfg, char *err,
+			       size_t errlen)
+{
+	for (size_t i = 0; i < cfg->nzones; i++) {
+		const struct shmfs_zone_config *z = &cfg->zones[i];
+
+		if (z->backend != SHMFS_BACKEND_PROCESS)
+			continue;
+		snprintf(err, errlen,
+			 "%s:%d: [zone:%s]: backend = process needs root: "
+			 "/proc/PID/map_files, through which a program's "
+			 "memory is opened, needs CAP_SYS_ADMIN",
+			 cfg->file, z->line, z->name);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int shmfs_config_copy(const struct shmfs_config *from, struct shmfs_config *to)
+{
+	const char *text = from->text ? from->text : "";
+	char err[1024];
+	int res = parse(text, strlen(text), from->file, to, err, sizeof(err),
+			NULL);
+
+	if (res < 0) {
+		shmfs_log_error("%s", err);
+		return res;
+	}
+	if (from->text && (to->text = strdup(from->text)) == NULL) {
+		shmfs_config_free(to);
+		shmfs_log_sys(LOG_ERR, ENOMEM, "strdup of the configuration");
+		return -ENOMEM;
+	}
+	to->text_len = from->text ? from->text_len : 0;
+	return 0;
+}
+
 void shmfs_config_free(struct shmfs_config *cfg)
 {
 	for (size_t i = 0; cfg->zones && i < cfg->nzones; i++)
@@ -266,6 +304,11 @@ void shmfs_zone_config_shm(const struct shmfs_zone_config *z,
 			  .node = z->numa_node,
 			  .huge_line = z->huge_line,
 			  .numa_line = z->numa_line},
+		.match = z->match,
+		.map_start = z->map_start,
+		.map_end = z->map_end,
+		.writable = z->writable,
+		.pidfd = -1,
 	};
 }
 
@@ -282,6 +325,8 @@ int shmfs_config_load_command(const char *path, const char *pidfile,
 	/* user = matters to a root master only (shmfs_config_check_user). */
 	if (geteuid() == 0)
 		res = shmfs_config_check_user(cfg, err, sizeof(err));
+	else
+		res = shmfs_config_check_process(cfg, err, sizeof(err));
 	if (res < 0) {
 		shmfs_log_error("%s", err);
 	} else if (pidfile) {

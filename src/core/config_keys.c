@@ -16,10 +16,11 @@
 #include "config_parser.h"
 #include "shmfs/limits.h"
 #include "shmfs/parse.h"
+#include "shmfs/process.h"
 
 _Static_assert(SHMFS_SIZE_MAX == (uint64_t)64 << 40, "messages say 64T");
 _Static_assert(SHMFS_WORKERS_MAX == 256, "messages say 1..256");
-_Static_assert(SHMFS_BACKEND_COUNT == 6, "messages name six backends");
+_Static_assert(SHMFS_BACKEND_COUNT == 7, "messages name seven backends");
 
 static const char *const cache_names[] = {
 	[SHMFS_CACHE_PAGE] = "page",
@@ -331,6 +332,53 @@ static int parse_numa_node(struct config_parser *p, void *field,
 	*(int *)field = (int)node;
 	return 0;
 }
+
+/* ---- backend = process (issue 19) ---- */
+
+/* process =: a pid file's absolute path, or a process id (1..2^22). */
+static int parse_process(struct config_parser *p, void *field,
+			 const char *value)
+{
+	char *end;
+
+	if (named_twice(p, *(char **)field))
+		return -EINVAL;
+	if (value[0] == '/')
+		return parse_file_path(p, field, value);
+	if (value[0] < '1' || value[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	unsigned long pid = strtoul(value, &end, 10);
+	if (*end != '\0' || errno || pid > 4194304)
+		return -EINVAL;
+	return keep_copy(field, value);
+}
+
+static int parse_match(struct config_parser *p, void *field, const char *value)
+{
+	(void)p;
+	if (strlen(value) > SHMFS_MATCH_MAX)
+		return -EINVAL;
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
+/* address = START-END, hexadecimal as /proc/PID/maps writes it. */
+static int parse_address(struct config_parser *p, void *field,
+			 const char *value)
+{
+	struct shmfs_zone_config *z = field;
+	uint64_t start, end;
+
+	(void)p;
+	if (shmfs_process_parse_range(value, &start, &end) < 0)
+		return -EINVAL;
+	z->map_start = start;
+	z->map_end = end;
+	return 0;
+}
+
+/* ---- end of backend = process ---- */
 
 static void show_backend(const void *field, const char *no_passthrough,
 			 char *buf, size_t len)

@@ -58,6 +58,49 @@ static void resolve_passthrough(struct config_parser *p,
 			z->name);
 }
 
+/* ---- backend = process (issue 19) ---- */
+
+/*
+ * A process zone names its process and at least one way to find its
+ * mapping (all given must hold); the other backends take none of these.
+ * It is read-only unless writable = yes: its mode loses the write bits.
+ */
+static void check_process_keys(struct config_parser *p,
+			       struct shmfs_zone_config *z, const int *line)
+{
+	static const enum config_key_id only[] = {KEY_MATCH, KEY_ADDRESS,
+						  KEY_WRITABLE};
+
+	if (z->backend != SHMFS_BACKEND_PROCESS) {
+		for (size_t i = 0; i < sizeof(only) / sizeof(*only); i++)
+			if (line[only[i]]) {
+				shmfs_config_fail(
+					p, line[only[i]],
+					"%s: only for backend = process",
+					shmfs_config_keys[only[i]].name);
+				return;
+			}
+		return;
+	}
+	if (!line[KEY_PROCESS])
+		shmfs_config_fail(p, z->line,
+				  "[zone:%s]: backend = process needs process "
+				  "= (a pid file's absolute path, or a pid)",
+				  z->name);
+	else if (!line[KEY_MATCH] && !line[KEY_ADDRESS] && !line[KEY_SIZE])
+		shmfs_config_fail(p, z->line,
+				  "[zone:%s]: backend = process needs match =, "
+				  "address = or size = to pick one of the "
+				  "process's shared mappings",
+				  z->name);
+	else if (line[KEY_MATCH] && z->match[0] == '\0')
+		shmfs_config_fail(p, line[KEY_MATCH], "match: value is empty");
+	if (!z->writable)
+		z->mode &= ~(mode_t)0222;
+}
+
+/* ---- end of backend = process ---- */
+
 /* The backend whose object the key (name, key, path) names. */
 static const char *named_by(enum config_key_id key)
 {
@@ -77,14 +120,14 @@ static const char *named_by(enum config_key_id key)
  * both created and kept); object_owner where an object may exist.
  */
 static void check_object_keys(struct config_parser *p,
-			      const struct shmfs_zone_config *z,
-			      const int *line)
+			      struct shmfs_zone_config *z, const int *line)
 {
-	static const enum config_key_id naming[] = {KEY_NAME, KEY_KEY,
-						    KEY_PATH};
+	static const enum config_key_id naming[] = {KEY_NAME, KEY_KEY, KEY_PATH,
+						    KEY_PROCESS};
 	const char *own = shmfs_backend_info(z->backend)->object_key;
 	bool posix = z->backend == SHMFS_BACKEND_POSIX;
 	bool file = z->backend == SHMFS_BACKEND_FILE;
+	bool process = z->backend == SHMFS_BACKEND_PROCESS;
 	bool keyed = z->backend == SHMFS_BACKEND_SYSV && line[KEY_KEY];
 
 	for (size_t i = 0; i < sizeof(naming) / sizeof(*naming); i++) {
@@ -109,11 +152,13 @@ static void check_object_keys(struct config_parser *p,
 		shmfs_config_fail(p, line[KEY_KEEP],
 				  "keep: only for backend = posix, or sysv "
 				  "with key = (a file is always kept)");
-	else if (line[KEY_OBJECT_OWNER] && !file && !z->attach)
+	else if (line[KEY_OBJECT_OWNER] && !file && !process && !z->attach)
 		shmfs_config_fail(p, line[KEY_OBJECT_OWNER],
-				  "object_owner: only for backend = file, or "
-				  "with attach = yes (shmfs owns what it "
-				  "creates)");
+				  "object_owner: only for backend = file or "
+				  "process, or with attach = yes (shmfs owns "
+				  "what it creates)");
+	else
+		check_process_keys(p, z, line);
 }
 
 /* A posix object's name, "/shmfs.ZONE" unless name = gives one. */

@@ -113,6 +113,12 @@ static const char *zone_mode(const struct shmfs_figure_at *at, char *buf,
 	return buf;
 }
 
+/* backend = process: 0 while the zone's program is not running. */
+static uint64_t zone_attached(const struct shmfs_figure_at *at)
+{
+	return !at->zone->zone.detached;
+}
+
 /* ------------------------------------------------------------ the table */
 
 /* The offset of a uint64_t counter (anything else does not compile). */
@@ -275,6 +281,12 @@ const struct shmfs_figure shmfs_figures[SHMFS_FIGURES] = {
 		.help = "Bytes of the zone that huge_pages = try or on asks "
 			"to be in 2 MiB pages (0: off); less in huge_bytes is "
 			"a fallback."},
+	/* backend = process (issue 19) */
+	[SHMFS_FIGURE_ZONE_ATTACHED] = {ZONE(GAUGE), .name = "attached",
+		.metric = "shmfs_zone_attached", .get = zone_attached,
+		.flags = SHMFS_FIGURE_OPTIONAL,
+		.help = "1 while the zone has its memory; 0 for a process "
+			"zone whose program is not running (detached)."},
 };
 /* clang-format on */
 

@@ -379,6 +379,17 @@ static const struct backend {
 			.free = shmfs_shm_file_free,
 			.probe = shmfs_shm_file_probe,
 		},
+	/* A running program's: no holes asked (its own file answers). */
+	[SHMFS_BACKEND_PROCESS] =
+		{
+			.info = {.name = "process",
+				 .sharing = SHMFS_SHARING_ALWAYS,
+				 .object_key = "process",
+				 .needs_fd = true},
+			.alloc = shmfs_shm_process_alloc,
+			.free = shmfs_shm_process_free,
+			.probe = shmfs_shm_process_probe,
+		},
 };
 
 const struct shmfs_backend_info *shmfs_backend_info(enum shmfs_backend backend)
@@ -425,6 +436,7 @@ int shmfs_shm_alloc(struct shmfs_shm *shm)
 	int err;
 
 	shm->fd = -1;
+	shm->pidfd = -1;
 	shm->created = shm->adopted = false;
 	if ((unsigned)shm->backend >= SHMFS_BACKEND_COUNT) {
 		shm_refuse(shm, "no backend numbered %d", (int)shm->backend);
@@ -464,7 +476,9 @@ void shmfs_shm_describe(const struct shmfs_shm *shm, char *buf, size_t len)
 {
 	int n = 0;
 
-	if (!shmfs_shm_shared(shm))
+	if (shm->backend == SHMFS_BACKEND_PROCESS)
+		n = shmfs_shm_process_describe(shm, buf, len);
+	else if (!shmfs_shm_shared(shm))
 		n = snprintf(buf, len, "-");
 	else if (shm->backend == SHMFS_BACKEND_SYSV && shm->proj)
 		n = snprintf(buf, len, "key %s:%d", shm->object, shm->proj);
@@ -476,13 +490,18 @@ void shmfs_shm_describe(const struct shmfs_shm *shm, char *buf, size_t len)
 		n += snprintf(buf + n, len - n, " attach");
 	if (n >= 0 && (size_t)n < len && shm->keep)
 		n += snprintf(buf + n, len - n, " keep");
-	if (n >= 0 && (size_t)n < len && shm->object_owner != 0)
+	if (n >= 0 && (size_t)n < len && shm->object_owner != 0 &&
+	    shm->backend != SHMFS_BACKEND_PROCESS)
 		snprintf(buf + n, len - n, " object_owner %u",
 			 (unsigned)shm->object_owner);
 }
 
 void shmfs_shm_free(struct shmfs_shm *shm)
 {
+	if (shm->backend == SHMFS_BACKEND_PROCESS) {
+		shmfs_shm_process_free(shm); /* detached too: its pidfd */
+		return;
+	}
 	if (shm->addr == NULL)
 		return;
 	backends[shm->backend].free(shm);

@@ -46,6 +46,13 @@ int shmfs_shm_posix_probe(struct shmfs_shm *shm);
 int shmfs_shm_file_alloc(struct shmfs_shm *shm);
 void shmfs_shm_file_free(struct shmfs_shm *shm);
 int shmfs_shm_file_probe(struct shmfs_shm *shm);
+int shmfs_shm_process_alloc(struct shmfs_shm *shm);
+void shmfs_shm_process_free(struct shmfs_shm *shm);
+int shmfs_shm_process_probe(struct shmfs_shm *shm);
+
+/* backend = process: shmfs_shm_describe's text; snprintf's count. */
+int shmfs_shm_process_describe(const struct shmfs_shm *shm, char *buf,
+			       size_t len);
 
 /*
  * Where a zone's mapping goes (issue 18): anywhere (at NULL), or for huge

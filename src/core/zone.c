@@ -170,6 +170,10 @@ int shmfs_zone_write(struct shmfs_zone *zone, const void *buf, size_t size,
 	*written = 0;
 	if (off < 0)
 		return -EINVAL;
+	if (zone->detached)
+		return -ENXIO;
+	if (zone->readonly)
+		return -EROFS;
 	err = zone_lock(zone);
 	if (err)
 		return err;
@@ -262,6 +266,9 @@ int shmfs_zone_setattr(struct shmfs_zone *zone,
 	int err;
 
 	if (attr->set & SHMFS_ZONE_SET_SIZE) {
+		/* A program's live memory: never cleared or cut. */
+		if (zone->program)
+			return -EPERM;
 		if (attr->size < 0)
 			return -EINVAL;
 		if ((uint64_t)attr->size > zone->capacity)
@@ -328,6 +335,8 @@ int shmfs_zone_check(const struct shmfs_zone *zone)
 {
 	struct stat st;
 
+	if (zone->detached)
+		return -ENXIO;
 	if (!zone->foreign || zone->fd < 0)
 		return 0;
 	if (fstat(zone->fd, &st) < 0)

@@ -152,6 +152,12 @@ int shmfs_zone_fallocate(struct shmfs_zone *zone, int mode, off_t off,
 		return -EOPNOTSUPP; /* what vfs_fallocate answers for any fs */
 	if (off < 0 || len <= 0)
 		return -EINVAL;
+	/* A program's live memory: nothing is given back, or written. */
+	if (zone->program &&
+	    (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)))
+		return -EPERM;
+	if (zone->readonly)
+		return -EROFS;
 	if ((uint64_t)len > UINT64_MAX - (uint64_t)off)
 		return -EFBIG;
 	end = (uint64_t)off + (uint64_t)len;

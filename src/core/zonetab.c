@@ -159,7 +159,9 @@ static int carry_over(struct shmfs_zonetab *tab, struct shmfs_zonetab_entry *e,
 	struct shmfs_zone_meta *m = e->zone.meta;
 	const struct shmfs_zone_meta *om = old->zone.meta;
 	uint64_t length = atomic_load(&om->length);
-	bool same = same_memory(&old->conf, &e->conf) && !old->replaced;
+	/* A program's mapping is looked for again: it may be gone, or new. */
+	bool same = same_memory(&old->conf, &e->conf) && !old->replaced &&
+		    e->conf.backend != SHMFS_BACKEND_PROCESS;
 	/*
 	 * Configured modes, not the ones run: a zone that fell back to page
 	 * mode (no passthrough on this mount) stays the same inode.
@@ -302,6 +304,8 @@ static int create(const struct shmfs_config *cfg,
 		e->namelen = strlen(zc->name);
 		shmfs_zone_config_shm(&e->conf, &e->shm);
 		e->shm.place.file = cfg->file;
+		/* Only the first start fails on a mapping not found. */
+		e->shm.strict = prev == NULL && st == NULL;
 		e->zone.meta = &tab->region->zones[i];
 		err = st ? 0 /* the record as the dead master left it */
 			 : shmfs_zone_meta_init(e->zone.meta, zc->mode, zc->uid,
@@ -325,6 +329,9 @@ static int create(const struct shmfs_config *cfg,
 		e->zone.fixed = shmfs_zone_config_fixed(zc);
 		e->zone.foreign = shmfs_backend_info(zc->backend)->file_object;
 		e->zone.allocate = e->zone.foreign && e->shm.fd >= 0;
+		e->zone.program = zc->backend == SHMFS_BACKEND_PROCESS;
+		e->zone.readonly = e->zone.program && !zc->writable;
+		e->zone.detached = e->zone.program && e->shm.addr == NULL;
 		if (e->zone.fixed) /* as long as its memory, from the start */
 			atomic_store(&e->zone.meta->length, e->shm.size);
 		tab->capacity += e->shm.size;

@@ -89,26 +89,41 @@ static void raise_nofile(void)
 			      (unsigned long long)rl.rlim_max);
 }
 
+/* The pidfds of programs' zones polled at once; more wait for the timer. */
+#define PROCESS_FDS_MAX 62
+
 /*
  * Waits for the next event: a signal (returned), the workers' log lines
- * (written to the log file), or the timeout (nanoseconds, -1: none).
+ * (written to the log file), a zone's program exiting (backend =
+ * process: shmfs_master_follow acts on it), or the timeout (nanoseconds,
+ * -1: none; at most a second while a zone waits for its program).
  * Returns the signal taken, or 0.
  */
-static int wait_event(int sigfd, long long timeout_ns)
+static int wait_event(const struct master *m, long long timeout_ns)
 {
-	struct pollfd fds[2] = {
-		{.fd = sigfd, .events = POLLIN},
+	struct pollfd fds[2 + PROCESS_FDS_MAX] = {
+		{.fd = m->sigfd, .events = POLLIN},
 		{.fd = shmfs_log_pipe_fd(), .events = POLLIN}, /* -1: none */
 	};
-	int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+	int pidfds[PROCESS_FDS_MAX];
+	bool detached;
+	size_t n =
+		shmfs_master_process_fds(m, pidfds, PROCESS_FDS_MAX, &detached);
 	struct signalfd_siginfo si;
+	int ms;
 
-	if (poll(fds, 2, ms) <= 0) /* EINTR: the caller comes back */
+	for (size_t i = 0; i < n; i++)
+		fds[2 + i] = (struct pollfd){.fd = pidfds[i], .events = POLLIN};
+	if ((detached || n == PROCESS_FDS_MAX) &&
+	    (timeout_ns < 0 || timeout_ns > 1000000000LL))
+		timeout_ns = 1000000000LL;
+	ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+	if (poll(fds, 2 + n, ms) <= 0) /* EINTR: the caller comes back */
 		return 0;
 	if (fds[1].revents)
 		shmfs_log_drain();
 	if ((fds[0].revents & POLLIN) &&
-	    read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+	    read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		return (int)si.ssi_signo;
 	return 0;
 }
@@ -317,12 +332,12 @@ static long long measure_huge(struct master *m, long long wait, long long *next)
 }
 
 /* Returns the exit status: 0, or SHMFS_EXIT_MOUNT if the mount was aborted. */
-static int supervise(struct master *m, int sigfd)
+static int supervise(struct master *m)
 {
 	long long wait = -1, next_measure = 0;
 
 	for (;;) {
-		int sig = wait_event(sigfd, wait);
+		int sig = wait_event(m, wait);
 
 		if (sig == SIGTERM || sig == SIGINT) {
 			shmfs_log_notice("signal %d: stopping", sig);
@@ -355,6 +370,7 @@ static int supervise(struct master *m, int sigfd)
 			shmfs_master_make_clones(m);
 			shmfs_master_keep(m);
 		}
+		shmfs_master_follow(m);
 		wait = shmfs_pool_respawn(&m->pool);
 		wait = measure_huge(m, wait, &next_measure);
 		if (m->uring && rings_unserved(m)) {
@@ -483,7 +499,7 @@ static int serve(struct master *m, const sigset_t *set, int ready,
 				 tab->region_shm.size);
 	shmfs_master_keep(m);
 	notify_ready(m);
-	return supervise(m, m->sigfd);
+	return supervise(m);
 }
 
 /*

@@ -7,6 +7,7 @@
  * store in step (restart.h).
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -212,6 +213,77 @@ void shmfs_master_reload(struct master *m)
 				 next->cfg.file, next->tab->nzones, next->ngone,
 				 m->pool.nchildren);
 }
+
+/* ---- backend = process: following the programs' lives (issue 19) ---- */
+
+size_t shmfs_master_process_fds(const struct master *m, int *fds, size_t max,
+				bool *detached)
+{
+	const struct shmfs_zonetab *tab = m->cycle->tab;
+	size_t n = 0;
+
+	*detached = false;
+	/* Just rebuilt: a pidfd still readable would spin; the timer waits. */
+	if (shmfs_pool_now() - m->followed < 1000000000LL)
+		max = 0;
+	for (size_t i = 0; i < tab->nzones; i++) {
+		const struct shmfs_shm *shm = &tab->entries[i].shm;
+		int fd = shmfs_shm_process_pidfd(shm);
+
+		if (fd >= 0 && n < max)
+			fds[n++] = fd;
+		*detached |= (shm->backend == SHMFS_BACKEND_PROCESS &&
+			      shm->detached) ||
+			     (fd >= 0 && max == 0);
+	}
+	return n;
+}
+
+/* Whether a zone's program exited (its pidfd is readable) or appeared. */
+static bool process_changed(const struct shmfs_zonetab *tab)
+{
+	for (size_t i = 0; i < tab->nzones; i++) {
+		const struct shmfs_shm *shm = &tab->entries[i].shm;
+		struct pollfd p = {.fd = shmfs_shm_process_pidfd(shm),
+				   .events = POLLIN};
+
+		if (p.fd >= 0 && poll(&p, 1, 0) > 0) {
+			shmfs_log_notice("zone \"%s\": process %d exited",
+					 shm->label, (int)shm->pid);
+			return true;
+		}
+		if (shmfs_shm_process_appeared(shm)) {
+			shmfs_log_notice("zone \"%s\": %s names a running "
+					 "process",
+					 shm->label, shm->object);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool shmfs_master_follow(struct master *m)
+{
+	struct shmfs_config cfg;
+	long long now = shmfs_pool_now();
+
+	if (now - m->followed < 1000000000LL || !process_changed(m->cycle->tab))
+		return false;
+	m->followed = now;
+	if (shmfs_config_copy(&m->cycle->cfg, &cfg) < 0)
+		return false;
+	shmfs_pool_stop(&m->pool);
+	long restored = swap_cycle(m, &cfg);
+	shmfs_master_make_clones(m);
+	shmfs_pool_start(&m->pool);
+	if (restored < 0)
+		return false;
+	shmfs_master_invalidate(m);
+	shmfs_master_keep(m);
+	return true;
+}
+
+/* ---- end of backend = process ---- */
 
 /*
  * A worker died holding requests, which stay on the connection (its

@@ -44,8 +44,9 @@ struct master {
 	struct fuse_args *args;
 	struct fuse_args adopted_args;
 	struct shmfs_adopt *adopt; /* the store, and what it gave back */
-	bool adopted; /* the connection is a dead master's: libfuse does
-		       * not know it mounted it, so we unmount it */
+	bool adopted;	    /* the connection is a dead master's: libfuse does
+			     * not know it mounted it, so we unmount it */
+	long long followed; /* backend = process: last rebuild (ns) */
 	/*
 	 * FUSE over io_uring: the connection speaks rings, served by one
 	 * worker per queue (slot N serves CPU N) from these buffers.
@@ -55,6 +56,22 @@ struct master {
 	long long vacant_since[SHMFS_WORKERS_MAX]; /* a ring slot's worker
 						    * died then (0: has one) */
 };
+
+/*
+ * backend = process: the pidfds of the programs the zones are attached
+ * to, at most max, into fds; returns how many. *detached says whether a
+ * zone waits for its program (then the master looks once a second).
+ */
+size_t shmfs_master_process_fds(const struct master *m, int *fds, size_t max,
+				bool *detached);
+
+/*
+ * A program exited, or one a detached zone waits for runs: the running
+ * configuration is built again (as a reload, from its text), so that the
+ * zones let go of the dead program's memory, or attach. At most once a
+ * second. Returns true if it rebuilt.
+ */
+bool shmfs_master_follow(struct master *m);
 
 /* The pool's settings from the running configuration (and -w). */
 void shmfs_master_configure_pool(struct master *m);

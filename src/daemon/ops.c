@@ -251,8 +251,19 @@ static void shmfs_op_open(fuse_req_t req, fuse_ino_t ino,
 		saverr = ino == FUSE_ROOT_ID ? EISDIR : ENOENT;
 		goto out;
 	}
+	/*
+	 * A program's zone: gone with the program (ENXIO), written only if
+	 * writable (root passes the mode bits: EROFS), never cut (EPERM).
+	 */
+	if (e->zone.detached)
+		saverr = ENXIO;
+	else if (e->zone.program && (fi->flags & O_TRUNC) &&
+		 (fi->flags & O_ACCMODE) != O_RDONLY)
+		saverr = EPERM;
+	else if (e->zone.readonly && (fi->flags & O_ACCMODE) != O_RDONLY)
+		saverr = EROFS;
 	/* FUSE_CAP_ATOMIC_O_TRUNC: O_TRUNC arrives here, not as a setattr. */
-	if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY)
+	else if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY)
 		saverr = -shmfs_zone_truncate(&e->zone, 0);
 	if (saverr)
 		goto out;

@@ -300,7 +300,7 @@ int shmfs_restart_cycle(struct shmfs_adopt *a, const char *file,
 		zones[i].created = z->created;
 		run[i].cache = z->cache;
 		run[i].backing_id = z->backing_id;
-		if (zones[i].fd < 0)
+		if (zones[i].fd < 0 && z->backend != SHMFS_BACKEND_PROCESS)
 			shmfs_log_warn("zone \"%s\": its memory was not "
 				       "stored: it starts empty",
 				       z->name);
@@ -519,9 +519,12 @@ static int add_zones(struct handed *hd, const struct shmfs_handover *h,
 		const struct shmfs_zonetab_entry *e = &c->tab->entries[i];
 		const struct shmfs_cycle_zone *run = &c->zones[i];
 		struct shmfs_record_zone *z = &zones[i];
-		bool temp = e->shm.fd < 0;
-		int fd = temp ? mapping_file(e->shm.addr, e->shm.size)
-			      : e->shm.fd;
+		/* A program's memory is found again: never stored (pinned). */
+		bool found_again = e->conf.backend == SHMFS_BACKEND_PROCESS;
+		bool temp = e->shm.fd < 0 && !found_again;
+		int fd = found_again ? -1
+			 : temp	     ? mapping_file(e->shm.addr, e->shm.size)
+				     : e->shm.fd;
 
 		snprintf(z->name, sizeof(z->name), "%s", e->conf.name);
 		z->ino = e->ino;

@@ -180,7 +180,40 @@ static const struct config_case cases[] = {
 	 "t.ini:3: key \"cache\" given twice (first at line 2)"},
 	{"unknown_backend_is_refused", "[zone:x]\nbackend = tmpfs\n", -EINVAL,
 	 "t.ini:2: backend: \"tmpfs\" is not a backend (anon, devzero, sysv, "
-	 "memfd, posix, file)"},
+	 "memfd, posix, file, process)"},
+
+	/* backend = process (issue 19). */
+	{"process_zone_by_pid_file_and_match_is_accepted",
+	 "[zone:x]\nbackend = process\nprocess = /run/nginx.pid\n"
+	 "match = zone \"one\"\n",
+	 0, NULL},
+	{"process_zone_needs_process",
+	 "[zone:x]\nbackend = process\nmatch = a\n", -EINVAL,
+	 "t.ini:1: [zone:x]: backend = process needs process = (a pid file's "
+	 "absolute path, or a pid)"},
+	{"process_zone_needs_a_selector",
+	 "[zone:x]\nbackend = process\nprocess = 1\n", -EINVAL,
+	 "t.ini:1: [zone:x]: backend = process needs match =, address = or "
+	 "size = to pick one of the process's shared mappings"},
+	{"process_is_a_pid_file_or_a_pid",
+	 "[zone:x]\nbackend = process\nprocess = nginx\n", -EINVAL,
+	 "t.ini:3: process: \"nginx\" is not a pid file's absolute path or a "
+	 "process id"},
+	{"address_is_a_range_as_maps_writes_it",
+	 "[zone:x]\nbackend = process\nprocess = 1\naddress = 2000-1000\n",
+	 -EINVAL,
+	 "t.ini:4: address: \"2000-1000\" is not START-END in hexadecimal, as "
+	 "/proc/PID/maps writes it"},
+	{"writable_is_only_for_process", "[zone:x]\nsize = 1\nwritable = yes\n",
+	 -EINVAL, "t.ini:3: writable: only for backend = process"},
+	{"process_is_only_for_its_backend", "[zone:x]\nsize = 1\nprocess = 1\n",
+	 -EINVAL, "t.ini:3: process: only for backend = process"},
+	{"a_process_zone_in_page_mode_is_refused",
+	 "[zone:x]\nbackend = process\nprocess = 1\nsize = 4K\ncache = page\n",
+	 -EINVAL,
+	 "t.ini:5: [zone:x]: cache = page cannot show what other programs "
+	 "write into a process object: use cache = direct (the kernel's page "
+	 "cache of the zone file would serve stale bytes)"},
 
 	/* Shared objects: posix, file, keyed sysv. */
 	{"posix_zone_without_size_must_attach", "[zone:x]\nbackend = posix\n",
@@ -217,12 +250,12 @@ static const struct config_case cases[] = {
 	 "[zone:x]\nbackend = file\npath = /d\nobject_owner = 1000\n", 0, NULL},
 	{"object_owner_is_not_for_an_object_shmfs_creates",
 	 "[zone:x]\nbackend = posix\nsize = 1\nobject_owner = 1000\n", -EINVAL,
-	 "t.ini:4: object_owner: only for backend = file, or with attach = "
-	 "yes (shmfs owns what it creates)"},
+	 "t.ini:4: object_owner: only for backend = file or process, or with "
+	 "attach = yes (shmfs owns what it creates)"},
 	{"object_owner_is_not_for_private_memory",
 	 "[zone:x]\nsize = 1\nobject_owner = 1000\n", -EINVAL,
-	 "t.ini:3: object_owner: only for backend = file, or with attach = "
-	 "yes (shmfs owns what it creates)"},
+	 "t.ini:3: object_owner: only for backend = file or process, or with "
+	 "attach = yes (shmfs owns what it creates)"},
 	{"object_owner_must_be_a_user",
 	 "[zone:x]\nbackend = file\npath = /d\nobject_owner = no-such-user\n",
 	 -EINVAL, "t.ini:4: object_owner: \"no-such-user\" is not a user"},
