@@ -37,9 +37,10 @@ struct shmfs_pool {
 	long long stop_timeout_ns;  /* before SIGKILL; 0: 5 s */
 	/*
 	 * A slot whose children keep dying is refilled after 10 ms, twice
-	 * as long at each quick death, up to a second, instead of at most
+	 * as long at each quick death, up to 250 ms, instead of at most
 	 * once a second: for a pool where a missing child stops a part of
-	 * the service (a ring queue holds its CPU's callers).
+	 * the service (a ring queue holds its CPU's callers). A slot that
+	 * truly cannot run a child is the owner's to give up on.
 	 */
 	bool backoff;
 

@@ -28,6 +28,7 @@ struct shmfs_uring_worker {
 	/* Entries that recovery left to serve once the filter is on. */
 	unsigned pending[SHMFS_URING_SLOTS], npending;
 	unsigned entries;    /* slots registered or adopted: kept at DEPTH */
+	int kick_fd;	     /* a byte here: the kick makes one request */
 	bool warned_input;   /* a failed read of /dev/fuse was logged */
 	_Atomic bool *uring; /* cleared when the kernel turns rings off */
 };

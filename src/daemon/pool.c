@@ -3,7 +3,7 @@
  * The pool (see pool.h). A child that dies is forked again into its slot
  * at once; but a slot whose children keep dying within a second of their
  * start is restarted at most once a second (with backoff: after 10 ms,
- * doubling up to a second), so that a child that dies at once does not
+ * doubling up to 250 ms), so that a child that dies at once does not
  * spin the machine. A child that a signal stopped would hold
  * whatever it serves, and everyone waiting on it, for as long as it stays
  * stopped: the parent hears of it at once (SIGCHLD, waitpid's WUNTRACED)
@@ -21,8 +21,9 @@
 
 /* A child that dies this soon after starting is restarted no faster. */
 #define RESPAWN_DELAY_NS 1000000000LL
-/* With backoff: the first delay (10, 20, ... 640 ms, then 1 s). */
+/* With backoff: the first delay and the longest (10, 20 ... 160, 250 ms). */
 #define BACKOFF_FIRST_NS 10000000LL
+#define BACKOFF_MAX_NS 250000000LL
 /* How long children get to leave before SIGKILL, by default. */
 #define STOP_TIMEOUT_NS 5000000000LL
 /* SIGTERM is sent again at least this often while children are left. */
@@ -135,8 +136,7 @@ static long long respawn_delay(const struct shmfs_pool *pool, unsigned slot)
 
 	if (!pool->backoff)
 		return RESPAWN_DELAY_NS;
-	return doublings >= 7 ? RESPAWN_DELAY_NS
-			      : BACKOFF_FIRST_NS << doublings;
+	return doublings >= 5 ? BACKOFF_MAX_NS : BACKOFF_FIRST_NS << doublings;
 }
 
 long long shmfs_pool_respawn(struct shmfs_pool *pool)

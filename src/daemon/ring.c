@@ -112,9 +112,15 @@ void *shmfs_ring_sqe(struct shmfs_ring *ring)
 
 int shmfs_ring_enter(struct shmfs_ring *ring, bool wait)
 {
-	unsigned tail =
-		atomic_load_explicit(ring->sq_tail, memory_order_relaxed);
-	unsigned submit = ring->sq_local - tail;
+	/*
+	 * Everything the kernel has not consumed yet, not only what was
+	 * prepared since the last call: a submission the kernel cut short
+	 * left the rest in the queue, and a count that left them out would
+	 * leave SQEs behind from then on.
+	 */
+	unsigned submit =
+		ring->sq_local -
+		atomic_load_explicit(ring->sq_head, memory_order_acquire);
 	long n;
 
 	atomic_store_explicit(ring->sq_tail, ring->sq_local,

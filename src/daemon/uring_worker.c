@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shmfs/exit.h"
@@ -243,6 +244,8 @@ static bool drain_input(struct shmfs_uring_worker *w)
 	return alive;
 }
 
+static void kick(const struct shmfs_uring_worker *w);
+
 /* What a completion leaves the loop with. */
 enum next { GO_ON, ENDED, CLASSIC };
 
@@ -283,6 +286,8 @@ static enum next entry_done(struct shmfs_uring_worker *w, unsigned s, int res,
 	     f < w->rings->g.slots && w->entries < SHMFS_URING_DEPTH; f++)
 		if (f != s && record(w, f)->state == SHMFS_URING_FREE)
 			queue_register(w, f);
+	/* What queued while the queue lacked that entry waits for a commit. */
+	kick(w);
 	return GO_ON;
 }
 
@@ -414,45 +419,88 @@ static bool recover(struct shmfs_uring_worker *w)
 }
 
 /*
- * Requests that queued on qid while it had no entry are fetched only by
- * a commit: one statfs from this CPU makes one (its commit fetches the
- * rest). A child does it, outside this worker (which must serve it).
+ * Requests that queued on qid while it had no entry are fetched only by a
+ * commit (a REGISTER never looks at the queue): one statfs from this CPU
+ * makes one, and that commit fetches the next, and so on. The kick is a
+ * child of the worker, made before its filter goes on (it forks and
+ * calls statfs, which the worker may not) and pinned to the worker's CPU;
+ * it waits on a pipe and makes one statfs for each byte the worker
+ * writes: once the worker's fresh entries are registered, and again each
+ * time the worker registers an entry in place of one it lost (a recovery
+ * commit the dead worker had made already: its entry is gone, and the
+ * requests that came meanwhile wait in the queue).
  */
-static void kick(const struct shmfs_uring_worker *w, const char *mountpoint)
+static void kicker(int rfd, pid_t worker, unsigned qid, const char *mountpoint)
 {
-	unsigned qid = w->qid;
 	cpu_set_t set;
-	pid_t pid;
+	char byte;
 
-	pid_t worker = getpid();
-
+	/*
+	 * It holds nothing of the worker's: not its rings (its exit is its
+	 * own), and no descriptor of the connection, which would keep the
+	 * connection alive after the daemon's end with this child waiting on
+	 * it (for ever, in D state). A worker that dies takes it along.
+	 */
+	if (rfd > 3)
+		close_range(3, (unsigned)rfd - 1, 0);
+	close_range((unsigned)rfd + 1, ~0U, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != worker)
+		_exit(0);
+	prctl(PR_SET_NAME, "shmfs-kick");
 	CPU_ZERO(&set);
 	CPU_SET(qid, &set);
+	/* An offline CPU queues nothing: there is nothing to fetch. */
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		_exit(0);
+	while (read(rfd, &byte, 1) == 1) {
+		struct statfs st;
+		struct timespec later = {0, 20000000}; /* 20 ms */
+
+		/*
+		 * Once, and again a little later: the first may land before
+		 * the worker's last lost entry is found (then it is fetched
+		 * by that entry's replacement commit... or by nothing).
+		 */
+		statfs(mountpoint, &st);
+		nanosleep(&later, NULL);
+		statfs(mountpoint, &st);
+	}
+	_exit(0);
+}
+
+static void start_kicker(struct shmfs_uring_worker *w, const char *mountpoint)
+{
+	int fds[2];
+	pid_t worker = getpid(), pid;
+
+	w->kick_fd = -1;
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		shmfs_log_sys(LOG_WARNING, errno,
+			      "worker of CPU %u: pipe2() of the kick failed",
+			      w->qid);
+		return;
+	}
 	pid = fork();
+	if (pid == 0)
+		kicker(fds[0], worker, w->qid, mountpoint);
+	close(fds[0]);
 	if (pid < 0) {
 		shmfs_log_sys(LOG_WARNING, errno,
 			      "worker of CPU %u: fork() of the kick failed",
-			      qid);
+			      w->qid);
+		close(fds[1]);
 		return;
 	}
-	if (pid == 0) {
-		struct statfs st;
+	/* A kick the pipe cannot take is one already waiting: enough. */
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	w->kick_fd = fds[1];
+}
 
-		/* Not a holder of the worker's rings: its exit is its own. */
-		close(w->ring.fd);
-		close(w->fence.fd);
-		/*
-		 * A worker that dies before it serves the kick would leave it
-		 * waiting on a queue nobody serves, and a service manager
-		 * waiting for the last process of the unit: it goes too.
-		 */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != worker)
-			_exit(0);
-		/* An offline CPU queues nothing: nothing to fetch. */
-		if (sched_setaffinity(0, sizeof(set), &set) == 0)
-			statfs(mountpoint, &st);
-		_exit(0);
-	}
+static void kick(const struct shmfs_uring_worker *w)
+{
+	if (w->kick_fd >= 0 && write(w->kick_fd, "k", 1) < 0 && errno != EAGAIN)
+		shmfs_log_sys(LOG_WARNING, errno,
+			      "worker of CPU %u: the kick failed", w->qid);
 }
 
 /* A non-blocking clone of the device, as the session's descriptor. */
@@ -524,7 +572,8 @@ int shmfs_uring_worker_setup(struct shmfs_uring_worker *w,
 		if (record(w, s)->state == SHMFS_URING_FREE)
 			queue_register(w, s);
 	shmfs_ring_enter(&w->ring, false);
+	start_kicker(w, mountpoint);
 	if (used)
-		kick(w, mountpoint);
+		kick(w);
 	return 0;
 }

@@ -165,7 +165,7 @@ wait_until() {
 # pids, and any whose command line names $WORK (workers inherit the master's).
 our_pids() {
 	local pid
-	for pid in $(pgrep -x shmfs; pgrep -x shmfs-worker); do
+	for pid in $(pgrep -x shmfs; pgrep -x shmfs-worker; pgrep -x shmfs-kick); do
 		pid_alive "$pid" || continue
 		if grep -qxF "$pid" "$WORK/.pids" 2>/dev/null ||
 			tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$WORK"; then

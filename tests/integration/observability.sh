@@ -232,7 +232,9 @@ status_draws_the_zones_as_df_would_and_the_workers() {
 	assert_eq "" "$ERR" "stderr"
 	assert_match "^shmfs on $MNT: up [0-9]+[smhd].*, 3 zones, .*2 workers" \
 		"$(head -n 1 <<<"$OUT")" "summary"
-	assert_match ", generation 1, 0 restarts, 0 upgrades$" \
+	local transport=/dev/fuse
+	[[ ${SHMFS_TRANSPORT:-} != uring ]] || transport=io_uring
+	assert_match ", generation 1, 0 restarts, 0 upgrades, served through $transport$" \
 		"$(head -n 1 <<<"$OUT")" "the masters in the summary"
 	line=$(grep '^p ' <<<"$OUT") || fail "no row for p: $OUT"
 	assert_match '^p +1\.0M +256K +768K +25% \[#####\.{15}\] 0600 page +anon +-$' \

@@ -73,9 +73,10 @@ a_worker_that_keeps_dying_is_restarted_at_most_once_a_second() {
 	# Per slot: two quick deaths are replaced at once, then one start a
 	# second at most: 3 + elapsed seconds, over 2 slots. A ring pool
 	# (a queue without its worker stalls its CPU's callers) backs off
-	# from 10 ms, doubling to a second: seven more starts per slot.
+	# from 10 ms, doubling to 250 ms: five more starts, then four a
+	# second.
 	most=$((2 * (3 + elapsed)))
-	[[ ${SHMFS_TRANSPORT:-} != uring ]] || most=$((2 * (10 + elapsed)))
+	[[ ${SHMFS_TRANSPORT:-} != uring ]] || most=$((2 * (8 + 4 * elapsed)))
 	(((after - before) <= most)) ||
 		fail "$((after - before)) workers died in ${elapsed} s: restarted" \
 			"faster than once a second (at most $most)"
