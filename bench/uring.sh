@@ -287,6 +287,12 @@ perf_profile() {
 		-g none 2>/dev/null | grep -v '^$' >"$out.dso.txt" || true
 }
 
+# ", CPU pressure some avg60 X%": how much others wanted the CPUs too
+psi() {
+	[ -r /proc/pressure/cpu ] || return 0
+	awk '$1 == "some" { sub("avg60=", "", $3); printf ", CPU pressure (some, avg60) %s%%", $3 }' /proc/pressure/cpu
+}
+
 # ---------------------------------------------------------------- header
 echo "shmfs io_uring benchmark  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "machine : $NCPU CPUs online, $POSSIBLE possible ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
@@ -299,7 +305,7 @@ else
 	echo "CPUs    : fio not pinned; the ring workers are pinned (worker i on CPU i, the kernel's queue i), the /dev/fuse ones are not (cpu_affinity = off)"
 fi
 echo "rounds  : $ROUNDS (targets interleaved per item, order reversed in even rounds)"
-echo "load    : $(cut -d' ' -f1-3 /proc/loadavg) (load average at the start)"
+echo "load    : $(cut -d' ' -f1-3 /proc/loadavg) (load average at the start)$(psi)"
 echo
 
 # ---------------------------------------------------------------- rounds
@@ -361,7 +367,7 @@ if [ -s "$WARNINGS" ]; then
 else
 	echo "warnings: none"
 fi
-echo "load    : $(cut -d' ' -f1-3 /proc/loadavg) (load average at the end)"
+echo "load    : $(cut -d' ' -f1-3 /proc/loadavg) (load average at the end)$(psi)"
 echo "elapsed: $((t_end - t_start)) s"
 if [ -n "$RAW_OUT" ]; then
 	cp "$RAW" "$RAW_OUT"
