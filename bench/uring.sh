@@ -142,19 +142,21 @@ worker_pids() {
 	awk '$1 ~ /^worker\.[0-9]+\.pid$/ { print $2 }' "${MNT[$1]}/.stats"
 }
 
-# sample T: "pids ticks ctxsw requests" of mount T's workers now
+# sample T: "pids ticks voluntary involuntary requests" of mount T's
+# workers now (CPU ticks, context switches, requests served)
 sample() {
-	local t=$1 pids ticks=0 cs=0 req p st fields
+	local t=$1 pids ticks=0 vcs=0 ics=0 req p st fields
 	pids=$(worker_pids "$t" | sort -n | tr '\n' ,)
 	for p in ${pids//,/ }; do
 		# utime and stime: fields 14 and 15, after the ")" of the name
 		st=$(sed 's/^.*) //' "/proc/$p/stat") || die "$t: worker $p is gone"
 		read -r -a fields <<<"$st"
 		ticks=$((ticks + fields[11] + fields[12]))
-		cs=$((cs + $(awk '/^(non)?voluntary_ctxt_switches/ { s += $2 } END { print s }' "/proc/$p/status")))
+		vcs=$((vcs + $(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$p/status")))
+		ics=$((ics + $(awk '/^nonvoluntary_ctxt_switches/ { print $2 }' "/proc/$p/status")))
 	done
 	req=$(awk '$1 ~ /^worker\.[0-9]+\.requests$/ { s += $2 } END { print s + 0 }' "${MNT[$t]}/.stats")
-	echo "$pids $ticks $cs $req"
+	echo "$pids $ticks $vcs $ics $req"
 }
 
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RAW"; }
@@ -199,12 +201,13 @@ run() {
 	record "$rnd" "$t" "$item" p50 "$p50"
 	record "$rnd" "$t" "$item" p99 "$p99"
 	if [ "$t" != tmpfs ]; then
-		read -r p0 k0 c0 r0 <<<"$before"
-		read -r p1 k1 c1 r1 <<<"$after"
+		read -r p0 k0 v0 i0 r0 <<<"$before"
+		read -r p1 k1 v1 i1 r1 <<<"$after"
 		[ "$p0" = "$p1" ] || warn "$t: the workers changed during $item ($p0 -> $p1): CPU figures dropped"
 		if [ "$p0" = "$p1" ] && [ $((r1 - r0)) -gt 0 ]; then
 			record "$rnd" "$t" "$item" cpu_us "$(python3 -c "print(f'{($k1 - $k0) * 1e6 / $CLK_TCK / ($r1 - $r0):.3f}')")"
-			record "$rnd" "$t" "$item" cs "$(python3 -c "print(f'{($c1 - $c0) / ($r1 - $r0):.3f}')")"
+			record "$rnd" "$t" "$item" cs_vol "$(python3 -c "print(f'{($v1 - $v0) / ($r1 - $r0):.3f}')")"
+			record "$rnd" "$t" "$item" cs_invol "$(python3 -c "print(f'{($i1 - $i0) / ($r1 - $r0):.3f}')")"
 			record "$rnd" "$t" "$item" req_per_io "$(python3 -c "
 import json
 d = json.load(open('$json'))['jobs'][0]['${rw#rand}']
@@ -346,7 +349,8 @@ python3 "$REPORT" table "$RAW"
 echo
 echo "devfuse = shmfs with io_uring = off, ring = io_uring = on; both: the same zones, the same binary."
 echo "ratios per round, median (min..max). CPU/req = the workers' utime+stime (/proc/PID/stat)"
-echo "over the requests they counted (/.stats worker.N.requests); cs/req = their context switches;"
+echo "over the requests they counted (/.stats worker.N.requests); cs/req = their context switches,"
+echo "voluntary (waiting for a request) + involuntary (preempted);"
 echo "req/io = requests per fio I/O (1.00 = one request each)."
 echo "data check: $INTEGRITY"
 for t in devfuse ring; do

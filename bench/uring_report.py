@@ -9,7 +9,7 @@
   uring_report.py table TSV
       the results table. TSV lines: round, target, item, metric, value;
       targets tmpfs, devfuse, ring; metrics iops, mbps, p50, p99 (us),
-      cpu_us, cs, req_per_io (shmfs targets only).
+      cpu_us, cs_vol, cs_invol, req_per_io (shmfs targets only).
 """
 import json
 import statistics
@@ -98,7 +98,7 @@ def table(path):
               f"{fr(ratio(item, 'devfuse', 'tmpfs', m))} |")
     print()
     print("| work | clat p50 us tmpfs / devfuse / ring | clat p99 us tmpfs / devfuse / ring "
-          "| CPU us/req devfuse / ring | cs/req devfuse / ring | req/io devfuse / ring |")
+          "| CPU us/req devfuse / ring | cs/req (vol + invol) devfuse / ring | req/io devfuse / ring |")
     print("|---|---|---|---|---|---|")
     for item, label, m, unit in ITEMS:
         if not any((item, t, m) in data for t in TARGETS):
@@ -107,6 +107,11 @@ def table(path):
         for metric, digits, tg in (("p50", 1, TARGETS), ("p99", 1, TARGETS),
                                    ("cpu_us", 2, TARGETS[1:]), ("cs", 2, TARGETS[1:]),
                                    ("req_per_io", 2, TARGETS[1:])):
+            if metric == "cs":
+                cells.append(" / ".join(
+                    f"{fmt(med(item, t, 'cs_vol'), digits)} + {fmt(med(item, t, 'cs_invol'), digits)}"
+                    for t in tg))
+                continue
             cells.append(" / ".join(fmt(med(item, t, metric), digits) for t in tg))
         print(f"| {label} | " + " | ".join(cells) + " |")
     print()
