@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # FUSE over io_uring against /dev/fuse and tmpfs, in one run.
 #
-#   bench/uring.sh [--rounds N] [--runtime S] [--pin] [--perf DIR] [--raw FILE]
+#   bench/uring.sh [--rounds N] [--runtime S] [--pin] [--sched] [--perf DIR]
+#                  [--raw FILE]
 #
 # Each round mounts a private tmpfs and two shmfs daemons with the same
 # zones (bench-direct: cache = direct, bench-page: cache = page), one with
@@ -14,6 +15,8 @@
 # worker.N.requests). The table: medians across rounds, per-round ratios
 # ring/devfuse, ring/tmpfs, devfuse/tmpfs, and the issue's targets.
 # --pin: fio's jobs are pinned, job i on CPU i (fio --cpus_allowed_policy=split).
+# --sched: each fio run under `perf stat -a`: idle periods, task migrations
+# and wake-up IPIs per I/O, system-wide (where a caller's wake-up lands).
 # --perf DIR: once, after the rounds, `perf record -g` of each transport's
 # workers during a 2-job 4 KiB random read; the top symbols go to DIR.
 # Needs /sys/module/fuse/parameters/enable_uring = Y. See bench/README.md.
@@ -25,14 +28,16 @@ REPORT="$BENCH_DIR/uring_report.py"
 ROUNDS=3
 RUNTIME=3
 PIN=0
+SCHED=0
 PERF_DIR=""
 RAW_OUT=""
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) [ $# -ge 2 ] || { usage >&2; exit 2; }; ROUNDS=$2; shift 2 ;;
 	--runtime) [ $# -ge 2 ] || { usage >&2; exit 2; }; RUNTIME=$2; shift 2 ;;
 	--pin) PIN=1; shift ;;
+	--sched) SCHED=1; shift ;;
 	--perf) [ $# -ge 2 ] || { usage >&2; exit 2; }; PERF_DIR=$2; shift 2 ;;
 	--raw) [ $# -ge 2 ] || { usage >&2; exit 2; }; RAW_OUT=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
@@ -53,8 +58,10 @@ bench_apt fio fio
 [ -r "$URING_PARAM" ] || die "no $URING_PARAM: this kernel has no FUSE over io_uring"
 [ "$(cat "$URING_PARAM")" = Y ] ||
 	die "$URING_PARAM is $(cat "$URING_PARAM"): the ring target needs Y (echo Y > $URING_PARAM, as root; note the old value)"
+if [ -n "$PERF_DIR" ] || [ "$SCHED" = 1 ]; then
+	command -v perf >/dev/null || die "--perf and --sched need perf (apt-get install linux-perf)"
+fi
 if [ -n "$PERF_DIR" ]; then
-	command -v perf >/dev/null || die "--perf needs perf (apt-get install linux-perf)"
 	mkdir -p "$PERF_DIR"
 	PERF_DIR=$(cd "$PERF_DIR" && pwd)
 fi
@@ -161,6 +168,13 @@ sample() {
 
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RAW"; }
 
+# --sched: the events counted system-wide around each fio run
+SCHED_EVENTS=power:cpu_idle,sched:sched_migrate_task,irq_vectors:call_function_single_entry
+SCHED_CMD=()
+if [ "$SCHED" = 1 ]; then
+	perf stat -a -x, -e "$SCHED_EVENTS" -o /dev/null -- true 2>/dev/null ||
+		die "--sched: perf stat -a -e $SCHED_EVENTS does not work here"
+fi
 FIO_PIN=()
 if [ "$PIN" = 1 ]; then
 	FIO_PIN=(--cpus_allowed="0-$((NCPU - 1))" --cpus_allowed_policy=split)
@@ -170,7 +184,7 @@ fi
 fio_cmd() {
 	local item=$1 f=$2 rw=$3 bs=$4 nj=$5 direct=$6 json=$7
 	shift 7
-	fio --name="$item" --filename="$f" --size="${FILE_MB}M" --rw="$rw" \
+	"${SCHED_CMD[@]}" fio --name="$item" --filename="$f" --size="${FILE_MB}M" --rw="$rw" \
 		--bs="$bs" --ioengine=psync --direct="$direct" --numjobs="$nj" \
 		--group_reporting --runtime="$RUNTIME" --time_based \
 		--norandommap --randrepeat=0 --invalidate=0 --create_on_open=0 \
@@ -185,6 +199,9 @@ run() {
 	local before after v
 	f=$(target_file "$t" "$zone")
 	[ "$t" = tmpfs ] || before=$(sample "$t")
+	SCHED_CMD=()
+	[ "$SCHED" = 1 ] &&
+		SCHED_CMD=(perf stat -a "--field-separator=," -e "$SCHED_EVENTS" -o "$WORK/sched.$item.$t" --)
 	if ! fio_cmd "$item" "$f" "$rw" "$bs" "$nj" "$direct" "$json" 2>"$err"; then
 		cat "$err" >&2
 		die "fio $item on $t failed"
@@ -213,6 +230,23 @@ import json
 d = json.load(open('$json'))['jobs'][0]['${rw#rand}']
 print(f'{($r1 - $r0) / max(1, d[\"total_ios\"]):.3f}')")"
 		fi
+	fi
+	if [ "$SCHED" = 1 ]; then
+		python3 - "$WORK/sched.$item.$t" "$json" "${rw#rand}" <<'PY' >>"$RAW.sched" || warn "--sched: no counts for $item on $t"
+import json, sys
+ios = json.load(open(sys.argv[2]))["jobs"][0][sys.argv[3]]["total_ios"]
+names = {"power:cpu_idle": "idle", "sched:sched_migrate_task": "migr",
+         "irq_vectors:call_function_single_entry": "ipi"}
+for line in open(sys.argv[1]):
+    f = line.strip().split(",")
+    if len(f) > 2 and f[2] in names and f[0].replace(".", "").isdigit():
+        v = float(f[0]) / max(1, ios)
+        if f[2] == "power:cpu_idle":
+            v /= 2  # one event on entry, one on exit
+        print(f"{names[f[2]]}\t{v:.3f}")
+PY
+		while IFS=$'\t' read -r m v; do record "$rnd" "$t" "$item" "$m" "$v"; done <"$RAW.sched"
+		: >"$RAW.sched"
 	fi
 	log "round $rnd $t $item: $iops IOPS, $mbps MB/s, p50 $p50 us, p99 $p99 us"
 }
@@ -273,6 +307,7 @@ perf_profile() {
 	local t=$1 pids out="$PERF_DIR/perf.$1"
 	pids=$(worker_pids "$t" | paste -sd,)
 	log "perf: $t workers ($pids), ${RUNTIME} s of 2-job randread"
+	SCHED_CMD=()
 	perf record -g -o "$out.data" -p "$pids" 2>"$out.record.err" &
 	PERF_PID=$!
 	sleep 0.5

@@ -9,7 +9,8 @@
   uring_report.py table TSV
       the results table. TSV lines: round, target, item, metric, value;
       targets tmpfs, devfuse, ring; metrics iops, mbps, p50, p99 (us),
-      cpu_us, cs_vol, cs_invol, req_per_io (shmfs targets only).
+      cpu_us, cs_vol, cs_invol, req_per_io (shmfs targets only); with
+      --sched, idle, migr, ipi (per I/O, system-wide, every target).
 """
 import json
 import statistics
@@ -115,6 +116,19 @@ def table(path):
             cells.append(" / ".join(fmt(med(item, t, metric), digits) for t in tg))
         print(f"| {label} | " + " | ".join(cells) + " |")
     print()
+    if any(k[2] == "migr" for k in data):
+        print("System-wide per fio I/O (--sched, perf stat -a): idle periods / task migrations "
+              "/ wake-up IPIs (call_function_single)")
+        print()
+        print("| work | tmpfs | devfuse | ring |")
+        print("|---|---|---|---|")
+        for item, label, m, unit in ITEMS:
+            if not any((item, t, "migr") in data for t in TARGETS):
+                continue
+            cells = [" / ".join(fmt(med(item, t, k), 3) for k in ("idle", "migr", "ipi"))
+                     for t in TARGETS]
+            print(f"| {label} | " + " | ".join(cells) + " |")
+        print()
     print("Targets (issue 17, on the medians):")
     for item, (a, b), thr, text in GOALS:
         r = ratio(item, a, b, "iops" if item.startswith("rand") else "mbps")
