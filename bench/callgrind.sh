@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Count the instructions a shmfs worker spends per 4 KiB read request.
 #
-#   bench/callgrind.sh [-n N] [--top K] [--keep DIR]
+#   bench/callgrind.sh [-n N] [--top K] [--keep DIR] [--transport devfuse|ring|both]
 #
 # Runs the daemon as `shmfs -f -w 1` under valgrind --tool=callgrind
 # (--trace-children=yes; the forked worker gets its own output file), fills a
@@ -13,6 +13,10 @@
 # agree with it. Then the functions with the most instructions per request
 # (self and inclusive, from callgrind_annotate, also differenced against
 # N = 0). Default N = 10000, K = 12. --keep DIR keeps the callgrind files.
+# --transport: devfuse (the default: io_uring = off, -w 1), ring (io_uring =
+# on, one worker per possible CPU, preadn pinned to CPU 0 so that its requests
+# all go to queue 0; the counts are summed over the workers), or both, one
+# after the other, with a line comparing them.
 # valgrind does not know seccomp(2), so the daemon comes from its own build,
 # build-callgrind (meson setup -Dseccomp=false, made once). See
 # bench/README.md.
@@ -29,12 +33,21 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 N=10000
 TOP=12
 KEEP=""
-usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+TRANSPORTS=(devfuse)
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-n) [ $# -ge 2 ] || { usage >&2; exit 2; }; N=$2; shift 2 ;;
 	--top) [ $# -ge 2 ] || { usage >&2; exit 2; }; TOP=$2; shift 2 ;;
 	--keep) [ $# -ge 2 ] || { usage >&2; exit 2; }; KEEP=$2; shift 2 ;;
+	--transport)
+		[ $# -ge 2 ] || { usage >&2; exit 2; }
+		case "$2" in
+		devfuse | ring) TRANSPORTS=("$2") ;;
+		both) TRANSPORTS=(devfuse ring) ;;
+		*) echo "callgrind.sh: --transport is devfuse, ring or both" >&2; exit 2 ;;
+		esac
+		shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "callgrind.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -91,38 +104,60 @@ bench_on_exit() {
 
 PREADN=$(bench_helper preadn)
 
-cat >"$WORK/shmfs.ini" <<EOF
-[shmfs]
-workers = 1
-[zone:cg]
-size = ${ZONE_MB}M
-cache = direct
-EOF
-grep -Eq '^cg +anon +direct ' <("$SHMFS" -t -c "$WORK/shmfs.ini") ||
-	die "shmfs -t does not show zone cg as cache = direct"
+POSSIBLE=$(python3 -c '
+n = 0
+for part in open("/sys/devices/system/cpu/possible").read().strip().split(","):
+    a, _, b = part.partition("-")
+    n += int(b or a) - int(a) + 1
+print(n)')
+for tr in "${TRANSPORTS[@]}"; do
+	case $tr in
+	devfuse) printf '[shmfs]\nworkers = 1\nio_uring = off\n' ;;
+	ring) printf '[shmfs]\nworkers = %s\nio_uring = on\n' "$POSSIBLE" ;;
+	esac >"$WORK/$tr.ini"
+	printf '[zone:cg]\nsize = %sM\ncache = direct\n' "$ZONE_MB" >>"$WORK/$tr.ini"
+	grep -Eq '^cg +anon +direct ' <("$SHMFS" -t -c "$WORK/$tr.ini") ||
+		die "shmfs -t does not show zone cg as cache = direct"
+done
+if [[ " ${TRANSPORTS[*]} " == *" ring "* ]]; then
+	P=/sys/module/fuse/parameters/enable_uring
+	[ "$(cat "$P" 2>/dev/null)" = Y ] ||
+		die "--transport ring needs $P = Y (it is $(cat "$P" 2>/dev/null || echo missing))"
+	bench_need taskset
+fi
 
-# measure NREQ: one mount under callgrind, prefill, NREQ preads, unmount.
-# Leaves the worker's callgrind file in $WORK/run.NREQ/worker.out
+# measure TRANSPORT NREQ: one mount under callgrind, prefill, NREQ preads,
+# unmount. Leaves the workers' callgrind files in
+# $WORK/run.TRANSPORT.NREQ/worker.K.out
 measure() {
-	local nreq=$1 dir="$WORK/run.$1" f pid master cand=()
+	local tr=$1 nreq=$2 dir="$WORK/run.$1.$2" f pid master want got
+	local cand=() pin=() w=1
 	mkdir -p "$dir"
-	log "N=$nreq: starting shmfs -f -w 1 under callgrind"
+	if [ "$tr" = ring ]; then
+		w=$POSSIBLE
+		pin=(taskset -c 0) # every request on queue 0, served by worker 0
+	fi
+	log "$tr N=$nreq: starting shmfs -f -w $w under callgrind"
 	# valgrind's pid is the master's
 	bench_start_fuse -t "$MOUNT_TIMEOUT" "$MNT" "$dir/shmfs.log" \
 		valgrind --tool=callgrind --trace-children=yes --collect-systime=yes \
 		--callgrind-out-file="$dir/cg.%p" \
-		"$SHMFS" -f -w 1 -c "$WORK/shmfs.ini" "$MNT"
+		"$SHMFS" -f -w "$w" -c "$WORK/$tr.ini" "$MNT"
 	master=$BENCH_PID
-	bg timeout -k 10 "$RUN_TIMEOUT" dd if=/dev/zero of="$MNT/cg" bs=1M \
+	case $tr in devfuse) want=/dev/fuse ;; ring) want=io_uring ;; esac
+	got=$(awk '$1 == "transport" { print $2 }' "$MNT/.stats")
+	[ "$got" = "$want" ] || die "$tr: the mount serves 'transport $got', not $want"
+	bg timeout -k 10 "$RUN_TIMEOUT" "${pin[@]}" dd if=/dev/zero of="$MNT/cg" bs=1M \
 		count="$ZONE_MB" conv=notrunc status=none || die "prefill failed"
 	[ "$(stat -c %s "$MNT/cg")" = "$ZONE_BYTES" ] || die "prefill: wrong size"
-	log "N=$nreq: preads"
-	bg timeout -k 10 "$RUN_TIMEOUT" "$PREADN" "$MNT/cg" "$nreq" "$BS" \
+	log "$tr N=$nreq: preads"
+	bg timeout -k 10 "$RUN_TIMEOUT" "${pin[@]}" "$PREADN" "$MNT/cg" "$nreq" "$BS" \
 		"$ZONE_BYTES" >"$dir/preadn.out" || die "preadn N=$nreq failed"
-	log "N=$nreq: $(awk '{ printf "%s preads in %s s", $1, $2 }' "$dir/preadn.out"), unmounting"
+	log "$tr N=$nreq: $(awk '{ printf "%s preads in %s s", $1, $2 }' "$dir/preadn.out"), unmounting"
 	bench_stop_fuse "$MNT"
-	# the worker's file: a process other than the master (valgrind's pid is
-	# the master's) that ran shmfs; with -w 1 there is exactly one
+	# the workers' files: processes other than the master (valgrind's pid
+	# is the master's) that ran shmfs; -w 1 (devfuse) has exactly one, the
+	# ring pool one per possible CPU
 	for f in "$dir"/cg.*; do
 		[ -e "$f" ] || continue
 		pid=$(awk '/^pid:/ { print $2; exit }' "$f")
@@ -130,35 +165,39 @@ measure() {
 		grep -q "^cmd:.*shmfs" "$f" || continue
 		cand+=("$f")
 	done
-	[ "${#cand[@]}" -ge 1 ] || die "N=$nreq: no callgrind file from a worker in $dir"
-	if [ "${#cand[@]}" -gt 1 ]; then
-		log "WARNING: N=$nreq: ${#cand[@]} worker files (a worker was replaced?); taking the largest"
-		# shellcheck disable=SC2012
-		cand=("$(ls -S "${cand[@]}" | head -n 1)")
+	[ "${#cand[@]}" -ge 1 ] || die "$tr N=$nreq: no callgrind file from a worker in $dir"
+	if [ "${#cand[@]}" -ne "$w" ]; then
+		log "WARNING: $tr N=$nreq: ${#cand[@]} worker files for $w workers (a worker was replaced?)"
 	fi
-	cp "${cand[0]}" "$dir/worker.out"
+	for i in "${!cand[@]}"; do
+		cp "${cand[i]}" "$dir/worker.$i.out"
+	done
 }
 
 HALF=$((N / 2))
 t0=$(date +%s)
-measure 0
-measure "$HALF"
-measure "$N"
+for tr in "${TRANSPORTS[@]}"; do
+	measure "$tr" 0
+	measure "$tr" "$HALF"
+	measure "$tr" "$N"
+done
 t1=$(date +%s)
 
 # ---------------------------------------------------------------- report
 echo "shmfs callgrind  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "machine : $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
-echo "shmfs   : $("$SHMFS" -V | tr '\n' ' ')-f -w 1, zone cg ${ZONE_MB}M cache = direct, prefilled with dd bs=1M"
+echo "shmfs   : $("$SHMFS" -V | tr '\n' ' ')-f, zone cg ${ZONE_MB}M cache = direct, prefilled with dd bs=1M"
+echo "          devfuse: io_uring = off, -w 1; ring: io_uring = on, -w $POSSIBLE (one per possible CPU), dd and preadn under taskset -c 0"
 echo "tools   : $(valgrind --version) --tool=callgrind --trace-children=yes --collect-systime=yes; gcc -O2 preadn"
-echo "work    : N preads of $BS bytes at fixed-seed random $BS-aligned offsets (one READ request each); the worker's counts"
+echo "work    : N preads of $BS bytes at fixed-seed random $BS-aligned offsets (one READ request each); the workers' counts, summed"
 echo
-python3 - "$WORK" "$N" "$HALF" "$TOP" <<'PY'
-import os, re, subprocess, sys
+python3 - "$WORK" "$N" "$HALF" "$TOP" "${TRANSPORTS[@]}" <<'PY'
+import glob, os, re, subprocess, sys
 
 work, n, half, top = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+transports = sys.argv[5:]
 
-def totals(path):
+def totals_one(path):
     events = summary = None
     for line in open(path, errors="replace"):
         if line.startswith("events:"):
@@ -169,7 +208,17 @@ def totals(path):
         sys.exit(f"no events/summary in {path}")
     return dict(zip(events, summary + [0] * (len(events) - len(summary))))
 
-def annotate(path, inclusive):
+def files(tr, k):
+    return sorted(glob.glob(os.path.join(work, f"run.{tr}.{k}", "worker.*.out")))
+
+def totals(tr, k):
+    out = {}
+    for f in files(tr, k):
+        for e, v in totals_one(f).items():
+            out[e] = out.get(e, 0) + v
+    return out
+
+def annotate_one(path, inclusive):
     out = subprocess.run(
         ["callgrind_annotate", "--show=Ir", "--threshold=100", "--auto=no",
          "--inclusive=" + ("yes" if inclusive else "no"), path],
@@ -203,44 +252,62 @@ def annotate(path, inclusive):
                        old[1] or obj)
     return costs
 
-f0, fh, fn = (os.path.join(work, f"run.{k}", "worker.out") for k in (0, half, n))
-t0, th, tn = totals(f0), totals(fh), totals(fn)
-ir0, irh, irn = t0["Ir"], th["Ir"], tn["Ir"]
-per = (irn - ir0) / n
-per_half = (irn - irh) / (n - half)
-print("| run | preads | worker Ir | worker syscalls |")
-print("|---|---:|---:|---:|")
-for label, k, t in (("baseline", 0, t0), ("half", half, th), ("full", n, tn)):
-    print(f"| {label} | {k} | {t['Ir']:,} | {t.get('sysCount', 0):,} |")
-print()
-print(f"Ir per 4 KiB read request = (I({n}) - I(0)) / {n} = {per:,.1f}")
-print(f"check: (I({n}) - I({half})) / {n - half} = {per_half:,.1f}"
-      f"  ({'agrees' if abs(per - per_half) <= max(1.0, 0.01 * per) else 'DIFFERS: not linear, see the files'})")
-if "sysCount" in tn:
-    print(f"syscalls per request = {(tn['sysCount'] - t0['sysCount']) / n:.3f}"
-          " (user space only is counted: the kernel side of read(/dev/fuse) and writev is not in Ir)")
-print()
+def annotate(tr, k, inclusive):
+    # one process per file: the workers' costs add up
+    out = {}
+    for f in files(tr, k):
+        for name, (v, obj) in annotate_one(f, inclusive).items():
+            old = out.get(name, (0, ""))
+            out[name] = (old[0] + v, old[1] or obj)
+    return out
 
-def table(title, inclusive):
-    a0, an = annotate(f0, inclusive), annotate(fn, inclusive)
-    rows = sorted(((an[k][0] - a0.get(k, (0, ""))[0]) / n,
-                   f"{k} [{an[k][1]}]" if an[k][1] else k) for k in an)
-    rows = [r for r in rows if r[0] > 0][::-1]
-    if inclusive:
-        # main, the master's spawn() and the startup code only lead to the
-        # worker loop: keep the loop, drop its callers
-        rows = [r for r in rows
-                if r[0] < per - 0.5 or "shmfs_worker_run" in r[1]]
-    rows = rows[:top]
-    print(f"{title} (Ir per request = (I({n}) - I(0)) / {n}, top {top})")
+per_tr = {}
+for tr in transports:
+    t0, th, tn = totals(tr, 0), totals(tr, half), totals(tr, n)
+    ir0, irh, irn = t0["Ir"], th["Ir"], tn["Ir"]
+    per = (irn - ir0) / n
+    per_half = (irn - irh) / (n - half)
+    per_tr[tr] = per
+    label = {"devfuse": "/dev/fuse (io_uring = off)", "ring": "io_uring (io_uring = on)"}[tr]
+    print(f"## {label}")
     print()
-    print("| Ir/request | % of request | function [object] |")
-    print("|---:|---:|---|")
-    for v, k in rows:
-        print(f"| {v:,.1f} | {100 * v / per:.1f}% | `{k}` |")
+    print(f"| run | preads | worker files | workers' Ir | workers' syscalls |")
+    print("|---|---:|---:|---:|---:|")
+    for lab, k, t in (("baseline", 0, t0), ("half", half, th), ("full", n, tn)):
+        print(f"| {lab} | {k} | {len(files(tr, k))} | {t['Ir']:,} | {t.get('sysCount', 0):,} |")
+    print()
+    print(f"Ir per 4 KiB read request = (I({n}) - I(0)) / {n} = {per:,.1f}")
+    print(f"check: (I({n}) - I({half})) / {n - half} = {per_half:,.1f}"
+          f"  ({'agrees' if abs(per - per_half) <= max(1.0, 0.01 * per) else 'DIFFERS: not linear, see the files'})")
+    if "sysCount" in tn:
+        print(f"syscalls per request = {(tn['sysCount'] - t0['sysCount']) / n:.3f}"
+              " (user space only is counted: the kernel side of the read/writev or io_uring_enter is not in Ir)")
     print()
 
-table("Self cost", False)
-table("Inclusive cost", True)
+    def table(title, inclusive):
+        a0, an = annotate(tr, 0, inclusive), annotate(tr, n, inclusive)
+        rows = sorted(((an[k][0] - a0.get(k, (0, ""))[0]) / n,
+                       f"{k} [{an[k][1]}]" if an[k][1] else k) for k in an)
+        rows = [r for r in rows if r[0] > 0][::-1]
+        if inclusive:
+            # main, the master's spawn() and the startup code only lead to
+            # the worker loop: keep the loop, drop its callers
+            rows = [r for r in rows
+                    if r[0] < per - 0.5 or "shmfs_worker_run" in r[1]]
+        rows = rows[:top]
+        print(f"{title} (Ir per request = (I({n}) - I(0)) / {n}, top {top})")
+        print()
+        print("| Ir/request | % of request | function [object] |")
+        print("|---:|---:|---|")
+        for v, k in rows:
+            print(f"| {v:,.1f} | {100 * v / per:.1f}% | `{k}` |")
+        print()
+
+    table("Self cost", False)
+    table("Inclusive cost", True)
+
+if len(per_tr) == 2:
+    d, r = per_tr["devfuse"], per_tr["ring"]
+    print(f"ring / devfuse: {r:,.1f} / {d:,.1f} Ir per request = {r / d:.2f}")
 PY
 echo "elapsed: $((t1 - t0)) s"
