@@ -18,9 +18,13 @@
 
 #include "shmfs/uring.h"
 
-/* Entries a worker keeps registered; its queue has twice as many slots. */
+/*
+ * Entries a worker keeps registered; its queue has three times as many
+ * slots, so that a replacement finds free ones beside what its
+ * predecessors left (it registers at least one fresh entry).
+ */
 #define SHMFS_URING_DEPTH 2
-#define SHMFS_URING_SLOTS (2 * SHMFS_URING_DEPTH)
+#define SHMFS_URING_SLOTS (3 * SHMFS_URING_DEPTH)
 
 /* Where a slot's record sits in its header page. */
 #define SHMFS_URING_RECORD_OFFSET 512

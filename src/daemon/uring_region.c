@@ -94,6 +94,8 @@ const char *shmfs_uring_region_check(const struct shmfs_uring_region_head *h,
 		return "not ring buffers of shmfs";
 	if (h->version != 1)
 		return "ring buffers of another version";
+	if (h->slots > SHMFS_URING_SLOTS)
+		return "ring buffers with more slots than this build serves";
 	if (shmfs_uring_geometry(h->nqueues, h->slots, h->payload, &g) < 0 ||
 	    g.slot_size != h->slot_size || g.size != h->size || h->size != size)
 		return "ring buffers whose geometry does not add up";

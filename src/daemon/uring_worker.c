@@ -567,10 +567,20 @@ int shmfs_uring_worker_setup(struct shmfs_uring_worker *w,
 	SHMFS_FAULT_TAKE("uring_start_crash", abort());
 	SHMFS_FAULT_POINT("uring_setup");
 	bool used = recover(w);
-	for (unsigned s = 0;
-	     s < rings->g.slots && w->entries < SHMFS_URING_DEPTH; s++)
-		if (record(w, s)->state == SHMFS_URING_FREE)
+	/*
+	 * At least one fresh entry, whatever recovery holds: a recovery
+	 * commit may find its entry gone (ENOENT) only later, and the kick
+	 * below must land on an entry that is there, or it queues behind
+	 * what it was to fetch.
+	 */
+	unsigned fresh = w->entries >= SHMFS_URING_DEPTH
+				 ? 1
+				 : SHMFS_URING_DEPTH - w->entries;
+	for (unsigned s = 0; s < rings->g.slots && fresh > 0; s++)
+		if (record(w, s)->state == SHMFS_URING_FREE) {
 			queue_register(w, s);
+			fresh--;
+		}
 	shmfs_ring_enter(&w->ring, false);
 	start_kicker(w, mountpoint);
 	if (used)

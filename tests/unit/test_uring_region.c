@@ -139,6 +139,12 @@ static void a_file_that_is_no_region_is_refused(void **s)
 	h.version = 2;
 	assert_string_equal(shmfs_uring_region_check(&h, g.size),
 			    "ring buffers of another version");
+	h.version = 1;
+	h.addr -= 1;
+	h.slots = SHMFS_URING_SLOTS + 1;
+	assert_string_equal(
+		shmfs_uring_region_check(&h, g.size),
+		"ring buffers with more slots than this build serves");
 }
 
 int main(void)
