@@ -128,17 +128,11 @@ static int wait_event(const struct master *m, long long timeout_ns)
 	return 0;
 }
 
-/* -w, else workers = (0: auto). */
-static unsigned workers_asked(const struct master *m)
-{
-	return m->opts->workers_set ? m->opts->workers : m->cycle->cfg.workers;
-}
-
 /* Workers for the running configuration: -w, else workers =. */
 static unsigned workers_wanted(const struct master *m)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned n = workers_asked(m);
+	unsigned n = shmfs_master_workers_asked(m);
 
 	if (m->uring) /* the kernel's rule: a queue per possible CPU */
 		return m->rings.g.nqueues;
@@ -166,11 +160,12 @@ void shmfs_master_configure_pool(struct master *m)
 
 	m->pool.nchildren = workers_wanted(m);
 	m->pool.backoff = m->uring;
-	if (m->uring && workers_asked(m) != 0 &&
-	    workers_asked(m) != m->pool.nchildren)
+	if (m->uring && shmfs_master_workers_asked(m) != 0 &&
+	    shmfs_master_workers_asked(m) != m->pool.nchildren)
 		shmfs_log_warn("%s: workers = %u is not applied: the mount "
 			       "serves io_uring, one worker per CPU (%u)",
-			       cfg->file, workers_asked(m), m->pool.nchildren);
+			       cfg->file, shmfs_master_workers_asked(m),
+			       m->pool.nchildren);
 	m->pool.respawns = &region->respawns;
 	m->pool.stops = &region->stops;
 	if (cfg->user_line && geteuid() != 0)
@@ -278,42 +273,6 @@ static void notify_ready(const struct master *m)
 }
 
 /*
- * A ring queue without a worker holds its CPU's callers for as long as it
- * has none: a slot whose workers keep failing at their start (three
- * quick deaths, not SIGKILLs), or that no fork could fill for two
- * seconds, aborts the connection, and every caller gets ENOTCONN. Returns
- * true once the abort is made.
- */
-static bool rings_unserved(struct master *m)
-{
-	static bool aborted;
-	long long now = shmfs_pool_now();
-
-	for (unsigned i = 0; i < m->pool.nchildren && !aborted; i++) {
-		if (m->pool.pids[i] != 0) {
-			m->vacant_since[i] = 0;
-			continue;
-		}
-		if (!((m->pool.quick_deaths[i] >= 3 && m->crashed[i]) ||
-		      (m->vacant_since[i] != 0 &&
-		       now - m->vacant_since[i] > 2000000000LL)))
-			continue;
-		int res = shmfs_kernel_abort(m->opts->mountpoint);
-		if (res < 0)
-			shmfs_log_sys(LOG_ERR, -res,
-				      "worker of CPU %u cannot be replaced, "
-				      "and aborting the connection failed",
-				      i);
-		else
-			shmfs_log_error("the mount is aborted: worker of CPU "
-					"%u cannot be replaced",
-					i);
-		aborted = true;
-	}
-	return aborted;
-}
-
-/*
  * Issue 18: every few seconds, how much of each huge zone is still in
  * 2 MiB pages (a punched hole splits one), for /.stats. Returns the
  * wait until the next measure (-1: no huge zone), no longer than wait.
@@ -373,7 +332,7 @@ static int supervise(struct master *m)
 		shmfs_master_follow(m);
 		wait = shmfs_pool_respawn(&m->pool);
 		wait = measure_huge(m, wait, &next_measure);
-		if (m->uring && rings_unserved(m)) {
+		if (m->uring && shmfs_master_rings_unserved(m)) {
 			shmfs_notify("STOPPING=1\nSTATUS=Aborted, stopping");
 			return SHMFS_EXIT_MOUNT; /* a service manager restarts
 						  */
@@ -395,62 +354,6 @@ static void leave_terminal(const struct master *m)
 	shmfs_detach_stdio();
 }
 
-/*
- * A connection that speaks rings blocks every request until each queue
- * has an entry: the pool becomes one worker per queue, and the buffers
- * they register are made here, before the first fork. io_uring = on with
- * no rings stops the start. Returns 0 or -1 (logged).
- */
-static int start_rings(struct master *m)
-{
-	const struct shmfs_config *cfg = &m->cycle->cfg;
-	struct shmfs_uring_geometry g;
-	int err;
-
-	if (!shmfs_kernel_uring()) {
-		shmfs_uring_log_transport(cfg, workers_asked(m), 0);
-		if (cfg->io_uring != SHMFS_IO_URING_ON || m->adopted)
-			return 0;
-		shmfs_log_error("%s: io_uring = on: the connection does not "
-				"speak it",
-				cfg->file);
-		return -1;
-	}
-	if (m->adopted && m->adopt->rings.base != NULL) {
-		/* The dead generation's, where it registered them. */
-		m->rings = m->adopt->rings;
-		m->adopt->rings.base = NULL;
-		m->adopt->rings.fd = -1;
-		g = m->rings.g;
-		err = g.nqueues == shmfs_uring_possible_cpus() &&
-				      g.payload >= shmfs_kernel_uring_payload()
-			      ? 0
-			      : -EPROTO;
-		if (err == 0 && cfg->io_uring == SHMFS_IO_URING_OFF)
-			shmfs_log_notice("%s: io_uring = off: the adopted "
-					 "connection speaks io_uring, and is "
-					 "served so until it is unmounted",
-					 cfg->file);
-	} else {
-		err = shmfs_uring_geometry(shmfs_uring_possible_cpus(),
-					   SHMFS_URING_SLOTS,
-					   shmfs_kernel_uring_payload(), &g);
-		if (err == 0)
-			err = shmfs_uring_region_create(&g, &m->rings);
-	}
-	if (err < 0) {
-		shmfs_log_sys(LOG_ERR, -err,
-			      "the ring buffers (%u queues) could not be %s",
-			      g.nqueues, m->adopted ? "adopted" : "made");
-		return -1;
-	}
-	m->uring = true;
-	atomic_store(&shmfs_cycle_region(m->cycle)->uring, true);
-	shmfs_master_configure_pool(m);
-	shmfs_uring_log_transport(cfg, workers_asked(m), g.nqueues);
-	return 0;
-}
-
 static int serve(struct master *m, const sigset_t *set, int ready,
 		 struct shmfs_config *cfg)
 {
@@ -459,12 +362,13 @@ static int serve(struct master *m, const sigset_t *set, int ready,
 
 	shmfs_kernel_want_uring(
 		!m->adopted && m->cycle->cfg.io_uring != SHMFS_IO_URING_OFF &&
-		shmfs_uring_why_not_here(workers_asked(m)) == NULL);
+		shmfs_uring_why_not_here(shmfs_master_workers_asked(m)) ==
+			NULL);
 	if (m->adopted ? shmfs_kernel_replay_init(m->se, &m->adopt->init) < 0
 		       : shmfs_kernel_init(m->se) < 0)
 		return SHMFS_EXIT_MOUNT;
 	m->resend = shmfs_kernel_can_resend();
-	if (start_rings(m) < 0)
+	if (shmfs_master_start_rings(m) < 0)
 		return SHMFS_EXIT_MOUNT;
 	shmfs_kernel_cycle_conn(m->se, &m->conn);
 	shmfs_cycle_bind(m->cycle, &m->conn);

@@ -73,6 +73,26 @@ size_t shmfs_master_process_fds(const struct master *m, int *fds, size_t max,
  */
 bool shmfs_master_follow(struct master *m);
 
+/* -w, else workers = (0: auto). */
+static inline unsigned shmfs_master_workers_asked(const struct master *m)
+{
+	return m->opts->workers_set ? m->opts->workers : m->cycle->cfg.workers;
+}
+
+/*
+ * After INIT (master_rings.c): a connection that speaks rings gets its
+ * ring buffers (made, or the dead master's) and a pool of one worker per
+ * CPU; io_uring = on without rings stops the start. Returns 0 or -1
+ * (logged).
+ */
+int shmfs_master_start_rings(struct master *m);
+
+/*
+ * A ring queue that cannot be served any more aborts the connection
+ * (logged); returns true once it has.
+ */
+bool shmfs_master_rings_unserved(struct master *m);
+
 /* The pool's settings from the running configuration (and -w). */
 void shmfs_master_configure_pool(struct master *m);
 
