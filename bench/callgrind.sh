@@ -104,12 +104,7 @@ bench_on_exit() {
 
 PREADN=$(bench_helper preadn)
 
-POSSIBLE=$(python3 -c '
-n = 0
-for part in open("/sys/devices/system/cpu/possible").read().strip().split(","):
-    a, _, b = part.partition("-")
-    n += int(b or a) - int(a) + 1
-print(n)')
+POSSIBLE=$(bench_possible_cpus)
 for tr in "${TRANSPORTS[@]}"; do
 	case $tr in
 	devfuse) printf '[shmfs]\nworkers = 1\nio_uring = off\n' ;;

@@ -57,6 +57,16 @@ bench_apt() {
 }
 
 # The path of a helper program from bench/*.c, built by meson.
+# The possible CPUs (the kernel's FUSE ring queues: one each).
+bench_possible_cpus() {
+	python3 -c '
+n = 0
+for part in open("/sys/devices/system/cpu/possible").read().strip().split(","):
+    a, _, b = part.partition("-")
+    n += int(b or a) - int(a) + 1
+print(n)'
+}
+
 bench_helper() {
 	[[ -x $BUILD/bench/$1 ]] || die "$BUILD/bench/$1 was not built"
 	echo "$BUILD/bench/$1"

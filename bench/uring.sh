@@ -67,13 +67,7 @@ if [ -n "$PERF_DIR" ]; then
 fi
 CLK_TCK=$(getconf CLK_TCK)
 NCPU=$(nproc)
-POSSIBLE=$(python3 -c '
-import sys
-n = 0
-for part in open("/sys/devices/system/cpu/possible").read().strip().split(","):
-    a, _, b = part.partition("-")
-    n += int(b or a) - int(a) + 1
-print(n)')
+POSSIBLE=$(bench_possible_cpus)
 
 bench_init uring
 TMPFS_MNT="$WORK/tmpfs"

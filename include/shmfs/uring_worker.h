@@ -20,8 +20,7 @@ struct shmfs_uring_worker {
 	struct fuse_session *se;
 	const struct shmfs_uring_region *rings;
 	unsigned qid;
-	int devfd;  /* a descriptor of the connection, for the commands */
-	bool input; /* the session descriptor is ours to poll (non-blocking) */
+	int devfd; /* a descriptor of the connection, for the commands */
 	struct shmfs_ring ring, fence;
 	struct shmfs_worker_slot *ws;
 	int serving; /* the slot whose request libfuse handles, or -1 */

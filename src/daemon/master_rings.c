@@ -82,10 +82,9 @@ int shmfs_master_start_rings(struct master *m)
  */
 bool shmfs_master_rings_unserved(struct master *m)
 {
-	static bool aborted;
 	long long now = shmfs_pool_now();
 
-	for (unsigned i = 0; i < m->pool.nchildren && !aborted; i++) {
+	for (unsigned i = 0; i < m->pool.nchildren; i++) {
 		if (m->pool.pids[i] != 0) {
 			m->vacant_since[i] = 0;
 			continue;
@@ -104,7 +103,7 @@ bool shmfs_master_rings_unserved(struct master *m)
 			shmfs_log_error("the mount is aborted: worker of CPU "
 					"%u cannot be replaced",
 					i);
-		aborted = true;
+		return true; /* supervise stops: the workers end with it */
 	}
-	return aborted;
+	return false;
 }

@@ -557,8 +557,7 @@ int shmfs_uring_worker_setup(struct shmfs_uring_worker *w,
 	 * a dying worker.
 	 */
 	queue_poll(w, w->fence.fd, TAG(TAG_FENCE, 0), false);
-	w->input = take_input(se);
-	if (w->input)
+	if (take_input(se))
 		queue_poll(w, fuse_session_fd(se), TAG(TAG_INPUT, 0), true);
 	else
 		shmfs_log_warn("worker of CPU %u: no clone of the device for "

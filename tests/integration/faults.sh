@@ -17,10 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 setup
 
-"$SHMFS" -V | grep -q "fault injection: on" || {
-	echo "FAIL: $SHMFS is not built with -Dfault_injection=true" >&2
-	exit 1
-}
+require_fault_build
 
 CONF=$WORK/shmfs.ini
 cat >"$CONF" <<'EOF'

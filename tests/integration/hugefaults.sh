@@ -16,10 +16,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 setup
 
-"$SHMFS" -V | grep -q "fault injection: on" || {
-	echo "FAIL: $SHMFS is not built with -Dfault_injection=true" >&2
-	exit 1
-}
+require_fault_build
 
 MiB=$((1 << 20))
 

@@ -98,6 +98,15 @@ restore_uring() {
 	cat "$WORK/.enable_uring" >"$URING_PARAM"
 }
 
+# A script of the faults suite: the daemon must be the fault build's
+# (meson setup -Dfault_injection=true); any other is a failure.
+require_fault_build() {
+	"$SHMFS" -V | grep -q '^fault injection: on' || {
+		echo "FAIL: $SHMFS is not built with -Dfault_injection=true" >&2
+		exit 1
+	}
+}
+
 # Makes the private directory and arms the cleanup. Every mount point, config
 # file and log lives under $WORK, so processes whose command line names it are
 # ours.

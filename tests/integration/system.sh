@@ -527,10 +527,7 @@ a_users_workers_fall_back_to_the_shared_descriptor() {
 
 # system.sh faults: only what needs the fault-injection build.
 if [[ ${1:-} == faults ]]; then
-	"$SHMFS" -V | grep -q '^fault injection: on' || {
-		echo "FAIL: $SHMFS is not built with -Dfault_injection=true" >&2
-		exit 1
-	}
+	require_fault_build
 	run_test a_users_workers_fall_back_to_the_shared_descriptor
 	run_test_here nothing_is_left_behind
 	finish
